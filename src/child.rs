@@ -1,0 +1,109 @@
+//! Running the command: spawned directly (no shell) in its own process group, killed with rlock
+//! (PR_SET_PDEATHSIG), watched from a thread, and signalled as a group.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus};
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{Id, WaitPidFlag, waitid};
+use nix::unistd::Pid;
+
+use crate::exit_code::Exit;
+
+/// A running command, leader of its own process group.
+pub struct Child {
+    inner: std::process::Child,
+    group: Pid,
+}
+
+/// Why the command could not be started: the exit code to use and a message.
+#[derive(Debug)]
+pub struct SpawnError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+/// Starts `argv` with `env` added to rlock's environment and stdio inherited.
+///
+/// Must be called from the thread that lives as long as the command runs (the main thread):
+/// Linux sends PR_SET_PDEATHSIG when the *thread* that forked the child ends.
+pub fn spawn(argv: &[OsString], env: &[(&str, String)]) -> Result<Child, SpawnError> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(SpawnError { exit: Exit::Failure, message: "no command to run".into() });
+    };
+    let mut command = Command::new(program);
+    command.args(args).envs(env.iter().map(|(name, value)| (name, value)));
+    let parent = std::process::id();
+    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe functions.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // rlock may have died before the line above took effect: then nothing will signal us.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::raise(libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
+    match command.spawn() {
+        Ok(inner) => {
+            let group = Pid::from_raw(i32::try_from(inner.id()).unwrap_or(i32::MAX));
+            Ok(Child { inner, group })
+        }
+        Err(err) => {
+            let shown = program.to_string_lossy();
+            let (exit, what) = match err.kind() {
+                io::ErrorKind::NotFound => (Exit::NotFound, "command not found".to_owned()),
+                io::ErrorKind::PermissionDenied => {
+                    (Exit::CannotExecute, "permission denied (is it executable? chmod +x)".to_owned())
+                }
+                _ => (Exit::CannotExecute, format!("cannot execute ({err})")),
+            };
+            Err(SpawnError { exit, message: format!("{shown}: {what}") })
+        }
+    }
+}
+
+impl Child {
+    pub fn pid(&self) -> u32 {
+        self.inner.id()
+    }
+
+    /// Sends `signal` to the command's whole process group. Safe to call until [`Child::reap`]:
+    /// an exited but unreaped leader keeps the group id from being reused.
+    pub fn signal_group(&self, signal: Signal) {
+        // ESRCH (the group is gone) is fine: there is nobody left to tell.
+        let _ = killpg(self.group, signal);
+    }
+
+    /// Calls `on_exit` from a new thread once the command has exited, without reaping it.
+    pub fn watch(&self, on_exit: impl FnOnce() + Send + 'static) -> Result<()> {
+        let pid = self.group;
+        std::thread::Builder::new()
+            .name("rlock-child".into())
+            .spawn(move || {
+                loop {
+                    match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        _ => break,
+                    }
+                }
+                on_exit();
+            })
+            .context("cannot start the thread that watches the command")?;
+        Ok(())
+    }
+
+    /// Collects the exit status of a command that has exited.
+    pub fn reap(mut self) -> io::Result<ExitStatus> {
+        self.inner.wait()
+    }
+}

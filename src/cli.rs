@@ -1,0 +1,194 @@
+//! The command line, as clap derive definitions. They also drive `--help`, and later the shell
+//! completions and the man page.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::duration;
+
+const EXAMPLES: &str = "\
+Examples:
+  rlock run deploy -- ./deploy.sh          one deploy at a time, on every machine sharing the Redis
+  rlock run -n nightly -- ./backup.sh      cron: skip this run if the last one is still going
+  rlock run -w 5m -t 1m db-migrate -- make migrate
+  rlock ttl deploy                         is anyone holding it, and for how much longer?
+  rlock status deploy --json               who holds it, since when, with which fence
+
+Exit status: the command's own; 128+N if it died of signal N; 75 lock not obtained (-E changes it);
+124 lock lost while the command ran; 125 rlock failed (usage, Redis); 126 command not executable;
+127 command not found. Query commands: 0 held/done, 1 free/not yours.";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  rlock run deploy -- ./deploy.sh --env prod
+  rlock run -n -E 0 nightly -- ./backup.sh     skip quietly (exit 0) if a backup is running
+  rlock run -w 10m -t 2m migrate -- make migrate
+
+The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to
+storage that rejects stale writers) and RLOCK_TTL_MS in its environment.";
+
+/// Take turns through Redis: run a command while holding a lock that every machine sharing the
+/// Redis respects.
+#[derive(Debug, Parser)]
+#[command(name = "rlock", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH/TO/SOCKET
+    #[arg(
+        short = 'r',
+        long = "redis",
+        value_name = "URL",
+        env = "RLOCK_REDIS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        default_value = "redis://127.0.0.1:6379",
+        global = true
+    )]
+    pub redis: Vec<String>,
+
+    /// Namespace of every key rlock writes ('' locks the bare key, as other Redis lock libraries do)
+    #[arg(long, value_name = "P", env = "RLOCK_PREFIX", default_value = "rlock:", global = true)]
+    pub prefix: String,
+
+    /// Say more on stderr (repeat for more)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Say nothing on stderr but errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command while holding the lock KEY; exit with the command's status
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Take the lock and print its token, for scripts that span several commands
+    Acquire(AcquireArgs),
+    /// Extend a lock you hold (exit 1 when it is not yours or gone)
+    Refresh(RefreshArgs),
+    /// Release a lock you hold (exit 1 when it is not yours or gone)
+    Release(TokenArgs),
+    /// Print the lock's remaining lifetime (exit 1 when free)
+    Ttl(TtlArgs),
+    /// Show who holds the lock, since when, its ttl and fence (exit 1 when free)
+    Status(StatusArgs),
+    /// Force-release a lock someone else holds, an operator's tool (exit 1 when it was free)
+    Break(KeyArg),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// Name of the lock (stored in Redis under PREFIX + KEY)
+    #[arg(value_name = "KEY")]
+    pub key: String,
+}
+
+/// How to take a lock: lifetime and patience.
+#[derive(Debug, Args)]
+pub struct TakeArgs {
+    /// Lifetime of the lock; rlock refreshes it every ttl/3 while it holds it
+    #[arg(short, long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse_ttl)]
+    pub ttl: Duration,
+
+    /// Wait at most this long for a held lock [default: wait forever]
+    #[arg(short, long, value_name = "DURATION", value_parser = duration::parse)]
+    pub wait: Option<Duration>,
+
+    /// Do not wait: give up at once if the lock is held
+    #[arg(short = 'n', long, conflicts_with = "wait")]
+    pub no_wait: bool,
+
+    /// Exit with this code when the lock is not obtained
+    #[arg(short = 'E', long, value_name = "N", default_value_t = crate::exit_code::CONFLICT)]
+    pub conflict_exit_code: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+
+    #[command(flatten)]
+    pub take: TakeArgs,
+
+    /// Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
+    pub kill_grace: Duration,
+
+    /// The command and its arguments, after --
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct AcquireArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+
+    #[command(flatten)]
+    pub take: TakeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+
+    /// The token 'rlock acquire' printed
+    #[arg(value_name = "TOKEN")]
+    pub token: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub lock: TokenArgs,
+
+    /// New lifetime of the lock, from now
+    #[arg(short, long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse_ttl)]
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct TtlArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+
+    /// Print whole milliseconds (-1 for a lock without expiry)
+    #[arg(long)]
+    pub ms: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,207 @@
+//! Carrying out a parsed command line: one function per subcommand.
+
+use std::time::SystemTime;
+
+use anyhow::{Result, bail};
+use serde_json::json;
+
+use crate::cli::{AcquireArgs, Cli, Command, KeyArg, RefreshArgs, StatusArgs, TakeArgs, TokenArgs, TtlArgs};
+use crate::duration;
+use crate::endpoint::Endpoint;
+use crate::exit_code::Exit;
+use crate::holder::Holder;
+use crate::keys::LockKeys;
+use crate::lock::{LockClient, LockInfo, Token, millis};
+use crate::run::{self, REDIS_TIMEOUT, RunRequest};
+use crate::ui;
+use crate::wait::{self, Outcome, Patience};
+
+/// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
+pub fn execute(cli: Cli) -> Result<Exit> {
+    ui::set_level(cli.global.verbose, cli.global.quiet);
+    let endpoint = endpoint(&cli.global.redis)?;
+    let prefix = cli.global.prefix.as_str();
+    match cli.command {
+        Command::Run(args) => {
+            let request = RunRequest {
+                keys: LockKeys::new(prefix, &args.key.key)?,
+                ttl: args.take.ttl,
+                patience: patience(&args.take),
+                conflict_exit: args.take.conflict_exit_code,
+                kill_grace: args.kill_grace,
+                command: args.command,
+            };
+            run::run(endpoint, request)
+        }
+        Command::Acquire(args) => acquire(endpoint, prefix, args),
+        Command::Refresh(args) => refresh(endpoint, prefix, args),
+        Command::Release(args) => release(endpoint, prefix, args),
+        Command::Ttl(args) => ttl(endpoint, prefix, args),
+        Command::Status(args) => status(endpoint, prefix, args),
+        Command::Break(args) => force_release(endpoint, prefix, args),
+    }
+}
+
+/// The one Redis server to use. Several URLs (a quorum) come with a later version.
+fn endpoint(urls: &[String]) -> Result<Endpoint> {
+    let urls: Vec<&String> = urls.iter().filter(|url| !url.trim().is_empty()).collect();
+    match urls.as_slice() {
+        [] => bail!("no Redis URL: give one with --redis or RLOCK_REDIS, e.g. redis://127.0.0.1:6379"),
+        [url] => Endpoint::parse(url.trim()),
+        _ => bail!(
+            "{} Redis URLs were given, but this version of rlock locks on one server only: give one --redis URL",
+            urls.len()
+        ),
+    }
+}
+
+fn client(endpoint: Endpoint, prefix: &str, key: &KeyArg) -> Result<LockClient> {
+    Ok(LockClient::new(endpoint, LockKeys::new(prefix, &key.key)?, REDIS_TIMEOUT))
+}
+
+fn patience(take: &TakeArgs) -> Patience {
+    match (take.no_wait, take.wait) {
+        (true, _) => Patience::NoWait,
+        // A wait too long to represent is a wait forever.
+        (false, Some(wait)) => Patience::Until(duration::deadline(wait)),
+        (false, None) => Patience::Until(None),
+    }
+}
+
+fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> {
+    let mut client = client(endpoint, prefix, &args.key)?;
+    let token = Token::generate();
+    let holder = Holder::for_parent();
+    let outcome = wait::acquire(&mut client, &token, args.take.ttl, &holder, patience(&args.take), |nap| {
+        std::thread::sleep(nap);
+        None
+    })?;
+    match outcome {
+        Outcome::Acquired { fence, .. } => {
+            ui::detail(format_args!("acquired '{}' (fence {fence})", args.key.key));
+            ui::out(token.secret())?;
+            Ok(Exit::Success)
+        }
+        Outcome::GaveUp { .. } | Outcome::Interrupted(_) => {
+            wait::report_gave_up(&mut client);
+            Ok(Exit::Conflict(args.take.conflict_exit_code))
+        }
+    }
+}
+
+fn refresh(endpoint: Endpoint, prefix: &str, args: RefreshArgs) -> Result<Exit> {
+    let mut client = client(endpoint, prefix, &args.lock.key)?;
+    let token = Token::given(&args.lock.token)?;
+    if client.refresh(&token, args.ttl)? {
+        Ok(Exit::Success)
+    } else {
+        not_yours(&args.lock.key.key)
+    }
+}
+
+fn release(endpoint: Endpoint, prefix: &str, args: TokenArgs) -> Result<Exit> {
+    let mut client = client(endpoint, prefix, &args.key)?;
+    let token = Token::given(&args.token)?;
+    if client.release(&token)? { Ok(Exit::Success) } else { not_yours(&args.key.key) }
+}
+
+fn not_yours(name: &str) -> Result<Exit> {
+    ui::notice(format_args!(
+        "'{name}' is not held with that token: it expired, was released or broken, or belongs to someone else"
+    ));
+    Ok(Exit::NotHeld)
+}
+
+fn ttl(endpoint: Endpoint, prefix: &str, args: TtlArgs) -> Result<Exit> {
+    let mut client = client(endpoint, prefix, &args.key)?;
+    let Some(info) = client.inspect()? else {
+        ui::notice(format_args!("'{}' is free", args.key.key));
+        return Ok(Exit::NotHeld);
+    };
+    let line = match (info.ttl, args.ms) {
+        (Some(ttl), true) => millis(ttl).to_string(),
+        (Some(ttl), false) => duration::show(ttl),
+        (None, true) => "-1".into(),
+        (None, false) => "no expiry".into(),
+    };
+    ui::out(line)?;
+    Ok(Exit::Success)
+}
+
+fn status(endpoint: Endpoint, prefix: &str, args: StatusArgs) -> Result<Exit> {
+    let mut client = client(endpoint, prefix, &args.key)?;
+    let info = client.inspect()?;
+    let keys = client.keys();
+    if args.json {
+        ui::out(status_json(keys, info.as_ref()))?;
+    } else {
+        for line in status_lines(keys, info.as_ref()) {
+            ui::out(line)?;
+        }
+    }
+    Ok(if info.is_some() { Exit::Success } else { Exit::NotHeld })
+}
+
+/// `status --json`: one object; absent facts are null.
+pub fn status_json(keys: &LockKeys, info: Option<&LockInfo>) -> serde_json::Value {
+    let holder = info.and_then(|info| info.holder.as_ref());
+    json!({
+        "key": keys.name,
+        "redis_key": keys.lock,
+        "held": info.is_some(),
+        "ttl_ms": info.and_then(|info| info.ttl).map(millis),
+        "fence": holder.map(|h| h.fence),
+        "holder": holder.map(|h| json!({
+            "host": h.host,
+            "pid": h.pid,
+            "user": h.user,
+            "command": h.command,
+            "since": humantime::format_rfc3339_seconds(h.since()).to_string(),
+            "since_unix_ms": h.since_ms,
+        })),
+    })
+}
+
+fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
+    let mut lines = vec![format!("lock:     {} (key {})", keys.name, keys.lock)];
+    let Some(info) = info else {
+        lines.push("state:    free".into());
+        return lines;
+    };
+    match &info.holder {
+        Some(h) => {
+            let ago = SystemTime::now().duration_since(h.since()).unwrap_or_default();
+            lines.push("state:    held".into());
+            lines.push(format!("holder:   {} pid {} user {}", h.host, h.pid, h.user));
+            lines.push(format!("command:  {}", if h.command.is_empty() { "-" } else { &h.command }));
+            lines.push(format!(
+                "since:    {} ({} ago)",
+                humantime::format_rfc3339_seconds(h.since()),
+                duration::show(std::time::Duration::from_secs(ago.as_secs()))
+            ));
+        }
+        None => lines.push("state:    held, not by rlock (no holder record)".into()),
+    }
+    lines.push(match info.ttl {
+        Some(ttl) => format!("ttl:      {}", duration::show(ttl)),
+        None => "ttl:      none (the key never expires)".into(),
+    });
+    if let Some(h) = &info.holder {
+        lines.push(format!("fence:    {}", h.fence));
+    }
+    lines
+}
+
+fn force_release(endpoint: Endpoint, prefix: &str, args: KeyArg) -> Result<Exit> {
+    let mut client = client(endpoint, prefix, &args)?;
+    // Who held it is only for the message; the break itself is one atomic script.
+    let holder = client.inspect()?.and_then(|info| info.holder);
+    if client.force_release()? {
+        let from = holder.map(|h| format!(" from {}", h.short())).unwrap_or_default();
+        ui::notice(format_args!("broke '{}'{from}", args.key));
+        Ok(Exit::Success)
+    } else {
+        ui::notice(format_args!("'{}' was free", args.key));
+        Ok(Exit::NotHeld)
+    }
+}

@@ -1,0 +1,88 @@
+//! Durations on the command line: humantime (`500ms`, `30s`, `1m 30s`), never a bare number.
+
+use std::time::{Duration, Instant};
+
+/// Parses a humantime duration, refusing a bare number with a hint on how to write it.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("empty duration: write it with a unit, such as 30s, 500ms or 1m 30s".into());
+    }
+    if trimmed.parse::<f64>().is_ok() {
+        return Err(format!(
+            "'{trimmed}' has no unit: write {trimmed}s for seconds or {trimmed}ms for milliseconds"
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|err| {
+        format!("'{trimmed}' is not a duration ({err}): write it like 30s, 500ms or 1m 30s")
+    })
+}
+
+/// Shortest lock lifetime rlock accepts: shorter ones cannot be refreshed reliably over a network.
+pub const MIN_TTL: Duration = Duration::from_millis(100);
+/// Longest lock lifetime rlock accepts (Redis stores expiries in milliseconds; a year is plenty).
+pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Parses a lock lifetime: a duration between [`MIN_TTL`] and [`MAX_TTL`].
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let ttl = parse(text)?;
+    if ttl < MIN_TTL {
+        return Err(format!(
+            "a ttl of {} is too short to keep alive: use at least {}",
+            humantime::format_duration(ttl),
+            humantime::format_duration(MIN_TTL)
+        ));
+    }
+    if ttl > MAX_TTL {
+        return Err(format!(
+            "a ttl of {} is too long: use at most {}",
+            humantime::format_duration(ttl),
+            humantime::format_duration(MAX_TTL)
+        ));
+    }
+    Ok(ttl)
+}
+
+/// The instant `after` from now, or `None` when it is too far away to represent (that is, never).
+pub fn deadline(after: Duration) -> Option<Instant> {
+    Instant::now().checked_add(after)
+}
+
+/// A duration for people: whole milliseconds, with the larger units humantime picks.
+pub fn show(duration: Duration) -> String {
+    let millis = Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+    humantime::format_duration(millis).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_units() {
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse("1m 30s"), Ok(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn refuses_bare_numbers_with_a_hint() {
+        let err = parse("30").unwrap_err();
+        assert!(err.contains("30s"), "{err}");
+        assert!(parse("1.5").unwrap_err().contains("no unit"));
+        assert!(parse("").is_err());
+        assert!(parse("soon").unwrap_err().contains("30s"));
+    }
+
+    #[test]
+    fn ttl_bounds() {
+        assert!(parse_ttl("10ms").unwrap_err().contains("too short"));
+        assert!(parse_ttl("5y").unwrap_err().contains("too long"));
+        assert_eq!(parse_ttl("100ms"), Ok(MIN_TTL));
+    }
+
+    #[test]
+    fn show_rounds_to_milliseconds() {
+        assert_eq!(show(Duration::from_micros(1_500_700)), "1s 500ms");
+    }
+}

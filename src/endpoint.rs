@@ -1,0 +1,207 @@
+//! Where Redis is: URL parsing, redaction of secrets, connecting with time limits, and turning
+//! Redis's errors into messages that say what to do.
+
+use std::time::Duration;
+
+use anyhow::{Error, Result, anyhow, bail};
+use redis::{Client, Connection, RedisError};
+
+/// One Redis server, as given by a URL.
+#[derive(Clone)]
+pub struct Endpoint {
+    client: Client,
+    shown: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("url", &self.shown).finish()
+    }
+}
+
+impl Endpoint {
+    /// Parses a `redis://`, `unix://` (or `redis+unix://`) URL. `rediss://` is refused until TLS
+    /// support is built in. Messages never contain the password.
+    pub fn parse(text: &str) -> Result<Endpoint> {
+        let shown = redact(text);
+        let Some((scheme, rest)) = text.split_once("://") else {
+            bail!(
+                "'{shown}' is not a Redis URL: write redis://HOST[:PORT][/DB] or unix:///PATH/TO/SOCKET"
+            );
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "redis" | "unix" | "redis+unix" => {}
+            "rediss" => bail!(
+                "'{shown}': TLS (rediss://) is not supported by this build of rlock yet; \
+                 reach Redis over redis:// or a unix socket"
+            ),
+            _ => bail!(
+                "'{shown}' has the unknown scheme '{scheme}': use redis://HOST[:PORT][/DB] or \
+                 unix:///PATH/TO/SOCKET"
+            ),
+        }
+        if rest.is_empty() {
+            bail!("'{shown}' names no server: write redis://HOST[:PORT] or unix:///PATH/TO/SOCKET");
+        }
+        // The client only parses here; it connects later.
+        let client = Client::open(text).map_err(|err| {
+            anyhow!(
+                "'{shown}' is not a valid Redis URL ({}): write redis://[USER:PASSWORD@]HOST[:PORT][/DB] \
+                 or unix:///PATH/TO/SOCKET",
+                scrub(&err.to_string(), text)
+            )
+        })?;
+        Ok(Endpoint { client, shown })
+    }
+
+    /// The URL as it may be shown: without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Connects, spending at most `timeout` on connecting and on each later read or write.
+    pub fn connect(&self, timeout: Duration) -> Result<Connection> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        let con = self
+            .client
+            .get_connection_with_timeout(timeout)
+            .map_err(|err| self.explain(&err))?;
+        con.set_read_timeout(Some(timeout))
+            .and_then(|()| con.set_write_timeout(Some(timeout)))
+            .map_err(|err| self.explain(&err))?;
+        Ok(con)
+    }
+
+    /// A message for a Redis error that names this server (redacted) and says what to do.
+    pub fn explain(&self, err: &RedisError) -> Error {
+        let url = &self.shown;
+        let code = err.code().unwrap_or_default();
+        let detail = scrub(&err.to_string(), &self.shown);
+        if err.is_connection_refusal() {
+            anyhow!(
+                "cannot reach Redis at {url} ({detail}): start redis-server there, or point \
+                 --redis / RLOCK_REDIS at a running one"
+            )
+        } else if err.is_timeout() {
+            anyhow!("Redis at {url} did not answer in time: check that it is up and not overloaded")
+        } else if code == "WRONGPASS" || detail.contains("invalid password") {
+            anyhow!(
+                "Redis at {url} refused the user name or password: correct them in the URL \
+                 (redis://USER:PASSWORD@HOST) or in RLOCK_REDIS"
+            )
+        } else if code == "NOAUTH" || detail.contains("NOAUTH") {
+            anyhow!(
+                "Redis at {url} requires a password: give it in the URL (redis://:PASSWORD@HOST), \
+                 preferably through RLOCK_REDIS so it stays out of the process list"
+            )
+        } else if code == "NOPERM" {
+            anyhow!(
+                "Redis at {url} does not let this user run rlock's commands ({detail}): grant it \
+                 EVAL, EVALSHA, SCRIPT and the key commands on the rlock keys"
+            )
+        } else if err.is_io_error() {
+            anyhow!("lost the connection to Redis at {url} ({detail})")
+        } else {
+            anyhow!("Redis at {url} answered with an error: {detail}")
+        }
+    }
+}
+
+/// Returns `url` with any password replaced by `***` (also a `pass=` query parameter of unix URLs).
+/// Works on malformed URLs too, as far as they have a `scheme://user:password@` shape.
+pub fn redact(url: &str) -> String {
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        if secrets(url).is_empty() {
+            return url.into();
+        }
+        if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
+            return "<unparsable URL>".into();
+        }
+        if parsed.query_pairs().any(|(name, _)| name == "pass") {
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(name, value)| {
+                    let value = if name == "pass" { "***".into() } else { value.into_owned() };
+                    (name.into_owned(), value)
+                })
+                .collect();
+            parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        return parsed.to_string();
+    }
+    // Not a URL the parser accepts: hide anything between "://user:" and the last "@".
+    let Some(start) = url.find("://").map(|at| at + 3) else {
+        return url.into();
+    };
+    let rest = &url[start..];
+    match (rest.find(':'), rest.rfind('@')) {
+        (Some(colon), Some(at)) if colon < at => {
+            format!("{}{}:***{}", &url[..start], &rest[..colon], &rest[at..])
+        }
+        (None, Some(at)) => format!("{}***{}", &url[..start], &rest[at..]),
+        _ => url.into(),
+    }
+}
+
+/// The password in `url`, as typed and percent-decoded, for scrubbing messages.
+pub fn secrets(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(parsed) = url::Url::parse(url) {
+        if let Some(password) = parsed.password() {
+            found.push(password.to_owned());
+            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+                found.push(decoded.into_owned());
+            }
+        }
+        found.extend(parsed.query_pairs().filter(|(n, _)| n == "pass").map(|(_, v)| v.into()));
+    } else if let Some(start) = url.find("://").map(|at| at + 3) {
+        let rest = &url[start..];
+        if let (Some(colon), Some(at)) = (rest.find(':'), rest.rfind('@'))
+            && colon < at
+        {
+            found.push(rest[colon + 1..at].to_owned());
+        }
+    }
+    found.retain(|secret| secret.len() >= 3 && secret != "***");
+    found
+}
+
+/// `message` with every secret of `url` replaced by `***`.
+pub fn scrub(message: &str, url: &str) -> String {
+    secrets(url)
+        .iter()
+        .fold(message.to_owned(), |text, secret| text.replace(secret.as_str(), "***"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("redis://:hunter2@host:6379/0"), "redis://:***@host:6379/0");
+        assert_eq!(redact("redis://bob:hunter2@host"), "redis://bob:***@host");
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+        assert!(!redact("unix:///tmp/r.sock?pass=hunter2&db=1").contains("hunter2"));
+        assert!(!redact("redis://:hunter2@[::1").contains("hunter2"));
+        assert!(!redact("http://bob:hunter2@x").contains("hunter2"));
+    }
+
+    #[test]
+    fn scrubs_decoded_passwords() {
+        let url = "redis://:p%40ss@host";
+        assert_eq!(scrub("bad p@ss here", url), "bad *** here");
+    }
+
+    #[test]
+    fn refuses_unknown_schemes_and_garbage() {
+        let err = Endpoint::parse("http://host").unwrap_err().to_string();
+        assert!(err.contains("unknown scheme 'http'"), "{err}");
+        let err = Endpoint::parse("localhost:6379").unwrap_err().to_string();
+        assert!(err.contains("not a Redis URL"), "{err}");
+        let err = Endpoint::parse("redis://:secret99@[::1").unwrap_err().to_string();
+        assert!(!err.contains("secret99"), "{err}");
+        assert!(Endpoint::parse("redis://127.0.0.1:6379/2").is_ok());
+        assert!(Endpoint::parse("unix:///tmp/redis.sock").is_ok());
+    }
+}

@@ -1,0 +1,78 @@
+//! Every way rlock can end, and the number each one exits with.
+//!
+//! The README's exit-code table is this enum; keep the two in step.
+
+/// Exit code when the lock could not be obtained (`-n`, or `--wait` ran out), unless `-E` says otherwise.
+/// It is `EX_TEMPFAIL` from sysexits.h: "try again later".
+pub const CONFLICT: u8 = 75;
+
+/// How rlock ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for was done (`acquire`, `refresh`, `release`, `break`, or `ttl`/`status` of a held lock).
+    Success,
+    /// The lock is free, or not held with the given token (`ttl`, `status`, `refresh`, `release`, `break`).
+    NotHeld,
+    /// The command ran and exited with this status.
+    Command(u8),
+    /// The command died of this signal: exit 128 + N.
+    Signal(i32),
+    /// The lock was not obtained; the code is 75 or the one given with `-E`.
+    Conflict(u8),
+    /// The lock was lost while the command ran and rlock stopped the command.
+    LockLost,
+    /// rlock itself failed: bad usage, Redis unreachable, refused or answering oddly.
+    Failure,
+    /// The command was found but could not be executed.
+    CannotExecute,
+    /// The command was not found.
+    NotFound,
+}
+
+impl Exit {
+    /// The process exit status for this outcome.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::NotHeld => 1,
+            Exit::Command(code) => code,
+            // Signal numbers on Linux are 1..=64, so this stays within 129..=192.
+            Exit::Signal(signal) => 128u8.saturating_add(u8::try_from(signal).unwrap_or(127)),
+            Exit::Conflict(code) => code,
+            Exit::LockLost => 124,
+            Exit::Failure => 125,
+            Exit::CannotExecute => 126,
+            Exit::NotFound => 127,
+        }
+    }
+
+    /// The outcome of a command that finished with this status.
+    pub fn from_status(status: std::process::ExitStatus) -> Exit {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Command(u8::try_from(code & 0xff).unwrap_or(u8::MAX)),
+            (None, Some(signal)) => Exit::Signal(signal),
+            // Neither exited nor signalled cannot happen for a process that was waited for.
+            (None, None) => Exit::Failure,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_the_table() {
+        assert_eq!(Exit::Success.code(), 0);
+        assert_eq!(Exit::NotHeld.code(), 1);
+        assert_eq!(Exit::Command(255).code(), 255);
+        assert_eq!(Exit::Signal(15).code(), 143);
+        assert_eq!(Exit::Signal(9).code(), 137);
+        assert_eq!(Exit::Conflict(CONFLICT).code(), 75);
+        assert_eq!(Exit::LockLost.code(), 124);
+        assert_eq!(Exit::Failure.code(), 125);
+        assert_eq!(Exit::CannotExecute.code(), 126);
+        assert_eq!(Exit::NotFound.code(), 127);
+    }
+}

@@ -1,0 +1,120 @@
+//! The timer thread that keeps a held lock alive while the command runs.
+//!
+//! It refreshes every ttl/3. A failed refresh (Redis down, slow, restarting) is retried quickly;
+//! the lock counts as lost when Redis says it is no longer ours, or when no refresh has succeeded
+//! before the lock's validity ran out: the start of the last successful refresh + ttl − drift.
+
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::endpoint::Endpoint;
+use crate::keys::LockKeys;
+use crate::lock::{LockClient, Token};
+
+/// A running keep-alive thread; stop it before releasing the lock.
+pub struct KeepAlive {
+    stop: Sender<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Clock drift allowed for when computing how long a lock stays valid: 1% of the ttl plus 2 ms.
+pub fn drift(ttl: Duration) -> Duration {
+    ttl / 100 + Duration::from_millis(2)
+}
+
+/// Everything the keep-alive thread needs to know about the lock it keeps.
+pub struct Held {
+    pub endpoint: Endpoint,
+    pub keys: LockKeys,
+    pub token: Token,
+    pub ttl: Duration,
+    /// When the successful acquisition was sent: validity counts from there.
+    pub taken_at: Instant,
+}
+
+impl KeepAlive {
+    /// Starts refreshing `held`; calls `on_lost(reason)` once, from the thread, if the lock is lost.
+    pub fn start(held: Held, on_lost: impl FnOnce(String) + Send + 'static) -> Result<KeepAlive> {
+        let (stop, stopped) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("rlock-refresh".into())
+            .spawn(move || {
+                if let Some(reason) = keep(held, &stopped) {
+                    on_lost(reason);
+                }
+            })
+            .context("cannot start the refresh thread")?;
+        Ok(KeepAlive { stop, thread: Some(thread) })
+    }
+
+    /// Stops refreshing and waits for the thread (at most one bounded Redis round trip).
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Refreshes until told to stop (returns `None`) or until the lock is lost (returns why).
+fn keep(held: Held, stopped: &mpsc::Receiver<()>) -> Option<String> {
+    let Held { endpoint, keys, token, ttl, taken_at } = held;
+    let period = ttl / 3;
+    let retry = (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let valid_for = ttl.saturating_sub(drift(ttl));
+    let mut valid_until = taken_at + valid_for;
+    let mut next = taken_at + period;
+    let mut last_error: Option<String> = None;
+    let mut client = LockClient::new(endpoint, keys, period);
+    loop {
+        let wake = next.min(valid_until);
+        match stopped.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let now = Instant::now();
+        if now >= valid_until {
+            let why = last_error.unwrap_or_else(|| "no answer".into());
+            return Some(format!(
+                "no refresh succeeded before its ttl ran out (last error: {why})"
+            ));
+        }
+        if now < next {
+            continue;
+        }
+        // Never let one attempt run past the moment the lock stops being valid.
+        client.set_timeout(valid_until.saturating_duration_since(now).min(period));
+        let sent = Instant::now();
+        match client.refresh(&token, ttl) {
+            Ok(true) => {
+                valid_until = sent + valid_for;
+                next = sent + period;
+                if last_error.take().is_some() {
+                    crate::ui::notice("Redis answers again; the lock is still ours");
+                }
+                crate::ui::detail(format_args!("refreshed '{}' for {}", client.keys().name, crate::duration::show(ttl)));
+            }
+            Ok(false) => {
+                return Some("its key was deleted or now holds someone else's token".into());
+            }
+            Err(err) => {
+                crate::ui::detail(format_args!("refresh failed, retrying: {err:#}"));
+                last_error = Some(format!("{err:#}"));
+                next = Instant::now() + retry;
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! rlock: take turns through Redis.
+//!
+//! The library behind the `rlock` command: a lock on one Redis server that is taken with
+//! `SET key token NX PX ttl` (the convention Redis lock libraries share), fenced, kept alive while a
+//! command runs, and released by compare-and-delete. [`commands::execute`] runs a parsed
+//! [`cli::Cli`]; [`lock::LockClient`] is the lock itself for programs that want no CLI.
+
+pub mod child;
+pub mod cli;
+pub mod commands;
+pub mod duration;
+pub mod endpoint;
+pub mod exit_code;
+pub mod holder;
+pub mod keepalive;
+pub mod keys;
+pub mod lock;
+pub mod run;
+pub mod scripts;
+pub mod signals;
+pub mod ui;
+pub mod wait;

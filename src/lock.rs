@@ -1,0 +1,223 @@
+//! The lock client: one lock on one Redis server, taken, refreshed and released by token.
+
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use redis::{Connection, ConnectionLike, FromRedisValue, Script, ScriptInvocation, Value};
+
+use crate::endpoint::Endpoint;
+use crate::holder::Holder;
+use crate::keys::LockKeys;
+use crate::scripts;
+
+/// The secret that proves who holds a lock: 128 random bits as 32 hex digits (a UUID v4).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A new random token.
+    pub fn generate() -> Token {
+        Token(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// A token given by the user (from `acquire`'s output); refuses an empty one.
+    pub fn given(text: &str) -> Result<Token> {
+        let text = text.trim();
+        if text.is_empty() {
+            anyhow::bail!("the token is empty: pass the token that 'rlock acquire' printed");
+        }
+        Ok(Token(text.to_owned()))
+    }
+
+    /// The token itself. Show it only where the user asked for it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// The result of one try at taking a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The lock is ours, with this fencing number.
+    Acquired { fence: u64 },
+    /// Someone else holds it; `ttl` is its remaining lifetime (`None`: it never expires).
+    Held { ttl: Option<Duration> },
+}
+
+/// What a held lock looks like from outside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockInfo {
+    /// Remaining lifetime; `None` when the key has no expiry (set by something other than rlock).
+    pub ttl: Option<Duration>,
+    /// Who holds it, when rlock took it.
+    pub holder: Option<Holder>,
+}
+
+/// A client for one lock on one Redis server. It connects lazily and reconnects after a broken
+/// connection; each call is one atomic script.
+pub struct LockClient {
+    endpoint: Endpoint,
+    keys: LockKeys,
+    timeout: Duration,
+    con: Option<Connection>,
+}
+
+impl LockClient {
+    /// A client for the lock `keys` at `endpoint`, giving each Redis round trip up to `timeout`.
+    pub fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> LockClient {
+        LockClient { endpoint, keys, timeout, con: None }
+    }
+
+    pub fn keys(&self) -> &LockKeys {
+        &self.keys
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Changes the time allowed for each round trip from now on.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        if let Some(con) = &self.con
+            && (con.set_read_timeout(Some(self.timeout)).is_err()
+                || con.set_write_timeout(Some(self.timeout)).is_err())
+        {
+            self.con = None;
+        }
+    }
+
+    /// Connects now (if not connected), so that a wrong URL or password shows up before anything else.
+    pub fn check(&mut self) -> Result<()> {
+        self.connection().map(|_| ())
+    }
+
+    /// Tries once to take the lock with `token` for `ttl`, recording `holder`.
+    pub fn try_acquire(&mut self, token: &Token, ttl: Duration, holder: &Holder) -> Result<Attempt> {
+        let mut args = vec![token.secret().to_owned(), millis(ttl).to_string()];
+        for (name, value) in holder.fields() {
+            args.push(name.to_owned());
+            args.push(value);
+        }
+        let reply: Vec<i64> = self.call(self.invocation(&scripts::ACQUIRE, 3, &args))?;
+        match reply.as_slice() {
+            [1, fence] => Ok(Attempt::Acquired { fence: u64::try_from(*fence).unwrap_or(0) }),
+            [0, pttl] => Ok(Attempt::Held { ttl: pttl_to_ttl(*pttl) }),
+            _ => Err(self.unexpected(&format!("{reply:?}"))),
+        }
+    }
+
+    /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.
+    pub fn refresh(&mut self, token: &Token, ttl: Duration) -> Result<bool> {
+        let args = [token.secret().to_owned(), millis(ttl).to_string()];
+        let done: i64 = self.call(self.invocation(&scripts::REFRESH, 2, &args))?;
+        Ok(done == 1)
+    }
+
+    /// Releases the lock if it is held with `token`; false when it is not (gone, or someone else's).
+    pub fn release(&mut self, token: &Token) -> Result<bool> {
+        let done: i64 = self.call(self.invocation(&scripts::RELEASE, 2, &[token.secret()]))?;
+        Ok(done == 1)
+    }
+
+    /// Releases the lock whoever holds it; false when it was free.
+    pub fn force_release(&mut self) -> Result<bool> {
+        let done: i64 = self.call(self.invocation(&scripts::BREAK, 2, &[] as &[&str]))?;
+        Ok(done == 1)
+    }
+
+    /// The lock's remaining lifetime and holder; `None` when it is free.
+    pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
+        let reply: Vec<Value> = self.call(self.invocation(&scripts::INSPECT, 2, &[] as &[&str]))?;
+        let held: i64 = match reply.first() {
+            Some(value) => i64::from_redis_value_ref(value).map_err(|_| self.unexpected("inspect"))?,
+            None => return Err(self.unexpected("an empty reply")),
+        };
+        if held == 0 {
+            return Ok(None);
+        }
+        let pttl = reply
+            .get(1)
+            .and_then(|value| i64::from_redis_value_ref(value).ok())
+            .ok_or_else(|| self.unexpected("inspect without a ttl"))?;
+        let mut pairs = Vec::new();
+        for pair in reply[2..].chunks(2) {
+            if let [name, value] = pair {
+                let name = String::from_redis_value_ref(name).map_err(|_| self.unexpected("a field"))?;
+                let value = String::from_redis_value_ref(value).map_err(|_| self.unexpected("a value"))?;
+                pairs.push((name, value));
+            }
+        }
+        Ok(Some(LockInfo { ttl: pttl_to_ttl(pttl), holder: Holder::from_fields(&pairs) }))
+    }
+
+    /// A call of `script` on the first `keys` of (lock, holder, fence) with `args`.
+    fn invocation(&self, script: &'static Script, keys: usize, args: &[impl AsRef<str>]) -> ScriptInvocation<'static> {
+        let mut invocation = script.prepare_invoke();
+        for key in self.keys.all().into_iter().take(keys) {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(arg.as_ref());
+        }
+        invocation
+    }
+
+    fn connection(&mut self) -> Result<&mut Connection> {
+        if self.con.is_none() {
+            self.con = Some(self.endpoint.connect(self.timeout)?);
+        }
+        self.con.as_mut().ok_or_else(|| anyhow!("no connection"))
+    }
+
+    fn call<T: FromRedisValue>(&mut self, invocation: ScriptInvocation<'static>) -> Result<T> {
+        let con = self.connection()?;
+        match invocation.invoke::<T>(con) {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || !con.is_open() {
+                    // A late reply could arrive on this connection and be taken for the next one's.
+                    self.con = None;
+                }
+                let text = err.to_string();
+                if text.contains("WRONGTYPE") {
+                    Err(anyhow!(
+                        "the key '{}' (or its companion keys) holds something other than an rlock lock \
+                         at {}: choose another lock name or --prefix, or delete the key if nothing uses it",
+                        self.keys.lock,
+                        self.endpoint.shown()
+                    ))
+                } else {
+                    Err(self.endpoint.explain(&err))
+                }
+            }
+        }
+    }
+
+    fn unexpected(&self, what: &str) -> anyhow::Error {
+        anyhow!(
+            "Redis at {} gave an unexpected reply ({what}) for lock '{}': is it a Redis server, version 5 or later?",
+            self.endpoint.shown(),
+            self.keys.lock
+        )
+    }
+}
+
+/// Milliseconds for Redis, at least 1.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// PTTL's answer as a lifetime: `None` for a key without expiry (-1); zero for a key just gone (-2).
+fn pttl_to_ttl(pttl: i64) -> Option<Duration> {
+    match pttl {
+        -1 => None,
+        ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+    }
+}

@@ -1,0 +1,61 @@
+//! The signals rlock passes on to the command: SIGINT, SIGTERM, SIGHUP and SIGQUIT.
+
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::{Handle, Signals};
+
+/// The signals rlock catches and forwards to the command's process group.
+pub const FORWARDED: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
+
+/// Catches the forwarded signals while it lives and hands each to a callback on its own thread.
+///
+/// A signal that was ignored when rlock started (`nohup`, or `&` in a script for SIGINT and
+/// SIGQUIT) stays ignored, and the command inherits that, as it would without rlock.
+pub struct Listener {
+    handle: Handle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    pub fn start(on_signal: impl Fn(i32) + Send + 'static) -> Result<Listener> {
+        let wanted: Vec<i32> = FORWARDED.into_iter().filter(|&signal| !is_ignored(signal)).collect();
+        let mut signals = Signals::new(&wanted).context("cannot install signal handlers")?;
+        let handle = signals.handle();
+        let thread = std::thread::Builder::new()
+            .name("rlock-signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    on_signal(signal);
+                }
+            })
+            .context("cannot start the signal thread")?;
+        Ok(Listener { handle, thread: Some(thread) })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Whether `signal` is currently ignored (SIG_IGN) in this process.
+fn is_ignored(signal: i32) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current disposition into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// The conventional name of a forwarded signal, for messages.
+pub fn name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| format!("signal {signal}"))
+}

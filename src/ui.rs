@@ -1,0 +1,45 @@
+//! rlock's own messages on stderr (stdout carries only results), at the level `-q`/`-v` chose.
+
+use std::fmt::Display;
+use std::io::Write;
+use std::sync::atomic::{AtomicI8, Ordering};
+
+static LEVEL: AtomicI8 = AtomicI8::new(0);
+
+/// Sets how much rlock says: `-q` silences notices, each `-v` adds detail.
+pub fn set_level(verbose: u8, quiet: bool) {
+    let level = if quiet { -1 } else { i8::try_from(verbose).unwrap_or(i8::MAX) };
+    LEVEL.store(level, Ordering::Relaxed);
+}
+
+fn level() -> i8 {
+    LEVEL.load(Ordering::Relaxed)
+}
+
+/// A message the user should see unless they asked for quiet (the lock is held, it was lost...).
+pub fn notice(message: impl Display) {
+    if level() >= 0 {
+        eprintln!("rlock: {message}");
+    }
+}
+
+/// Detail for `-v`.
+pub fn detail(message: impl Display) {
+    if level() >= 1 {
+        eprintln!("rlock: {message}");
+    }
+}
+
+/// A failure: always shown.
+pub fn error(message: impl Display) {
+    eprintln!("rlock: {message}");
+}
+
+/// One line of results on stdout. A closed pipe (`rlock status | head -1`) is not an error.
+pub fn out(line: impl Display) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err),
+        _ => Ok(()),
+    }
+}
