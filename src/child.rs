@@ -32,10 +32,15 @@ pub struct SpawnError {
 /// Linux sends PR_SET_PDEATHSIG when the *thread* that forked the child ends.
 pub fn spawn(argv: &[OsString], env: &[(&str, String)]) -> Result<Child, SpawnError> {
     let Some((program, args)) = argv.split_first() else {
-        return Err(SpawnError { exit: Exit::Failure, message: "no command to run".into() });
+        return Err(SpawnError {
+            exit: Exit::Failure,
+            message: "no command to run".into(),
+        });
     };
     let mut command = Command::new(program);
-    command.args(args).envs(env.iter().map(|(name, value)| (name, value)));
+    command
+        .args(args)
+        .envs(env.iter().map(|(name, value)| (name, value)));
     let parent = std::process::id();
     // SAFETY: the closure runs between fork and exec and calls only async-signal-safe functions.
     unsafe {
@@ -62,12 +67,16 @@ pub fn spawn(argv: &[OsString], env: &[(&str, String)]) -> Result<Child, SpawnEr
             let shown = program.to_string_lossy();
             let (exit, what) = match err.kind() {
                 io::ErrorKind::NotFound => (Exit::NotFound, "command not found".to_owned()),
-                io::ErrorKind::PermissionDenied => {
-                    (Exit::CannotExecute, "permission denied (is it executable? chmod +x)".to_owned())
-                }
+                io::ErrorKind::PermissionDenied => (
+                    Exit::CannotExecute,
+                    "permission denied (is it executable? chmod +x)".to_owned(),
+                ),
                 _ => (Exit::CannotExecute, format!("cannot execute ({err})")),
             };
-            Err(SpawnError { exit, message: format!("{shown}: {what}") })
+            Err(SpawnError {
+                exit,
+                message: format!("{shown}: {what}"),
+            })
         }
     }
 }
@@ -90,11 +99,9 @@ impl Child {
         std::thread::Builder::new()
             .name("rlock-child".into())
             .spawn(move || {
-                loop {
-                    match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
-                        Err(nix::errno::Errno::EINTR) => continue,
-                        _ => break,
-                    }
+                while let Err(nix::errno::Errno::EINTR) =
+                    waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
+                {
                 }
                 on_exit();
             })

@@ -5,7 +5,9 @@ use std::time::SystemTime;
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use crate::cli::{AcquireArgs, Cli, Command, KeyArg, RefreshArgs, StatusArgs, TakeArgs, TokenArgs, TtlArgs};
+use crate::cli::{
+    AcquireArgs, Cli, Command, KeyArg, RefreshArgs, StatusArgs, TakeArgs, TokenArgs, TtlArgs,
+};
 use crate::duration;
 use crate::endpoint::Endpoint;
 use crate::exit_code::Exit;
@@ -46,7 +48,9 @@ pub fn execute(cli: Cli) -> Result<Exit> {
 fn endpoint(urls: &[String]) -> Result<Endpoint> {
     let urls: Vec<&String> = urls.iter().filter(|url| !url.trim().is_empty()).collect();
     match urls.as_slice() {
-        [] => bail!("no Redis URL: give one with --redis or RLOCK_REDIS, e.g. redis://127.0.0.1:6379"),
+        [] => {
+            bail!("no Redis URL: give one with --redis or RLOCK_REDIS, e.g. redis://127.0.0.1:6379")
+        }
         [url] => Endpoint::parse(url.trim()),
         _ => bail!(
             "{} Redis URLs were given, but this version of rlock locks on one server only: give one --redis URL",
@@ -56,7 +60,11 @@ fn endpoint(urls: &[String]) -> Result<Endpoint> {
 }
 
 fn client(endpoint: Endpoint, prefix: &str, key: &KeyArg) -> Result<LockClient> {
-    Ok(LockClient::new(endpoint, LockKeys::new(prefix, &key.key)?, REDIS_TIMEOUT))
+    Ok(LockClient::new(
+        endpoint,
+        LockKeys::new(prefix, &key.key)?,
+        REDIS_TIMEOUT,
+    ))
 }
 
 fn patience(take: &TakeArgs) -> Patience {
@@ -72,10 +80,17 @@ fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> 
     let mut client = client(endpoint, prefix, &args.key)?;
     let token = Token::generate();
     let holder = Holder::for_parent();
-    let outcome = wait::acquire(&mut client, &token, args.take.ttl, &holder, patience(&args.take), |nap| {
-        std::thread::sleep(nap);
-        None
-    })?;
+    let outcome = wait::acquire(
+        &mut client,
+        &token,
+        args.take.ttl,
+        &holder,
+        patience(&args.take),
+        |nap| {
+            std::thread::sleep(nap);
+            None
+        },
+    )?;
     match outcome {
         Outcome::Acquired { fence, .. } => {
             ui::detail(format_args!("acquired '{}' (fence {fence})", args.key.key));
@@ -102,7 +117,11 @@ fn refresh(endpoint: Endpoint, prefix: &str, args: RefreshArgs) -> Result<Exit> 
 fn release(endpoint: Endpoint, prefix: &str, args: TokenArgs) -> Result<Exit> {
     let mut client = client(endpoint, prefix, &args.key)?;
     let token = Token::given(&args.token)?;
-    if client.release(&token)? { Ok(Exit::Success) } else { not_yours(&args.key.key) }
+    if client.release(&token)? {
+        Ok(Exit::Success)
+    } else {
+        not_yours(&args.key.key)
+    }
 }
 
 fn not_yours(name: &str) -> Result<Exit> {
@@ -139,7 +158,11 @@ fn status(endpoint: Endpoint, prefix: &str, args: StatusArgs) -> Result<Exit> {
             ui::out(line)?;
         }
     }
-    Ok(if info.is_some() { Exit::Success } else { Exit::NotHeld })
+    Ok(if info.is_some() {
+        Exit::Success
+    } else {
+        Exit::NotHeld
+    })
 }
 
 /// `status --json`: one object; absent facts are null.
@@ -170,10 +193,22 @@ fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
     };
     match &info.holder {
         Some(h) => {
-            let ago = SystemTime::now().duration_since(h.since()).unwrap_or_default();
+            let ago = SystemTime::now()
+                .duration_since(h.since())
+                .unwrap_or_default();
             lines.push("state:    held".into());
-            lines.push(format!("holder:   {} pid {} user {}", h.host, h.pid, h.user));
-            lines.push(format!("command:  {}", if h.command.is_empty() { "-" } else { &h.command }));
+            lines.push(format!(
+                "holder:   {} pid {} user {}",
+                h.host, h.pid, h.user
+            ));
+            lines.push(format!(
+                "command:  {}",
+                if h.command.is_empty() {
+                    "-"
+                } else {
+                    &h.command
+                }
+            ));
             lines.push(format!(
                 "since:    {} ({} ago)",
                 humantime::format_rfc3339_seconds(h.since()),
@@ -197,7 +232,9 @@ fn force_release(endpoint: Endpoint, prefix: &str, args: KeyArg) -> Result<Exit>
     // Who held it is only for the message; the break itself is one atomic script.
     let holder = client.inspect()?.and_then(|info| info.holder);
     if client.force_release()? {
-        let from = holder.map(|h| format!(" from {}", h.short())).unwrap_or_default();
+        let from = holder
+            .map(|h| format!(" from {}", h.short()))
+            .unwrap_or_default();
         ui::notice(format_args!("broke '{}'{from}", args.key));
         Ok(Exit::Success)
     } else {

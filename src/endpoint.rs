@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Error, Result, anyhow, bail};
-use redis::{Client, Connection, RedisError};
+use redis::{Client, Connection, ErrorKind, RedisError};
 
 /// One Redis server, as given by a URL.
 #[derive(Clone)]
@@ -15,7 +15,9 @@ pub struct Endpoint {
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint").field("url", &self.shown).finish()
+        f.debug_struct("Endpoint")
+            .field("url", &self.shown)
+            .finish()
     }
 }
 
@@ -84,7 +86,10 @@ impl Endpoint {
             )
         } else if err.is_timeout() {
             anyhow!("Redis at {url} did not answer in time: check that it is up and not overloaded")
-        } else if code == "WRONGPASS" || detail.contains("invalid password") {
+        } else if err.kind() == ErrorKind::AuthenticationFailed
+            || code == "WRONGPASS"
+            || detail.contains("invalid password")
+        {
             anyhow!(
                 "Redis at {url} refused the user name or password: correct them in the URL \
                  (redis://USER:PASSWORD@HOST) or in RLOCK_REDIS"
@@ -121,7 +126,11 @@ pub fn redact(url: &str) -> String {
             let pairs: Vec<(String, String)> = parsed
                 .query_pairs()
                 .map(|(name, value)| {
-                    let value = if name == "pass" { "***".into() } else { value.into_owned() };
+                    let value = if name == "pass" {
+                        "***".into()
+                    } else {
+                        value.into_owned()
+                    };
                     (name.into_owned(), value)
                 })
                 .collect();
@@ -153,7 +162,12 @@ pub fn secrets(url: &str) -> Vec<String> {
                 found.push(decoded.into_owned());
             }
         }
-        found.extend(parsed.query_pairs().filter(|(n, _)| n == "pass").map(|(_, v)| v.into()));
+        found.extend(
+            parsed
+                .query_pairs()
+                .filter(|(n, _)| n == "pass")
+                .map(|(_, v)| v.into()),
+        );
     } else if let Some(start) = url.find("://").map(|at| at + 3) {
         let rest = &url[start..];
         if let (Some(colon), Some(at)) = (rest.find(':'), rest.rfind('@'))
@@ -170,7 +184,9 @@ pub fn secrets(url: &str) -> Vec<String> {
 pub fn scrub(message: &str, url: &str) -> String {
     secrets(url)
         .iter()
-        .fold(message.to_owned(), |text, secret| text.replace(secret.as_str(), "***"))
+        .fold(message.to_owned(), |text, secret| {
+            text.replace(secret.as_str(), "***")
+        })
 }
 
 #[cfg(test)]
@@ -179,7 +195,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact("redis://:hunter2@host:6379/0"), "redis://:***@host:6379/0");
+        assert_eq!(
+            redact("redis://:hunter2@host:6379/0"),
+            "redis://:***@host:6379/0"
+        );
         assert_eq!(redact("redis://bob:hunter2@host"), "redis://bob:***@host");
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
         assert!(!redact("unix:///tmp/r.sock?pass=hunter2&db=1").contains("hunter2"));
@@ -199,7 +218,9 @@ mod tests {
         assert!(err.contains("unknown scheme 'http'"), "{err}");
         let err = Endpoint::parse("localhost:6379").unwrap_err().to_string();
         assert!(err.contains("not a Redis URL"), "{err}");
-        let err = Endpoint::parse("redis://:secret99@[::1").unwrap_err().to_string();
+        let err = Endpoint::parse("redis://:secret99@[::1")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("secret99"), "{err}");
         assert!(Endpoint::parse("redis://127.0.0.1:6379/2").is_ok());
         assert!(Endpoint::parse("unix:///tmp/redis.sock").is_ok());

@@ -47,7 +47,10 @@ impl KeepAlive {
                 }
             })
             .context("cannot start the refresh thread")?;
-        Ok(KeepAlive { stop, thread: Some(thread) })
+        Ok(KeepAlive {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Stops refreshing and waits for the thread (at most one bounded Redis round trip).
@@ -71,7 +74,13 @@ impl Drop for KeepAlive {
 
 /// Refreshes until told to stop (returns `None`) or until the lock is lost (returns why).
 fn keep(held: Held, stopped: &mpsc::Receiver<()>) -> Option<String> {
-    let Held { endpoint, keys, token, ttl, taken_at } = held;
+    let Held {
+        endpoint,
+        keys,
+        token,
+        ttl,
+        taken_at,
+    } = held;
     let period = ttl / 3;
     let retry = (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let valid_for = ttl.saturating_sub(drift(ttl));
@@ -105,7 +114,11 @@ fn keep(held: Held, stopped: &mpsc::Receiver<()>) -> Option<String> {
                 if last_error.take().is_some() {
                     crate::ui::notice("Redis answers again; the lock is still ours");
                 }
-                crate::ui::detail(format_args!("refreshed '{}' for {}", client.keys().name, crate::duration::show(ttl)));
+                crate::ui::detail(format_args!(
+                    "refreshed '{}' for {}",
+                    client.keys().name,
+                    crate::duration::show(ttl)
+                ));
             }
             Ok(false) => {
                 return Some("its key was deleted or now holds someone else's token".into());

@@ -71,7 +71,12 @@ pub struct LockClient {
 impl LockClient {
     /// A client for the lock `keys` at `endpoint`, giving each Redis round trip up to `timeout`.
     pub fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> LockClient {
-        LockClient { endpoint, keys, timeout, con: None }
+        LockClient {
+            endpoint,
+            keys,
+            timeout,
+            con: None,
+        }
     }
 
     pub fn keys(&self) -> &LockKeys {
@@ -99,7 +104,12 @@ impl LockClient {
     }
 
     /// Tries once to take the lock with `token` for `ttl`, recording `holder`.
-    pub fn try_acquire(&mut self, token: &Token, ttl: Duration, holder: &Holder) -> Result<Attempt> {
+    pub fn try_acquire(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        holder: &Holder,
+    ) -> Result<Attempt> {
         let mut args = vec![token.secret().to_owned(), millis(ttl).to_string()];
         for (name, value) in holder.fields() {
             args.push(name.to_owned());
@@ -107,8 +117,12 @@ impl LockClient {
         }
         let reply: Vec<i64> = self.call(self.invocation(&scripts::ACQUIRE, 3, &args))?;
         match reply.as_slice() {
-            [1, fence] => Ok(Attempt::Acquired { fence: u64::try_from(*fence).unwrap_or(0) }),
-            [0, pttl] => Ok(Attempt::Held { ttl: pttl_to_ttl(*pttl) }),
+            [1, fence] => Ok(Attempt::Acquired {
+                fence: u64::try_from(*fence).unwrap_or(0),
+            }),
+            [0, pttl] => Ok(Attempt::Held {
+                ttl: pttl_to_ttl(*pttl),
+            }),
             _ => Err(self.unexpected(&format!("{reply:?}"))),
         }
     }
@@ -136,7 +150,9 @@ impl LockClient {
     pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
         let reply: Vec<Value> = self.call(self.invocation(&scripts::INSPECT, 2, &[] as &[&str]))?;
         let held: i64 = match reply.first() {
-            Some(value) => i64::from_redis_value_ref(value).map_err(|_| self.unexpected("inspect"))?,
+            Some(value) => {
+                i64::from_redis_value_ref(value).map_err(|_| self.unexpected("inspect"))?
+            }
             None => return Err(self.unexpected("an empty reply")),
         };
         if held == 0 {
@@ -149,16 +165,26 @@ impl LockClient {
         let mut pairs = Vec::new();
         for pair in reply[2..].chunks(2) {
             if let [name, value] = pair {
-                let name = String::from_redis_value_ref(name).map_err(|_| self.unexpected("a field"))?;
-                let value = String::from_redis_value_ref(value).map_err(|_| self.unexpected("a value"))?;
+                let name =
+                    String::from_redis_value_ref(name).map_err(|_| self.unexpected("a field"))?;
+                let value =
+                    String::from_redis_value_ref(value).map_err(|_| self.unexpected("a value"))?;
                 pairs.push((name, value));
             }
         }
-        Ok(Some(LockInfo { ttl: pttl_to_ttl(pttl), holder: Holder::from_fields(&pairs) }))
+        Ok(Some(LockInfo {
+            ttl: pttl_to_ttl(pttl),
+            holder: Holder::from_fields(&pairs),
+        }))
     }
 
     /// A call of `script` on the first `keys` of (lock, holder, fence) with `args`.
-    fn invocation(&self, script: &'static Script, keys: usize, args: &[impl AsRef<str>]) -> ScriptInvocation<'static> {
+    fn invocation(
+        &self,
+        script: &'static Script,
+        keys: usize,
+        args: &[impl AsRef<str>],
+    ) -> ScriptInvocation<'static> {
         let mut invocation = script.prepare_invoke();
         for key in self.keys.all().into_iter().take(keys) {
             invocation.key(key);
@@ -181,7 +207,11 @@ impl LockClient {
         match invocation.invoke::<T>(con) {
             Ok(value) => Ok(value),
             Err(err) => {
-                if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || !con.is_open() {
+                if err.is_io_error()
+                    || err.is_timeout()
+                    || err.is_connection_dropped()
+                    || !con.is_open()
+                {
                     // A late reply could arrive on this connection and be taken for the next one's.
                     self.con = None;
                 }
@@ -211,7 +241,9 @@ impl LockClient {
 
 /// Milliseconds for Redis, at least 1.
 pub fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// PTTL's answer as a lifetime: `None` for a key without expiry (-1); zero for a key just gone (-2).

@@ -57,12 +57,17 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
     let token = Token::generate();
     let holder = Holder::for_command(&request.command);
-    let outcome = wait::acquire(&mut client, &token, request.ttl, &holder, request.patience, |nap| {
-        match inbox.recv_timeout(nap) {
+    let outcome = wait::acquire(
+        &mut client,
+        &token,
+        request.ttl,
+        &holder,
+        request.patience,
+        |nap| match inbox.recv_timeout(nap) {
             Ok(Event::Signal(signal)) => Some(signal),
             _ => None,
-        }
-    })?;
+        },
+    )?;
     let (fence, taken_at) = match outcome {
         Outcome::Acquired { fence, taken_at } => (fence, taken_at),
         Outcome::GaveUp { .. } => {
@@ -70,7 +75,10 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
             return Ok(Exit::Conflict(request.conflict_exit));
         }
         Outcome::Interrupted(signal) => {
-            ui::notice(format_args!("{} while waiting; nothing was run", signals::name(signal)));
+            ui::notice(format_args!(
+                "{} while waiting; nothing was run",
+                signals::name(signal)
+            ));
             return Ok(Exit::Signal(signal));
         }
     };
@@ -157,15 +165,23 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
             Err(RecvTimeoutError::Disconnected) => return lost,
             Ok(Event::ChildExited) => return lost,
             Ok(Event::Signal(number)) => {
-                let Ok(signal) = Signal::try_from(number) else { continue };
+                let Ok(signal) = Signal::try_from(number) else {
+                    continue;
+                };
                 if matches!(signal, Signal::SIGINT | Signal::SIGTERM) {
                     interrupts += 1;
                 }
                 if interrupts >= 2 && matches!(signal, Signal::SIGINT | Signal::SIGTERM) {
-                    ui::notice(format_args!("second {}: killing the command", signal.as_str()));
+                    ui::notice(format_args!(
+                        "second {}: killing the command",
+                        signal.as_str()
+                    ));
                     child.signal_group(Signal::SIGKILL);
                 } else {
-                    ui::detail(format_args!("passing {} on to the command", signal.as_str()));
+                    ui::detail(format_args!(
+                        "passing {} on to the command",
+                        signal.as_str()
+                    ));
                     child.signal_group(signal);
                 }
             }

@@ -6,12 +6,17 @@ use std::sync::LazyLock;
 use redis::Script;
 
 /// Takes a free lock, increments its fencing counter and records the holder.
-pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/acquire.lua")));
+pub static ACQUIRE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/acquire.lua")));
 /// Extends a lock held with a given token.
-pub static REFRESH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/refresh.lua")));
+pub static REFRESH: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/refresh.lua")));
 /// Deletes a lock held with a given token.
-pub static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/release.lua")));
+pub static RELEASE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/release.lua")));
 /// Deletes a lock whoever holds it.
-pub static BREAK: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/break.lua")));
+pub static BREAK: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/break.lua")));
 /// Reads a lock's remaining lifetime and holder.
-pub static INSPECT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/inspect.lua")));
+pub static INSPECT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/inspect.lua")));

@@ -20,7 +20,10 @@ pub struct Listener {
 
 impl Listener {
     pub fn start(on_signal: impl Fn(i32) + Send + 'static) -> Result<Listener> {
-        let wanted: Vec<i32> = FORWARDED.into_iter().filter(|&signal| !is_ignored(signal)).collect();
+        let wanted: Vec<i32> = FORWARDED
+            .into_iter()
+            .filter(|&signal| !is_ignored(signal))
+            .collect();
         let mut signals = Signals::new(&wanted).context("cannot install signal handlers")?;
         let handle = signals.handle();
         let thread = std::thread::Builder::new()
@@ -31,7 +34,10 @@ impl Listener {
                 }
             })
             .context("cannot start the signal thread")?;
-        Ok(Listener { handle, thread: Some(thread) })
+        Ok(Listener {
+            handle,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -49,7 +55,8 @@ fn is_ignored(signal: i32) -> bool {
     // SAFETY: sigaction with a null new action only reads the current disposition into `old`.
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
     }
 }
 

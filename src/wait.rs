@@ -50,7 +50,12 @@ pub fn acquire(
     loop {
         let sent = Instant::now();
         let held_ttl = match client.try_acquire(token, ttl, holder)? {
-            Attempt::Acquired { fence } => return Ok(Outcome::Acquired { fence, taken_at: sent }),
+            Attempt::Acquired { fence } => {
+                return Ok(Outcome::Acquired {
+                    fence,
+                    taken_at: sent,
+                });
+            }
             Attempt::Held { ttl } => ttl,
         };
         let deadline = match patience {
@@ -62,7 +67,10 @@ pub fn acquire(
             return Ok(Outcome::GaveUp { ttl: held_ttl });
         }
         if !announced {
-            crate::ui::detail(format_args!("'{}' is held; waiting for it", client.keys().name));
+            crate::ui::detail(format_args!(
+                "'{}' is held; waiting for it",
+                client.keys().name
+            ));
             announced = true;
         }
         // Sleep a jittered backoff, but wake just after the holder's lifetime ends and at the deadline.
@@ -85,7 +93,10 @@ pub fn report_gave_up(client: &mut LockClient) {
     let name = client.keys().name.clone();
     match client.inspect() {
         Ok(Some(info)) => {
-            let who = info.holder.map(|h| format!(" by {}", h.short())).unwrap_or_default();
+            let who = info
+                .holder
+                .map(|h| format!(" by {}", h.short()))
+                .unwrap_or_default();
             let ttl = match info.ttl {
                 Some(ttl) => format!("for another {}", duration::show(ttl)),
                 None => "with no expiry".into(),

@@ -1,0 +1,280 @@
+//! Exit codes for everything that is not the command's own status, and the messages for bad input.
+
+use crate::fixture::{RedisServer, closed_port};
+use crate::harness::{rlock, rlock_at};
+
+/// One line on stderr that mentions every part of `expected`.
+fn assert_one_line_mentioning(stderr: &str, expected: &[&str]) {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert!(!lines.is_empty(), "no message at all");
+    let first = lines[0];
+    for part in expected {
+        assert!(first.contains(part), "{part:?} missing from: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_command_dying_of_a_signal_gives_128_plus_n() {
+    let server = RedisServer::start();
+    rlock(&server)
+        .args(["run", "k", "--", "sh", "-c", "kill -KILL $$"])
+        .output()
+        .expect_code(137);
+    rlock(&server)
+        .args(["run", "k", "--", "sh", "-c", "kill -USR1 $$"])
+        .output()
+        .expect_code(138);
+}
+
+#[test]
+fn a_command_that_is_not_found_gives_127_and_releases() {
+    let server = RedisServer::start();
+    let out = rlock(&server)
+        .args(["run", "k", "--", "no-such-command-rlock-test"])
+        .output();
+    out.expect_code(127);
+    assert_one_line_mentioning(&out.stderr, &["no-such-command-rlock-test", "not found"]);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
+}
+
+#[test]
+fn a_command_that_cannot_be_executed_gives_126_and_releases() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let out = rlock(&server)
+        .args(["run", "k", "--"])
+        .arg_path(&script)
+        .output();
+    out.expect_code(126);
+    assert_one_line_mentioning(&out.stderr, &["not-executable.sh", "permission denied"]);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
+    // A directory cannot be executed either.
+    rlock(&server)
+        .args(["run", "k", "--"])
+        .arg_path(dir.path())
+        .output()
+        .expect_code(126);
+}
+
+#[test]
+fn unreachable_redis_gives_125() {
+    let url = format!("redis://127.0.0.1:{}", closed_port());
+    let out = rlock_at(&url)
+        .args(["run", "k", "--", "echo", "ran"])
+        .output();
+    out.expect_code(125);
+    assert_eq!(out.stdout, "", "nothing runs without the lock");
+    assert_one_line_mentioning(&out.stderr, &["cannot reach Redis", &url]);
+    rlock_at(&url).args(["ttl", "k"]).output().expect_code(125);
+    rlock_at(&url)
+        .args(["acquire", "k"])
+        .output()
+        .expect_code(125);
+}
+
+#[test]
+fn bad_usage_gives_125() {
+    let server = RedisServer::start();
+    rlock(&server)
+        .args(["run", "--no-such-flag", "k", "--", "true"])
+        .output()
+        .expect_code(125);
+    rlock(&server)
+        .args(["frobnicate"])
+        .output()
+        .expect_code(125);
+    rlock(&server)
+        .args(["run", "-n", "-w", "1s", "k", "--", "true"])
+        .output()
+        .expect_code(125);
+    rlock(&server)
+        .args(["run", "-E", "300", "k", "--", "true"])
+        .output()
+        .expect_code(125);
+    rlock(&server).output().expect_code(125);
+    // Help and version are not errors.
+    let out = rlock(&server).args(["--help"]).output();
+    out.expect_code(0);
+    assert!(out.stdout.contains("Examples:"));
+    rlock(&server).args(["--version"]).output().expect_code(0);
+}
+
+#[test]
+fn a_duration_without_a_unit_is_refused_with_a_hint() {
+    let server = RedisServer::start();
+    let out = rlock(&server)
+        .args(["run", "-t", "30", "k", "--", "true"])
+        .output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["'30' has no unit", "30s"]);
+    let out = rlock(&server)
+        .args(["run", "-w", "5", "k", "--", "true"])
+        .output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["no unit", "5s"]);
+    let out = rlock(&server)
+        .args(["run", "-t", "5ms", "k", "--", "true"])
+        .output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["too short"]);
+}
+
+#[test]
+fn an_empty_key_is_refused() {
+    let server = RedisServer::start();
+    let out = rlock(&server).args(["run", "", "--", "true"]).output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["lock name is empty"]);
+    rlock(&server).args(["ttl", ""]).output().expect_code(125);
+}
+
+#[test]
+fn nothing_after_the_double_dash_is_refused() {
+    let server = RedisServer::start();
+    for args in [&["run", "k", "--"][..], &["run", "k"][..]] {
+        let out = rlock(&server).args(args).output();
+        out.expect_code(125);
+        assert_one_line_mentioning(&out.stderr, &["nothing to run", "--"]);
+    }
+    assert_eq!(
+        server.cmd::<i64>(&["EXISTS", "rlock:k"]),
+        0,
+        "no lock taken for nothing"
+    );
+}
+
+#[test]
+fn malformed_urls_and_unknown_schemes_are_refused() {
+    for (url, expected) in [
+        ("localhost:6379", "not a Redis URL"),
+        ("http://127.0.0.1:6379", "unknown scheme 'http'"),
+        ("redis://[::1", "not a valid Redis URL"),
+        ("redis://127.0.0.1:99999", "not a valid Redis URL"),
+        ("redis://127.0.0.1/notadb", "not a valid Redis URL"),
+        ("redis://", "names no server"),
+    ] {
+        let out = rlock_at(url).args(["ttl", "k"]).output();
+        out.expect_code(125);
+        assert_one_line_mentioning(&out.stderr, &[expected, "redis://"]);
+    }
+    let out = rlock_at("redis://127.0.0.1:1")
+        .args(["-r", "ftp://x", "ttl", "k"])
+        .output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["unknown scheme 'ftp'"]);
+}
+
+#[test]
+fn a_wrong_or_missing_password_is_refused_without_showing_it() {
+    let server = RedisServer::with_password("correct-horse-9");
+    rlock(&server)
+        .args(["run", "k", "--", "true"])
+        .output()
+        .expect_code(0);
+
+    let wrong = format!("redis://:battery-staple-7@127.0.0.1:{}", server.port());
+    let out = rlock_at(&wrong)
+        .args(["run", "k", "--", "echo", "ran"])
+        .output();
+    out.expect_code(125);
+    assert_eq!(out.stdout, "");
+    assert_one_line_mentioning(
+        &out.stderr,
+        &["refused the user name or password", "redis://:***@"],
+    );
+    assert!(!out.stderr.contains("battery-staple-7"), "{}", out.stderr);
+
+    // The same through -r on the command line, and with a user name.
+    let wrong_user = format!("redis://alice:battery-staple-7@127.0.0.1:{}", server.port());
+    let out = rlock_at("redis://unused:1")
+        .args(["-r", &wrong_user, "status", "k"])
+        .output();
+    out.expect_code(125);
+    assert!(!out.stderr.contains("battery-staple-7"), "{}", out.stderr);
+
+    let none = format!("redis://127.0.0.1:{}", server.port());
+    let out = rlock_at(&none).args(["ttl", "k"]).output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["requires a password"]);
+}
+
+#[test]
+fn passwords_never_appear_in_any_message() {
+    let secret = "s3cret-Pa55";
+    let port = closed_port();
+    let urls = [
+        format!("redis://:{secret}@127.0.0.1:{port}"),
+        format!("redis://bob:{secret}@127.0.0.1:{port}/0"),
+        format!("redis://:{secret}@[::1"),
+        format!("http://bob:{secret}@127.0.0.1:{port}"),
+        format!("unix:///nonexistent/redis.sock?pass={secret}"),
+    ];
+    for url in &urls {
+        for args in [
+            &["ttl", "k"][..],
+            &["-v", "run", "k", "--", "true"][..],
+            &["status", "k"][..],
+        ] {
+            let out = rlock_at(url).args(args).output();
+            out.expect_code(125);
+            assert!(!out.stderr.contains(secret), "{url}: {}", out.stderr);
+            let out = rlock_at("redis://127.0.0.1:1")
+                .arg("-r")
+                .arg(url)
+                .args(args)
+                .output();
+            assert!(!out.stderr.contains(secret), "-r {url}: {}", out.stderr);
+        }
+    }
+    // Nor in --help, where clap would show environment values.
+    let out = rlock_at(&urls[0]).args(["--help"]).output();
+    assert!(!out.stdout.contains(secret));
+    let out = rlock_at(&urls[0]).args(["run", "--help"]).output();
+    assert!(!out.stdout.contains(secret));
+}
+
+#[test]
+fn a_key_of_the_wrong_type_is_refused() {
+    let server = RedisServer::start();
+    server.cmd::<i64>(&["HSET", "rlock:hashed", "a", "b"]);
+    for args in [
+        &["run", "hashed", "--", "echo", "ran"][..],
+        &["acquire", "hashed"][..],
+        &["ttl", "hashed"][..],
+        &["status", "hashed"][..],
+        &["break", "hashed"][..],
+    ] {
+        let out = rlock(&server).args(args).output();
+        out.expect_code(125);
+        assert_eq!(out.stdout, "", "{args:?}");
+        assert_one_line_mentioning(
+            &out.stderr,
+            &["rlock:hashed", "holds something other than an rlock lock"],
+        );
+    }
+    // The key is left as it was.
+    assert_eq!(server.cmd::<String>(&["TYPE", "rlock:hashed"]), "hash");
+
+    // A corrupt fencing counter is refused before anything is written.
+    server.cmd::<String>(&["SET", "{rlock:f}:fence", "not-a-number"]);
+    rlock(&server)
+        .args(["run", "f", "--", "true"])
+        .output()
+        .expect_code(125);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:f"]), 0);
+}
+
+#[test]
+fn too_many_redis_urls_are_refused_until_quorum_exists() {
+    let out = rlock_at("redis://127.0.0.1:1,redis://127.0.0.1:2")
+        .args(["ttl", "k"])
+        .output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["2 Redis URLs"]);
+}

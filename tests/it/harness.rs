@@ -1,0 +1,225 @@
+//! Running the rlock binary as a user would, and looking at what it did.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::fixture::RedisServer;
+
+/// An rlock command line, pointed at one test server through RLOCK_REDIS.
+pub struct Rlock {
+    command: Command,
+}
+
+pub fn rlock(server: &RedisServer) -> Rlock {
+    rlock_at(&server.url())
+}
+
+/// rlock pointed at an arbitrary URL.
+pub fn rlock_at(url: &str) -> Rlock {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rlock"));
+    command.env_clear();
+    for name in ["PATH", "HOME", "USER", "LANG"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command.env("RLOCK_REDIS", url).stdin(Stdio::null());
+    Rlock { command }
+}
+
+impl Rlock {
+    pub fn args<I, S>(mut self, args: I) -> Rlock
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Rlock {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn arg_path(mut self, path: &Path) -> Rlock {
+        self.command.arg(path);
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Rlock {
+        self.command.env(name, value);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Rlock {
+        self.command.current_dir(dir);
+        self
+    }
+
+    /// Runs to the end (at most a minute) and collects what it printed.
+    pub fn output(self) -> Finished {
+        let running = self.spawn();
+        running.finish(Duration::from_secs(60))
+    }
+
+    /// Starts it in the background, with stdout and stderr captured.
+    pub fn spawn(mut self) -> Running {
+        let child = self
+            .command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start rlock");
+        Running {
+            child,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// A running rlock.
+pub struct Running {
+    pub child: Child,
+    pub started: Instant,
+}
+
+impl Running {
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal).expect("cannot signal rlock");
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for it to exit, at most `limit` (then kills it and fails the test).
+    pub fn finish(mut self, limit: Duration) -> Finished {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(_status) = self.child.try_wait().expect("cannot wait for rlock") {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let output = self
+                    .child
+                    .wait_with_output()
+                    .expect("cannot collect rlock's output");
+                panic!(
+                    "rlock did not finish within {limit:?}; stderr: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let elapsed = self.started.elapsed();
+        let output = self
+            .child
+            .wait_with_output()
+            .expect("cannot collect rlock's output");
+        Finished::new(output, elapsed)
+    }
+}
+
+/// What a finished rlock did.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    /// From start to exit.
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    fn new(output: Output, elapsed: Duration) -> Finished {
+        Finished {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    /// The exit code; fails the test if rlock itself died of a signal.
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or_else(|| {
+            panic!(
+                "rlock died of a signal: {:?}; stderr: {}",
+                self.status, self.stderr
+            )
+        })
+    }
+
+    /// Asserts the exit code, showing stderr when it differs.
+    pub fn expect_code(&self, code: i32) -> &Finished {
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected exit code; stdout: {}; stderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Polls `condition` every 10 ms for up to `limit`; true as soon as it holds.
+pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether a process is gone (or a zombie no one has reaped yet).
+pub fn process_is_dead(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Reads a pid a test command wrote to a file, once it is there.
+pub fn read_pid(path: &Path) -> i32 {
+    read_line(path)
+        .trim()
+        .parse()
+        .expect("the file holds a pid")
+}
+
+/// The first line of a file a test command writes, once it is there.
+pub fn read_line(path: &Path) -> String {
+    let mut line = None;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            line = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.lines().next().map(str::to_owned))
+                .filter(|line| !line.is_empty());
+            line.is_some()
+        }),
+        "the command never wrote {}",
+        path.display()
+    );
+    line.unwrap_or_default()
+}

@@ -1,0 +1,9 @@
+//! rlock's integration tests: the real binary against real redis-server processes.
+
+mod fixture;
+mod harness;
+
+mod commands;
+mod errors;
+mod run;
+mod signals;
