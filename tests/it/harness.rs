@@ -1,8 +1,10 @@
 //! Running the rlock binary as a user would, and looking at what it did.
 
 use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -68,17 +70,22 @@ impl Rlock {
         running.finish(Duration::from_secs(60))
     }
 
-    /// Starts it in the background, with stdout and stderr captured.
+    /// Starts it in the background, with stdout and stderr captured in files (not pipes: a
+    /// process the command left behind must not keep the test waiting for end-of-file).
     pub fn spawn(mut self) -> Running {
+        let stdout = tempfile::tempfile().expect("cannot create a file for stdout");
+        let stderr = tempfile::tempfile().expect("cannot create a file for stderr");
         let child = self
             .command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(stdout.try_clone().expect("cannot share the stdout file"))
+            .stderr(stderr.try_clone().expect("cannot share the stderr file"))
             .spawn()
             .expect("cannot start rlock");
         Running {
             child,
             started: Instant::now(),
+            stdout,
+            stderr,
         }
     }
 }
@@ -87,6 +94,8 @@ impl Rlock {
 pub struct Running {
     pub child: Child,
     pub started: Instant,
+    stdout: File,
+    stderr: File,
 }
 
 impl Running {
@@ -105,30 +114,35 @@ impl Running {
     /// Waits for it to exit, at most `limit` (then kills it and fails the test).
     pub fn finish(mut self, limit: Duration) -> Finished {
         let deadline = Instant::now() + limit;
-        loop {
-            if let Some(_status) = self.child.try_wait().expect("cannot wait for rlock") {
-                break;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for rlock") {
+                break status;
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                let output = self
-                    .child
-                    .wait_with_output()
-                    .expect("cannot collect rlock's output");
+                let _ = self.child.wait();
                 panic!(
                     "rlock did not finish within {limit:?}; stderr: {}",
-                    String::from_utf8_lossy(&output.stderr)
+                    read_all(&mut self.stderr)
                 );
             }
             std::thread::sleep(Duration::from_millis(10));
+        };
+        Finished {
+            status,
+            elapsed: self.started.elapsed(),
+            stdout: read_all(&mut self.stdout),
+            stderr: read_all(&mut self.stderr),
         }
-        let elapsed = self.started.elapsed();
-        let output = self
-            .child
-            .wait_with_output()
-            .expect("cannot collect rlock's output");
-        Finished::new(output, elapsed)
     }
+}
+
+fn read_all(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text));
+    text
 }
 
 /// What a finished rlock did.
@@ -142,15 +156,6 @@ pub struct Finished {
 }
 
 impl Finished {
-    fn new(output: Output, elapsed: Duration) -> Finished {
-        Finished {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed,
-        }
-    }
-
     /// The exit code; fails the test if rlock itself died of a signal.
     pub fn code(&self) -> i32 {
         self.status.code().unwrap_or_else(|| {
