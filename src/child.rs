@@ -8,7 +8,7 @@ use std::process::{Command, ExitStatus};
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{Signal, killpg};
-use nix::sys::wait::{Id, WaitPidFlag, waitid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
 use crate::exit_code::Exit;
@@ -93,15 +93,29 @@ impl Child {
         let _ = killpg(self.group, signal);
     }
 
-    /// Calls `on_exit` from a new thread once the command has exited, without reaping it.
-    pub fn watch(&self, on_exit: impl FnOnce() + Send + 'static) -> Result<()> {
+    /// Reports from a new thread each time the command is stopped (`on_stop(signal)`), and once
+    /// when it has exited (`on_exit()`), without reaping it.
+    pub fn watch(
+        &self,
+        on_stop: impl Fn(i32) + Send + 'static,
+        on_exit: impl FnOnce() + Send + 'static,
+    ) -> Result<()> {
         let pid = self.group;
+        let any = WaitPidFlag::WEXITED | WaitPidFlag::WSTOPPED | WaitPidFlag::WNOWAIT;
         std::thread::Builder::new()
             .name("rlock-child".into())
             .spawn(move || {
-                while let Err(nix::errno::Errno::EINTR) =
-                    waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
-                {
+                loop {
+                    match waitid(Id::Pid(pid), any) {
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Ok(WaitStatus::Stopped(_, signal)) => {
+                            // Consume this stop report (only a stop: never the exit), then go on.
+                            let _ =
+                                waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG);
+                            on_stop(signal as i32);
+                        }
+                        _ => break,
+                    }
                 }
                 on_exit();
             })

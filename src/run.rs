@@ -37,6 +37,7 @@ pub struct RunRequest {
 /// What the main thread hears about while the command runs.
 enum Event {
     Signal(i32),
+    ChildStopped(i32),
     ChildExited,
     LockLost(String),
 }
@@ -122,12 +123,18 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
             let _ = events.send(Event::LockLost(reason));
         }
     })?;
-    child.watch({
-        let events = events.clone();
-        move || {
-            let _ = events.send(Event::ChildExited);
-        }
-    })?;
+    let stops = events.clone();
+    child.watch(
+        move |signal| {
+            let _ = stops.send(Event::ChildStopped(signal));
+        },
+        {
+            let events = events.clone();
+            move || {
+                let _ = events.send(Event::ChildExited);
+            }
+        },
+    )?;
     drop(events);
 
     let lost = supervise(&child, &inbox, &request);
@@ -150,6 +157,14 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
     let mut lost = false;
     let mut kill_at: Option<Instant> = None;
     let mut interrupts = 0;
+    let mut stopped = false;
+    // A stopped command acts on a signal only once continued; SIGKILL needs no help.
+    let tell = |signal: Signal, stopped: &mut bool| {
+        child.signal_group(signal);
+        if std::mem::take(stopped) && signal != Signal::SIGKILL {
+            child.signal_group(Signal::SIGCONT);
+        }
+    };
     loop {
         let event = match kill_at {
             Some(at) => inbox.recv_timeout(at.saturating_duration_since(Instant::now())),
@@ -164,6 +179,25 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
             // Every sender is gone: the watcher thread could not report. Should not happen.
             Err(RecvTimeoutError::Disconnected) => return lost,
             Ok(Event::ChildExited) => return lost,
+            Ok(Event::ChildStopped(number)) => {
+                stopped = true;
+                let name = signals::name(number);
+                let hint = if matches!(
+                    Signal::try_from(number),
+                    Ok(Signal::SIGTTIN | Signal::SIGTTOU)
+                ) {
+                    " (it tried to use the terminal, but runs in its own process group: give it \
+                     input from a file or a pipe)"
+                } else {
+                    ""
+                };
+                ui::notice(format_args!(
+                    "the command was stopped by {name}{hint}; the lock is still held. \
+                     Resume it with kill -CONT -{pid}, or end it with kill {rlock}",
+                    pid = child.pid(),
+                    rlock = std::process::id()
+                ));
+            }
             Ok(Event::Signal(number)) => {
                 let Ok(signal) = Signal::try_from(number) else {
                     continue;
@@ -176,13 +210,13 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
                         "second {}: killing the command",
                         signal.as_str()
                     ));
-                    child.signal_group(Signal::SIGKILL);
+                    tell(Signal::SIGKILL, &mut stopped);
                 } else {
                     ui::detail(format_args!(
                         "passing {} on to the command",
                         signal.as_str()
                     ));
-                    child.signal_group(signal);
+                    tell(signal, &mut stopped);
                 }
             }
             Ok(Event::LockLost(reason)) => {
@@ -195,7 +229,7 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
                     request.keys.name,
                     duration::show(request.kill_grace)
                 ));
-                child.signal_group(Signal::SIGTERM);
+                tell(Signal::SIGTERM, &mut stopped);
                 kill_at = duration::deadline(request.kill_grace);
             }
         }

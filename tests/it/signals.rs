@@ -169,3 +169,18 @@ fn rlock_sigkilled_takes_the_command_with_it_and_the_lock_lapses() {
         "the lock should lapse within its ttl"
     );
 }
+
+#[test]
+fn a_stopped_command_is_reported_and_a_forwarded_signal_still_ends_it() {
+    let server = RedisServer::start();
+    let mut running = rlock(&server)
+        .args(["run", "stopped", "--", "sh", "-c", "kill -STOP $$; sleep 60"])
+        .spawn();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(running.is_running());
+    running.signal(Signal::SIGTERM);
+    let out = running.finish(Duration::from_secs(10));
+    out.expect_code(143);
+    assert!(out.stderr.contains("stopped by SIGSTOP"), "{}", out.stderr);
+    assert!(lock_is_free(&server, "stopped"));
+}
