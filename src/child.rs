@@ -128,3 +128,68 @@ impl Child {
         self.inner.wait()
     }
 }
+
+/// A small process that outlives rlock by a moment: if rlock dies without dismissing it (SIGKILL,
+/// a crash), it kills the command's whole process group. PR_SET_PDEATHSIG alone reaches only the
+/// command itself, not the processes it started.
+pub struct Guardian {
+    /// rlock's end of a pipe; the guardian sees end-of-file when rlock is gone.
+    dismissal: std::os::fd::OwnedFd,
+    pid: Pid,
+}
+
+impl Guardian {
+    /// Forks a guardian for the process group of `child`.
+    pub fn watch_over(child: &Child) -> Result<Guardian> {
+        use nix::fcntl::OFlag;
+        use nix::unistd::{ForkResult, fork, pipe2};
+        use std::os::fd::AsRawFd;
+
+        let (watch, dismissal) =
+            pipe2(OFlag::O_CLOEXEC).context("cannot create the guardian's pipe")?;
+        let group = child.group.as_raw();
+        let (watch_fd, dismissal_fd) = (watch.as_raw_fd(), dismissal.as_raw_fd());
+        // SAFETY: rlock has threads, so the forked child may only call async-signal-safe functions
+        // (close, sigaction via signal, read, kill, _exit) and must never return into Rust code.
+        match unsafe { fork() }.context("cannot fork the guardian")? {
+            ForkResult::Child => unsafe {
+                libc::close(dismissal_fd);
+                // Signals meant for rlock's process group (Ctrl-C, Ctrl-Z) are not for the guardian.
+                for signal in [
+                    libc::SIGINT,
+                    libc::SIGTERM,
+                    libc::SIGHUP,
+                    libc::SIGQUIT,
+                    libc::SIGTSTP,
+                    libc::SIGTTIN,
+                    libc::SIGTTOU,
+                ] {
+                    libc::signal(signal, libc::SIG_IGN);
+                }
+                let mut byte = 0u8;
+                let read = loop {
+                    let read = libc::read(watch_fd, (&raw mut byte).cast(), 1);
+                    if read >= 0 || *libc::__errno_location() != libc::EINTR {
+                        break read;
+                    }
+                };
+                // End of file without the dismissal byte: rlock died with the command running.
+                if read == 0 {
+                    libc::kill(-group, libc::SIGKILL);
+                }
+                libc::_exit(0);
+            },
+            ForkResult::Parent { child: pid } => {
+                drop(watch);
+                Ok(Guardian { dismissal, pid })
+            }
+        }
+    }
+
+    /// Tells the guardian rlock is ending normally, and waits for it to leave.
+    pub fn dismiss(self) {
+        let _ = nix::unistd::write(&self.dismissal, &[1]);
+        drop(self.dismissal);
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+    }
+}

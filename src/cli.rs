@@ -23,7 +23,7 @@ Exit status: the command's own; 128+N if it died of signal N; 75 lock not obtain
 const RUN_EXAMPLES: &str = "\
 Examples:
   rlock run deploy -- ./deploy.sh --env prod
-  rlock run -n -E 0 nightly -- ./backup.sh     skip quietly (exit 0) if a backup is running
+  rlock run -n -E 0 -q nightly -- ./backup.sh  skip silently (exit 0) if a backup is running
   rlock run -w 10m -t 2m migrate -- make migrate
 
 The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to

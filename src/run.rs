@@ -109,6 +109,12 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         }
     };
     ui::detail(format_args!("started pid {}", child.pid()));
+    let guardian = child::Guardian::watch_over(&child);
+    if let Err(err) = &guardian {
+        ui::notice(format_args!(
+            "{err:#}; if rlock is killed, only the command itself dies with it"
+        ));
+    }
 
     let held = Held {
         endpoint,
@@ -143,7 +149,11 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         // Whatever is left of the command's group must not go on without the lock.
         child.signal_group(Signal::SIGKILL);
     }
-    let status = child.reap()?;
+    let status = child.reap();
+    if let Ok(guardian) = guardian {
+        guardian.dismiss();
+    }
+    let status = status?;
     if lost {
         return Ok(Exit::LockLost);
     }

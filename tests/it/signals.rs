@@ -139,30 +139,29 @@ fn sigint_while_waiting_runs_nothing_and_exits_130() {
 }
 
 #[test]
-fn rlock_sigkilled_takes_the_command_with_it_and_the_lock_lapses() {
+fn rlock_sigkilled_takes_the_command_and_its_children_with_it_and_the_lock_lapses() {
     let server = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let pidfile = dir.path().join("child.pid");
+    let pidfile = dir.path().join("pids");
+    // The command records its own pid and that of a child it started in the background.
     let running = rlock(&server)
-        .args([
-            "run",
-            "-t",
-            "2s",
-            "orphan",
-            "--",
-            "sh",
-            "-c",
-            r#"echo $$ > "$0"; exec sleep 60"#,
-        ])
+        .args(["run", "-t", "2s", "orphan", "--", "sh", "-c"])
+        .arg(r#"sleep 60 & echo "$$ $!" > "$0.tmp"; mv "$0.tmp" "$0"; wait"#)
         .arg_path(&pidfile)
         .spawn();
-    let child = read_pid(&pidfile);
+    let pids: Vec<i32> = read_line(&pidfile)
+        .split_whitespace()
+        .map(|pid| pid.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
     running.signal(Signal::SIGKILL);
     let _ = running.finish(Duration::from_secs(10));
-    assert!(
-        eventually(Duration::from_secs(3), || process_is_dead(child)),
-        "the command outlived rlock"
-    );
+    for pid in &pids {
+        assert!(
+            eventually(Duration::from_secs(3), || process_is_dead(*pid)),
+            "process {pid} of the command outlived rlock"
+        );
+    }
     // Nobody released it: it lapses after its ttl.
     assert!(
         eventually(Duration::from_secs(4), || lock_is_free(&server, "orphan")),
@@ -174,7 +173,14 @@ fn rlock_sigkilled_takes_the_command_with_it_and_the_lock_lapses() {
 fn a_stopped_command_is_reported_and_a_forwarded_signal_still_ends_it() {
     let server = RedisServer::start();
     let mut running = rlock(&server)
-        .args(["run", "stopped", "--", "sh", "-c", "kill -STOP $$; sleep 60"])
+        .args([
+            "run",
+            "stopped",
+            "--",
+            "sh",
+            "-c",
+            "kill -STOP $$; sleep 60",
+        ])
         .spawn();
     std::thread::sleep(Duration::from_millis(800));
     assert!(running.is_running());
