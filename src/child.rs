@@ -32,15 +32,10 @@ pub struct SpawnError {
 /// Linux sends PR_SET_PDEATHSIG when the *thread* that forked the child ends.
 pub fn spawn(argv: &[OsString], env: &[(&str, String)]) -> Result<Child, SpawnError> {
     let Some((program, args)) = argv.split_first() else {
-        return Err(SpawnError {
-            exit: Exit::Failure,
-            message: "no command to run".into(),
-        });
+        return Err(SpawnError { exit: Exit::Failure, message: "no command to run".into() });
     };
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .envs(env.iter().map(|(name, value)| (name, value)));
+    command.args(args).envs(env.iter().map(|(name, value)| (name, value)));
     let parent = std::process::id();
     // SAFETY: the closure runs between fork and exec and calls only async-signal-safe functions.
     unsafe {
@@ -73,10 +68,7 @@ pub fn spawn(argv: &[OsString], env: &[(&str, String)]) -> Result<Child, SpawnEr
                 ),
                 _ => (Exit::CannotExecute, format!("cannot execute ({err})")),
             };
-            Err(SpawnError {
-                exit,
-                message: format!("{shown}: {what}"),
-            })
+            Err(SpawnError { exit, message: format!("{shown}: {what}") })
         }
     }
 }

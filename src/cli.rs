@@ -58,13 +58,7 @@ pub struct Global {
     pub redis: Vec<String>,
 
     /// Namespace of every key rlock writes ('' locks the bare key, as other Redis lock libraries do)
-    #[arg(
-        long,
-        value_name = "P",
-        env = "RLOCK_PREFIX",
-        default_value = "rlock:",
-        global = true
-    )]
+    #[arg(long, value_name = "P", env = "RLOCK_PREFIX", default_value = "rlock:", global = true)]
     pub prefix: String,
 
     /// Say more on stderr (repeat for more)
@@ -135,11 +129,7 @@ pub struct RunArgs {
     pub kill_grace: Duration,
 
     /// The command and its arguments, after --
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
 }
 

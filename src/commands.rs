@@ -60,11 +60,7 @@ fn endpoint(urls: &[String]) -> Result<Endpoint> {
 }
 
 fn client(endpoint: Endpoint, prefix: &str, key: &KeyArg) -> Result<LockClient> {
-    Ok(LockClient::new(
-        endpoint,
-        LockKeys::new(prefix, &key.key)?,
-        REDIS_TIMEOUT,
-    ))
+    Ok(LockClient::new(endpoint, LockKeys::new(prefix, &key.key)?, REDIS_TIMEOUT))
 }
 
 fn patience(take: &TakeArgs) -> Patience {
@@ -80,17 +76,11 @@ fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> 
     let mut client = client(endpoint, prefix, &args.key)?;
     let token = Token::generate();
     let holder = Holder::for_parent();
-    let outcome = wait::acquire(
-        &mut client,
-        &token,
-        args.take.ttl,
-        &holder,
-        patience(&args.take),
-        |nap| {
+    let outcome =
+        wait::acquire(&mut client, &token, args.take.ttl, &holder, patience(&args.take), |nap| {
             std::thread::sleep(nap);
             None
-        },
-    )?;
+        })?;
     match outcome {
         Outcome::Acquired { fence, .. } => {
             ui::detail(format_args!("acquired '{}' (fence {fence})", args.key.key));
@@ -117,11 +107,7 @@ fn refresh(endpoint: Endpoint, prefix: &str, args: RefreshArgs) -> Result<Exit> 
 fn release(endpoint: Endpoint, prefix: &str, args: TokenArgs) -> Result<Exit> {
     let mut client = client(endpoint, prefix, &args.key)?;
     let token = Token::given(&args.token)?;
-    if client.release(&token)? {
-        Ok(Exit::Success)
-    } else {
-        not_yours(&args.key.key)
-    }
+    if client.release(&token)? { Ok(Exit::Success) } else { not_yours(&args.key.key) }
 }
 
 fn not_yours(name: &str) -> Result<Exit> {
@@ -158,11 +144,7 @@ fn status(endpoint: Endpoint, prefix: &str, args: StatusArgs) -> Result<Exit> {
             ui::out(line)?;
         }
     }
-    Ok(if info.is_some() {
-        Exit::Success
-    } else {
-        Exit::NotHeld
-    })
+    Ok(if info.is_some() { Exit::Success } else { Exit::NotHeld })
 }
 
 /// `status --json`: one object; absent facts are null.
@@ -193,22 +175,11 @@ fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
     };
     match &info.holder {
         Some(h) => {
-            let ago = SystemTime::now()
-                .duration_since(h.since())
-                .unwrap_or_default();
+            let ago = SystemTime::now().duration_since(h.since()).unwrap_or_default();
             lines.push("state:    held".into());
-            lines.push(format!(
-                "holder:   {} pid {} user {}",
-                h.host, h.pid, h.user
-            ));
-            lines.push(format!(
-                "command:  {}",
-                if h.command.is_empty() {
-                    "-"
-                } else {
-                    &h.command
-                }
-            ));
+            lines.push(format!("holder:   {} pid {} user {}", h.host, h.pid, h.user));
+            lines
+                .push(format!("command:  {}", if h.command.is_empty() { "-" } else { &h.command }));
             lines.push(format!(
                 "since:    {} ({} ago)",
                 humantime::format_rfc3339_seconds(h.since()),
@@ -232,9 +203,7 @@ fn force_release(endpoint: Endpoint, prefix: &str, args: KeyArg) -> Result<Exit>
     // Who held it is only for the message; the break itself is one atomic script.
     let holder = client.inspect()?.and_then(|info| info.holder);
     if client.force_release()? {
-        let from = holder
-            .map(|h| format!(" from {}", h.short()))
-            .unwrap_or_default();
+        let from = holder.map(|h| format!(" from {}", h.short())).unwrap_or_default();
         ui::notice(format_args!("broke '{}'{from}", args.key));
         Ok(Exit::Success)
     } else {

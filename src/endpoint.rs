@@ -15,9 +15,7 @@ pub struct Endpoint {
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("url", &self.shown)
-            .finish()
+        f.debug_struct("Endpoint").field("url", &self.shown).finish()
     }
 }
 
@@ -64,10 +62,8 @@ impl Endpoint {
     /// Connects, spending at most `timeout` on connecting and on each later read or write.
     pub fn connect(&self, timeout: Duration) -> Result<Connection> {
         let timeout = timeout.max(Duration::from_millis(1));
-        let con = self
-            .client
-            .get_connection_with_timeout(timeout)
-            .map_err(|err| self.explain(&err))?;
+        let con =
+            self.client.get_connection_with_timeout(timeout).map_err(|err| self.explain(&err))?;
         con.set_read_timeout(Some(timeout))
             .and_then(|()| con.set_write_timeout(Some(timeout)))
             .map_err(|err| self.explain(&err))?;
@@ -126,11 +122,7 @@ pub fn redact(url: &str) -> String {
             let pairs: Vec<(String, String)> = parsed
                 .query_pairs()
                 .map(|(name, value)| {
-                    let value = if name == "pass" {
-                        "***".into()
-                    } else {
-                        value.into_owned()
-                    };
+                    let value = if name == "pass" { "***".into() } else { value.into_owned() };
                     (name.into_owned(), value)
                 })
                 .collect();
@@ -162,12 +154,7 @@ pub fn secrets(url: &str) -> Vec<String> {
                 found.push(decoded.into_owned());
             }
         }
-        found.extend(
-            parsed
-                .query_pairs()
-                .filter(|(n, _)| n == "pass")
-                .map(|(_, v)| v.into()),
-        );
+        found.extend(parsed.query_pairs().filter(|(n, _)| n == "pass").map(|(_, v)| v.into()));
     } else if let Some(start) = url.find("://").map(|at| at + 3) {
         let rest = &url[start..];
         if let (Some(colon), Some(at)) = (rest.find(':'), rest.rfind('@'))
@@ -184,9 +171,7 @@ pub fn secrets(url: &str) -> Vec<String> {
 pub fn scrub(message: &str, url: &str) -> String {
     secrets(url)
         .iter()
-        .fold(message.to_owned(), |text, secret| {
-            text.replace(secret.as_str(), "***")
-        })
+        .fold(message.to_owned(), |text, secret| text.replace(secret.as_str(), "***"))
 }
 
 #[cfg(test)]
@@ -195,10 +180,7 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            redact("redis://:hunter2@host:6379/0"),
-            "redis://:***@host:6379/0"
-        );
+        assert_eq!(redact("redis://:hunter2@host:6379/0"), "redis://:***@host:6379/0");
         assert_eq!(redact("redis://bob:hunter2@host"), "redis://bob:***@host");
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
         assert!(!redact("unix:///tmp/r.sock?pass=hunter2&db=1").contains("hunter2"));
@@ -218,9 +200,7 @@ mod tests {
         assert!(err.contains("unknown scheme 'http'"), "{err}");
         let err = Endpoint::parse("localhost:6379").unwrap_err().to_string();
         assert!(err.contains("not a Redis URL"), "{err}");
-        let err = Endpoint::parse("redis://:secret99@[::1")
-            .unwrap_err()
-            .to_string();
+        let err = Endpoint::parse("redis://:secret99@[::1").unwrap_err().to_string();
         assert!(!err.contains("secret99"), "{err}");
         assert!(Endpoint::parse("redis://127.0.0.1:6379/2").is_ok());
         assert!(Endpoint::parse("unix:///tmp/redis.sock").is_ok());

@@ -119,14 +119,8 @@ pub fn quote_command(args: &[OsString]) -> String {
         .map(|arg| {
             let arg = arg.to_string_lossy();
             let plain = !arg.is_empty()
-                && arg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-            if plain {
-                arg.into_owned()
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
+                && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain { arg.into_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
         })
         .collect();
     words.join(" ")
@@ -150,21 +144,15 @@ mod tests {
 
     #[test]
     fn quotes_like_a_shell() {
-        let args: Vec<OsString> = ["sh", "-c", "echo 'hi' $X", ""]
-            .iter()
-            .map(Into::into)
-            .collect();
+        let args: Vec<OsString> = ["sh", "-c", "echo 'hi' $X", ""].iter().map(Into::into).collect();
         assert_eq!(quote_command(&args), r"sh -c 'echo '\''hi'\'' $X' ''");
     }
 
     #[test]
     fn round_trips_through_fields() {
         let holder = Holder::here(42, "./deploy.sh".into());
-        let mut pairs: Vec<(String, String)> = holder
-            .fields()
-            .into_iter()
-            .map(|(k, v)| (k.into(), v))
-            .collect();
+        let mut pairs: Vec<(String, String)> =
+            holder.fields().into_iter().map(|(k, v)| (k.into(), v)).collect();
         pairs.push(("fence".into(), "7".into()));
         let back = Holder::from_fields(&pairs).unwrap();
         assert_eq!(back, Holder { fence: 7, ..holder });

@@ -47,10 +47,7 @@ impl KeepAlive {
                 }
             })
             .context("cannot start the refresh thread")?;
-        Ok(KeepAlive {
-            stop,
-            thread: Some(thread),
-        })
+        Ok(KeepAlive { stop, thread: Some(thread) })
     }
 
     /// Stops refreshing and waits for the thread (at most one bounded Redis round trip).
@@ -74,13 +71,7 @@ impl Drop for KeepAlive {
 
 /// Refreshes until told to stop (returns `None`) or until the lock is lost (returns why).
 fn keep(held: Held, stopped: &mpsc::Receiver<()>) -> Option<String> {
-    let Held {
-        endpoint,
-        keys,
-        token,
-        ttl,
-        taken_at,
-    } = held;
+    let Held { endpoint, keys, token, ttl, taken_at } = held;
     let period = ttl / 3;
     let retry = (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let valid_for = ttl.saturating_sub(drift(ttl));

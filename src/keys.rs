@@ -45,11 +45,7 @@ impl LockKeys {
 /// A key in the same Cluster slot as `key`: `{key}:suffix`, or `key:suffix` when `key` already
 /// carries a hash tag (which then decides the slot for both).
 pub fn sibling(key: &str, suffix: &str) -> String {
-    if has_hash_tag(key) {
-        format!("{key}:{suffix}")
-    } else {
-        format!("{{{key}}}:{suffix}")
-    }
+    if has_hash_tag(key) { format!("{key}:{suffix}") } else { format!("{{{key}}}:{suffix}") }
 }
 
 /// Whether Redis Cluster would hash only part of `key`: a `{` followed later by a `}` with at least

@@ -71,12 +71,7 @@ pub struct LockClient {
 impl LockClient {
     /// A client for the lock `keys` at `endpoint`, giving each Redis round trip up to `timeout`.
     pub fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> LockClient {
-        LockClient {
-            endpoint,
-            keys,
-            timeout,
-            con: None,
-        }
+        LockClient { endpoint, keys, timeout, con: None }
     }
 
     pub fn keys(&self) -> &LockKeys {
@@ -117,12 +112,8 @@ impl LockClient {
         }
         let reply: Vec<i64> = self.call(self.invocation(&scripts::ACQUIRE, 3, &args))?;
         match reply.as_slice() {
-            [1, fence] => Ok(Attempt::Acquired {
-                fence: u64::try_from(*fence).unwrap_or(0),
-            }),
-            [0, pttl] => Ok(Attempt::Held {
-                ttl: pttl_to_ttl(*pttl),
-            }),
+            [1, fence] => Ok(Attempt::Acquired { fence: u64::try_from(*fence).unwrap_or(0) }),
+            [0, pttl] => Ok(Attempt::Held { ttl: pttl_to_ttl(*pttl) }),
             _ => Err(self.unexpected(&format!("{reply:?}"))),
         }
     }
@@ -172,10 +163,7 @@ impl LockClient {
                 pairs.push((name, value));
             }
         }
-        Ok(Some(LockInfo {
-            ttl: pttl_to_ttl(pttl),
-            holder: Holder::from_fields(&pairs),
-        }))
+        Ok(Some(LockInfo { ttl: pttl_to_ttl(pttl), holder: Holder::from_fields(&pairs) }))
     }
 
     /// A call of `script` on the first `keys` of (lock, holder, fence) with `args`.
@@ -241,9 +229,7 @@ impl LockClient {
 
 /// Milliseconds for Redis, at least 1.
 pub fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// PTTL's answer as a lifetime: `None` for a key without expiry (-1); zero for a key just gone (-2).

@@ -14,11 +14,7 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.exit_code() == 0 {
-                0
-            } else {
-                Exit::Failure.code()
-            };
+            let code = if err.exit_code() == 0 { 0 } else { Exit::Failure.code() };
             let plain = err.render().to_string();
             if clean(plain.clone()) == plain {
                 let _ = err.print();

@@ -76,10 +76,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
             return Ok(Exit::Conflict(request.conflict_exit));
         }
         Outcome::Interrupted(signal) => {
-            ui::notice(format_args!(
-                "{} while waiting; nothing was run",
-                signals::name(signal)
-            ));
+            ui::notice(format_args!("{} while waiting; nothing was run", signals::name(signal)));
             return Ok(Exit::Signal(signal));
         }
     };
@@ -216,16 +213,10 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
                     interrupts += 1;
                 }
                 if interrupts >= 2 && matches!(signal, Signal::SIGINT | Signal::SIGTERM) {
-                    ui::notice(format_args!(
-                        "second {}: killing the command",
-                        signal.as_str()
-                    ));
+                    ui::notice(format_args!("second {}: killing the command", signal.as_str()));
                     tell(Signal::SIGKILL, &mut stopped);
                 } else {
-                    ui::detail(format_args!(
-                        "passing {} on to the command",
-                        signal.as_str()
-                    ));
+                    ui::detail(format_args!("passing {} on to the command", signal.as_str()));
                     tell(signal, &mut stopped);
                 }
             }

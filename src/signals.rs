@@ -20,10 +20,8 @@ pub struct Listener {
 
 impl Listener {
     pub fn start(on_signal: impl Fn(i32) + Send + 'static) -> Result<Listener> {
-        let wanted: Vec<i32> = FORWARDED
-            .into_iter()
-            .filter(|&signal| !is_ignored(signal))
-            .collect();
+        let wanted: Vec<i32> =
+            FORWARDED.into_iter().filter(|&signal| !is_ignored(signal)).collect();
         let mut signals = Signals::new(&wanted).context("cannot install signal handlers")?;
         let handle = signals.handle();
         let thread = std::thread::Builder::new()
@@ -34,10 +32,7 @@ impl Listener {
                 }
             })
             .context("cannot start the signal thread")?;
-        Ok(Listener {
-            handle,
-            thread: Some(thread),
-        })
+        Ok(Listener { handle, thread: Some(thread) })
     }
 }
 

@@ -8,11 +8,7 @@ static LEVEL: AtomicI8 = AtomicI8::new(0);
 
 /// Sets how much rlock says: `-q` silences notices, each `-v` adds detail.
 pub fn set_level(verbose: u8, quiet: bool) {
-    let level = if quiet {
-        -1
-    } else {
-        i8::try_from(verbose).unwrap_or(i8::MAX)
-    };
+    let level = if quiet { -1 } else { i8::try_from(verbose).unwrap_or(i8::MAX) };
     LEVEL.store(level, Ordering::Relaxed);
 }
 

@@ -51,10 +51,7 @@ pub fn acquire(
         let sent = Instant::now();
         let held_ttl = match client.try_acquire(token, ttl, holder)? {
             Attempt::Acquired { fence } => {
-                return Ok(Outcome::Acquired {
-                    fence,
-                    taken_at: sent,
-                });
+                return Ok(Outcome::Acquired { fence, taken_at: sent });
             }
             Attempt::Held { ttl } => ttl,
         };
@@ -67,10 +64,7 @@ pub fn acquire(
             return Ok(Outcome::GaveUp { ttl: held_ttl });
         }
         if !announced {
-            crate::ui::detail(format_args!(
-                "'{}' is held; waiting for it",
-                client.keys().name
-            ));
+            crate::ui::detail(format_args!("'{}' is held; waiting for it", client.keys().name));
             announced = true;
         }
         // Sleep a jittered backoff, but wake just after the holder's lifetime ends and at the deadline.
@@ -93,10 +87,7 @@ pub fn report_gave_up(client: &mut LockClient) {
     let name = client.keys().name.clone();
     match client.inspect() {
         Ok(Some(info)) => {
-            let who = info
-                .holder
-                .map(|h| format!(" by {}", h.short()))
-                .unwrap_or_default();
+            let who = info.holder.map(|h| format!(" by {}", h.short())).unwrap_or_default();
             let ttl = match info.ttl {
                 Some(ttl) => format!("for another {}", duration::show(ttl)),
                 None => "with no expiry".into(),

@@ -10,10 +10,10 @@ local fence_kind = redis.call('TYPE', KEYS[3]).ok
 if fence_kind ~= 'none' and (fence_kind ~= 'string' or not tonumber(redis.call('GET', KEYS[3]))) then
   return redis.error_reply('WRONGTYPE the fencing counter ' .. KEYS[3] .. ' is not a number')
 end
-if kind == 'string' then
+-- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude each other.
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0, redis.call('PTTL', KEYS[1])}
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local fence = redis.call('INCR', KEYS[3])
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'token', ARGV[1], 'fence', fence, unpack(ARGV, 3))

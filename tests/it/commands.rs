@@ -23,72 +23,36 @@ fn acquire_prints_a_token_and_refuses_a_held_lock_with_75() {
     let out = rlock(&server).args(["acquire", "-n", "a"]).output();
     out.expect_code(75);
     assert_eq!(out.stdout, "", "no token for a lock not obtained");
-    rlock(&server)
-        .args(["acquire", "-n", "-E", "3", "a"])
-        .output()
-        .expect_code(3);
-    let out = rlock(&server)
-        .args(["acquire", "-w", "300ms", "a"])
-        .output();
+    rlock(&server).args(["acquire", "-n", "-E", "3", "a"]).output().expect_code(3);
+    let out = rlock(&server).args(["acquire", "-w", "300ms", "a"]).output();
     out.expect_code(75);
-    assert!(
-        out.elapsed >= Duration::from_millis(280),
-        "{:?}",
-        out.elapsed
-    );
+    assert!(out.elapsed >= Duration::from_millis(280), "{:?}", out.elapsed);
 }
 
 #[test]
 fn refresh_extends_only_with_the_right_token() {
     let server = RedisServer::start();
     let token = acquire(&server, &["-t", "5s", "r"]);
-    rlock(&server)
-        .args(["refresh", "-t", "1m", "r", &token])
-        .output()
-        .expect_code(0);
+    rlock(&server).args(["refresh", "-t", "1m", "r", &token]).output().expect_code(0);
     let pttl: i64 = server.cmd(&["PTTL", "rlock:r"]);
     assert!(pttl > 55_000, "pttl {pttl}");
-    assert!(
-        server.cmd::<i64>(&["PTTL", "{rlock:r}:holder"]) > 55_000,
-        "the holder record follows"
-    );
+    assert!(server.cmd::<i64>(&["PTTL", "{rlock:r}:holder"]) > 55_000, "the holder record follows");
 
-    let out = rlock(&server)
-        .args(["refresh", "r", "not-the-token"])
-        .output();
+    let out = rlock(&server).args(["refresh", "r", "not-the-token"]).output();
     out.expect_code(1);
-    assert!(
-        out.stderr.contains("not held with that token"),
-        "{}",
-        out.stderr
-    );
-    rlock(&server)
-        .args(["refresh", "gone", &token])
-        .output()
-        .expect_code(1);
+    assert!(out.stderr.contains("not held with that token"), "{}", out.stderr);
+    rlock(&server).args(["refresh", "gone", &token]).output().expect_code(1);
 }
 
 #[test]
 fn release_deletes_only_with_the_right_token() {
     let server = RedisServer::start();
     let token = acquire(&server, &["rel"]);
-    rlock(&server)
-        .args(["release", "rel", "wrong"])
-        .output()
-        .expect_code(1);
+    rlock(&server).args(["release", "rel", "wrong"]).output().expect_code(1);
     assert_eq!(server.cmd::<String>(&["GET", "rlock:rel"]), token);
-    rlock(&server)
-        .args(["release", "rel", &token])
-        .output()
-        .expect_code(0);
-    assert_eq!(
-        server.cmd::<i64>(&["EXISTS", "rlock:rel", "{rlock:rel}:holder"]),
-        0
-    );
-    rlock(&server)
-        .args(["release", "rel", &token])
-        .output()
-        .expect_code(1);
+    rlock(&server).args(["release", "rel", &token]).output().expect_code(0);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:rel", "{rlock:rel}:holder"]), 0);
+    rlock(&server).args(["release", "rel", &token]).output().expect_code(1);
 }
 
 #[test]
@@ -102,11 +66,7 @@ fn ttl_reports_held_and_free() {
     acquire(&server, &["-t", "90s", "t"]);
     let out = rlock(&server).args(["ttl", "t"]).output();
     out.expect_code(0);
-    assert!(
-        out.stdout.starts_with("1m 29s") || out.stdout.starts_with("1m 30s"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.starts_with("1m 29s") || out.stdout.starts_with("1m 30s"), "{}", out.stdout);
     let out = rlock(&server).args(["ttl", "--ms", "t"]).output();
     out.expect_code(0);
     let ms: u64 = out.stdout.trim().parse().unwrap();
@@ -131,16 +91,7 @@ fn status_shows_the_holder_in_text_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let ready = dir.path().join("ready");
     let running = rlock(&server)
-        .args([
-            "run",
-            "-t",
-            "40s",
-            "s",
-            "--",
-            "sh",
-            "-c",
-            r#"echo $RLOCK_FENCE > "$0"; sleep 30"#,
-        ])
+        .args(["run", "-t", "40s", "s", "--", "sh", "-c", r#"echo $RLOCK_FENCE > "$0"; sleep 30"#])
         .arg_path(&ready)
         .spawn();
     let fence: u64 = crate::harness::read_line(&ready).parse().unwrap();
@@ -154,17 +105,8 @@ fn status_shows_the_holder_in_text_and_json() {
     assert_eq!(held["fence"], fence);
     let holder = &held["holder"];
     assert_eq!(holder["pid"], running.child.id());
-    assert_eq!(
-        holder["host"],
-        nix::unistd::gethostname()
-            .unwrap()
-            .to_string_lossy()
-            .as_ref()
-    );
-    assert!(
-        holder["command"].as_str().unwrap().starts_with("sh -c"),
-        "{holder}"
-    );
+    assert_eq!(holder["host"], nix::unistd::gethostname().unwrap().to_string_lossy().as_ref());
+    assert!(holder["command"].as_str().unwrap().starts_with("sh -c"), "{holder}");
     assert!(!holder["user"].as_str().unwrap().is_empty());
     assert!(holder["since"].as_str().unwrap().ends_with('Z'));
     let ttl = held["ttl_ms"].as_u64().unwrap();
@@ -176,16 +118,8 @@ fn status_shows_the_holder_in_text_and_json() {
     let out = rlock(&server).args(["status", "s"]).output();
     out.expect_code(0);
     assert!(out.stdout.contains("state:    held"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains(&format!("pid {}", running.child.id())),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(&format!("fence:    {fence}")),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains(&format!("pid {}", running.child.id())), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("fence:    {fence}")), "{}", out.stdout);
     assert!(!out.stdout.contains(&token));
 
     running.signal(nix::sys::signal::Signal::SIGTERM);
@@ -199,9 +133,7 @@ fn status_shows_the_holder_in_text_and_json() {
 fn status_of_a_lock_taken_by_another_library_has_no_holder() {
     let server = RedisServer::start();
     server.cmd::<String>(&["SET", "rlock:foreign", "their-token", "PX", "30000"]);
-    let out = rlock(&server)
-        .args(["status", "--json", "foreign"])
-        .output();
+    let out = rlock(&server).args(["status", "--json", "foreign"]).output();
     out.expect_code(0);
     let status: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(status["held"], true);
@@ -216,10 +148,7 @@ fn break_force_releases_and_reports_a_free_lock() {
     let out = rlock(&server).args(["break", "b"]).output();
     out.expect_code(0);
     assert!(out.stderr.contains("broke 'b'"), "{}", out.stderr);
-    assert_eq!(
-        server.cmd::<i64>(&["EXISTS", "rlock:b", "{rlock:b}:holder"]),
-        0
-    );
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:b", "{rlock:b}:holder"]), 0);
     rlock(&server).args(["break", "b"]).output().expect_code(1);
     // The fencing counter survives a break, so the next holder's fence is still higher.
     let token = acquire(&server, &["b"]);
@@ -233,9 +162,7 @@ fn quiet_silences_notices_and_verbose_adds_detail() {
     let out = rlock(&server).args(["-q", "ttl", "q"]).output();
     out.expect_code(1);
     assert_eq!(out.stderr, "");
-    let out = rlock(&server)
-        .args(["-v", "run", "q", "--", "true"])
-        .output();
+    let out = rlock(&server).args(["-v", "run", "q", "--", "true"]).output();
     out.expect_code(0);
     assert!(out.stderr.contains("acquired 'q'"), "{}", out.stderr);
     assert!(out.stderr.contains("released 'q'"), "{}", out.stderr);
@@ -245,9 +172,7 @@ fn quiet_silences_notices_and_verbose_adds_detail() {
 fn a_unix_socket_url_works() {
     let server = RedisServer::start();
     let url = format!("unix://{}", server.socket().display());
-    let out = crate::harness::rlock_at(&url)
-        .args(["run", "u", "--", "echo", "ok"])
-        .output();
+    let out = crate::harness::rlock_at(&url).args(["run", "u", "--", "echo", "ok"]).output();
     out.expect_code(0);
     assert_eq!(out.stdout, "ok\n");
 }

@@ -5,10 +5,7 @@ use crate::harness::{rlock, rlock_at};
 
 /// One line on stderr that mentions every part of `expected`.
 fn assert_one_line_mentioning(stderr: &str, expected: &[&str]) {
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .collect();
+    let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
     assert!(!lines.is_empty(), "no message at all");
     let first = lines[0];
     for part in expected {
@@ -20,22 +17,14 @@ fn assert_one_line_mentioning(stderr: &str, expected: &[&str]) {
 #[test]
 fn the_command_dying_of_a_signal_gives_128_plus_n() {
     let server = RedisServer::start();
-    rlock(&server)
-        .args(["run", "k", "--", "sh", "-c", "kill -KILL $$"])
-        .output()
-        .expect_code(137);
-    rlock(&server)
-        .args(["run", "k", "--", "sh", "-c", "kill -USR1 $$"])
-        .output()
-        .expect_code(138);
+    rlock(&server).args(["run", "k", "--", "sh", "-c", "kill -KILL $$"]).output().expect_code(137);
+    rlock(&server).args(["run", "k", "--", "sh", "-c", "kill -USR1 $$"]).output().expect_code(138);
 }
 
 #[test]
 fn a_command_that_is_not_found_gives_127_and_releases() {
     let server = RedisServer::start();
-    let out = rlock(&server)
-        .args(["run", "k", "--", "no-such-command-rlock-test"])
-        .output();
+    let out = rlock(&server).args(["run", "k", "--", "no-such-command-rlock-test"]).output();
     out.expect_code(127);
     assert_one_line_mentioning(&out.stderr, &["no-such-command-rlock-test", "not found"]);
     assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
@@ -47,56 +36,32 @@ fn a_command_that_cannot_be_executed_gives_126_and_releases() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("not-executable.sh");
     std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
-    let out = rlock(&server)
-        .args(["run", "k", "--"])
-        .arg_path(&script)
-        .output();
+    let out = rlock(&server).args(["run", "k", "--"]).arg_path(&script).output();
     out.expect_code(126);
     assert_one_line_mentioning(&out.stderr, &["not-executable.sh", "permission denied"]);
     assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
     // A directory cannot be executed either.
-    rlock(&server)
-        .args(["run", "k", "--"])
-        .arg_path(dir.path())
-        .output()
-        .expect_code(126);
+    rlock(&server).args(["run", "k", "--"]).arg_path(dir.path()).output().expect_code(126);
 }
 
 #[test]
 fn unreachable_redis_gives_125() {
     let url = format!("redis://127.0.0.1:{}", closed_port());
-    let out = rlock_at(&url)
-        .args(["run", "k", "--", "echo", "ran"])
-        .output();
+    let out = rlock_at(&url).args(["run", "k", "--", "echo", "ran"]).output();
     out.expect_code(125);
     assert_eq!(out.stdout, "", "nothing runs without the lock");
     assert_one_line_mentioning(&out.stderr, &["cannot reach Redis", &url]);
     rlock_at(&url).args(["ttl", "k"]).output().expect_code(125);
-    rlock_at(&url)
-        .args(["acquire", "k"])
-        .output()
-        .expect_code(125);
+    rlock_at(&url).args(["acquire", "k"]).output().expect_code(125);
 }
 
 #[test]
 fn bad_usage_gives_125() {
     let server = RedisServer::start();
-    rlock(&server)
-        .args(["run", "--no-such-flag", "k", "--", "true"])
-        .output()
-        .expect_code(125);
-    rlock(&server)
-        .args(["frobnicate"])
-        .output()
-        .expect_code(125);
-    rlock(&server)
-        .args(["run", "-n", "-w", "1s", "k", "--", "true"])
-        .output()
-        .expect_code(125);
-    rlock(&server)
-        .args(["run", "-E", "300", "k", "--", "true"])
-        .output()
-        .expect_code(125);
+    rlock(&server).args(["run", "--no-such-flag", "k", "--", "true"]).output().expect_code(125);
+    rlock(&server).args(["frobnicate"]).output().expect_code(125);
+    rlock(&server).args(["run", "-n", "-w", "1s", "k", "--", "true"]).output().expect_code(125);
+    rlock(&server).args(["run", "-E", "300", "k", "--", "true"]).output().expect_code(125);
     rlock(&server).output().expect_code(125);
     // Help and version are not errors.
     let out = rlock(&server).args(["--help"]).output();
@@ -108,19 +73,13 @@ fn bad_usage_gives_125() {
 #[test]
 fn a_duration_without_a_unit_is_refused_with_a_hint() {
     let server = RedisServer::start();
-    let out = rlock(&server)
-        .args(["run", "-t", "30", "k", "--", "true"])
-        .output();
+    let out = rlock(&server).args(["run", "-t", "30", "k", "--", "true"]).output();
     out.expect_code(125);
     assert_one_line_mentioning(&out.stderr, &["'30' has no unit", "30s"]);
-    let out = rlock(&server)
-        .args(["run", "-w", "5", "k", "--", "true"])
-        .output();
+    let out = rlock(&server).args(["run", "-w", "5", "k", "--", "true"]).output();
     out.expect_code(125);
     assert_one_line_mentioning(&out.stderr, &["no unit", "5s"]);
-    let out = rlock(&server)
-        .args(["run", "-t", "5ms", "k", "--", "true"])
-        .output();
+    let out = rlock(&server).args(["run", "-t", "5ms", "k", "--", "true"]).output();
     out.expect_code(125);
     assert_one_line_mentioning(&out.stderr, &["too short"]);
 }
@@ -142,11 +101,7 @@ fn nothing_after_the_double_dash_is_refused() {
         out.expect_code(125);
         assert_one_line_mentioning(&out.stderr, &["nothing to run", "--"]);
     }
-    assert_eq!(
-        server.cmd::<i64>(&["EXISTS", "rlock:k"]),
-        0,
-        "no lock taken for nothing"
-    );
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0, "no lock taken for nothing");
 }
 
 #[test]
@@ -163,9 +118,7 @@ fn malformed_urls_and_unknown_schemes_are_refused() {
         out.expect_code(125);
         assert_one_line_mentioning(&out.stderr, &[expected, "redis://"]);
     }
-    let out = rlock_at("redis://127.0.0.1:1")
-        .args(["-r", "ftp://x", "ttl", "k"])
-        .output();
+    let out = rlock_at("redis://127.0.0.1:1").args(["-r", "ftp://x", "ttl", "k"]).output();
     out.expect_code(125);
     assert_one_line_mentioning(&out.stderr, &["unknown scheme 'ftp'"]);
 }
@@ -173,15 +126,10 @@ fn malformed_urls_and_unknown_schemes_are_refused() {
 #[test]
 fn a_wrong_or_missing_password_is_refused_without_showing_it() {
     let server = RedisServer::with_password("correct-horse-9");
-    rlock(&server)
-        .args(["run", "k", "--", "true"])
-        .output()
-        .expect_code(0);
+    rlock(&server).args(["run", "k", "--", "true"]).output().expect_code(0);
 
     let wrong = format!("redis://:battery-staple-7@127.0.0.1:{}", server.port());
-    let out = rlock_at(&wrong)
-        .args(["run", "k", "--", "echo", "ran"])
-        .output();
+    let out = rlock_at(&wrong).args(["run", "k", "--", "echo", "ran"]).output();
     out.expect_code(125);
     assert_eq!(out.stdout, "");
     assert_one_line_mentioning(
@@ -192,9 +140,7 @@ fn a_wrong_or_missing_password_is_refused_without_showing_it() {
 
     // The same through -r on the command line, and with a user name.
     let wrong_user = format!("redis://alice:battery-staple-7@127.0.0.1:{}", server.port());
-    let out = rlock_at("redis://unused:1")
-        .args(["-r", &wrong_user, "status", "k"])
-        .output();
+    let out = rlock_at("redis://unused:1").args(["-r", &wrong_user, "status", "k"]).output();
     out.expect_code(125);
     assert!(!out.stderr.contains("battery-staple-7"), "{}", out.stderr);
 
@@ -216,19 +162,12 @@ fn passwords_never_appear_in_any_message() {
         format!("unix:///nonexistent/redis.sock?pass={secret}"),
     ];
     for url in &urls {
-        for args in [
-            &["ttl", "k"][..],
-            &["-v", "run", "k", "--", "true"][..],
-            &["status", "k"][..],
-        ] {
+        for args in [&["ttl", "k"][..], &["-v", "run", "k", "--", "true"][..], &["status", "k"][..]]
+        {
             let out = rlock_at(url).args(args).output();
             out.expect_code(125);
             assert!(!out.stderr.contains(secret), "{url}: {}", out.stderr);
-            let out = rlock_at("redis://127.0.0.1:1")
-                .arg("-r")
-                .arg(url)
-                .args(args)
-                .output();
+            let out = rlock_at("redis://127.0.0.1:1").arg("-r").arg(url).args(args).output();
             assert!(!out.stderr.contains(secret), "-r {url}: {}", out.stderr);
         }
     }
@@ -263,18 +202,13 @@ fn a_key_of_the_wrong_type_is_refused() {
 
     // A corrupt fencing counter is refused before anything is written.
     server.cmd::<String>(&["SET", "{rlock:f}:fence", "not-a-number"]);
-    rlock(&server)
-        .args(["run", "f", "--", "true"])
-        .output()
-        .expect_code(125);
+    rlock(&server).args(["run", "f", "--", "true"]).output().expect_code(125);
     assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:f"]), 0);
 }
 
 #[test]
 fn too_many_redis_urls_are_refused_until_quorum_exists() {
-    let out = rlock_at("redis://127.0.0.1:1,redis://127.0.0.1:2")
-        .args(["ttl", "k"])
-        .output();
+    let out = rlock_at("redis://127.0.0.1:1,redis://127.0.0.1:2").args(["ttl", "k"]).output();
     out.expect_code(125);
     assert_one_line_mentioning(&out.stderr, &["2 Redis URLs"]);
 }

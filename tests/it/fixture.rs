@@ -84,12 +84,7 @@ impl RedisServer {
             let process = command
                 .spawn()
                 .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
-            let mut server = RedisServer {
-                process,
-                port,
-                password: password.map(Into::into),
-                dir,
-            };
+            let mut server = RedisServer { process, port, password: password.map(Into::into), dir };
             if server.wait_until_ready() {
                 return server;
             }
@@ -141,8 +136,7 @@ impl RedisServer {
 
     /// A connection for the test itself, to look at and tamper with keys.
     pub fn connection(&self) -> redis::Connection {
-        self.try_connection()
-            .expect("cannot connect to the test's redis-server")
+        self.try_connection().expect("cannot connect to the test's redis-server")
     }
 
     /// Runs one command on the server, for the test.
@@ -151,9 +145,7 @@ impl RedisServer {
         for arg in &args[1..] {
             command.arg(*arg);
         }
-        command
-            .query(&mut self.connection())
-            .unwrap_or_else(|err| panic!("{args:?} failed: {err}"))
+        command.query(&mut self.connection()).unwrap_or_else(|err| panic!("{args:?} failed: {err}"))
     }
 
     /// Freezes the server (SIGSTOP): connections stay open, nothing answers.

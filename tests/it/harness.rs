@@ -81,12 +81,17 @@ impl Rlock {
             .stderr(stderr.try_clone().expect("cannot share the stderr file"))
             .spawn()
             .expect("cannot start rlock");
-        Running {
-            child,
-            started: Instant::now(),
-            stdout,
-            stderr,
-        }
+        Running { child, started: Instant::now(), stdout, stderr }
+    }
+}
+
+impl Rlock {
+    /// Starts it and waits (at most 10 s) until it holds `redis_key`, the lock record.
+    pub fn spawn_holding(self, server: &RedisServer, redis_key: &str) -> Running {
+        let running = self.spawn();
+        let held = || server.cmd::<i64>(&["EXISTS", redis_key]) == 1;
+        assert!(eventually(Duration::from_secs(10), held), "rlock never took {redis_key}");
+        running
     }
 }
 
@@ -139,9 +144,7 @@ impl Running {
 
 fn read_all(file: &mut File) -> String {
     let mut text = String::new();
-    let _ = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_string(&mut text));
+    let _ = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut text));
     text
 }
 
@@ -159,10 +162,7 @@ impl Finished {
     /// The exit code; fails the test if rlock itself died of a signal.
     pub fn code(&self) -> i32 {
         self.status.code().unwrap_or_else(|| {
-            panic!(
-                "rlock died of a signal: {:?}; stderr: {}",
-                self.status, self.stderr
-            )
+            panic!("rlock died of a signal: {:?}; stderr: {}", self.status, self.stderr)
         })
     }
 
@@ -198,18 +198,15 @@ pub fn process_is_dead(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         // The state follows the command name, which is in parentheses.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Ok(stat) => {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        }
     }
 }
 
 /// Reads a pid a test command wrote to a file, once it is there.
 pub fn read_pid(path: &Path) -> i32 {
-    read_line(path)
-        .trim()
-        .parse()
-        .expect("the file holds a pid")
+    read_line(path).trim().parse().expect("the file holds a pid")
 }
 
 /// The first line of a file a test command writes, once it is there.

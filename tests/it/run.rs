@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::fixture::RedisServer;
-use crate::harness::{eventually, rlock};
+use crate::harness::rlock;
 
 fn key_exists(server: &RedisServer, key: &str) -> bool {
     server.cmd::<i64>(&["EXISTS", key]) == 1
@@ -12,18 +12,9 @@ fn key_exists(server: &RedisServer, key: &str) -> bool {
 #[test]
 fn passes_the_commands_exit_status_through() {
     let server = RedisServer::start();
-    rlock(&server)
-        .args(["run", "job", "--", "true"])
-        .output()
-        .expect_code(0);
-    rlock(&server)
-        .args(["run", "job", "--", "sh", "-c", "exit 255"])
-        .output()
-        .expect_code(255);
-    rlock(&server)
-        .args(["run", "job", "--", "sh", "-c", "exit 3"])
-        .output()
-        .expect_code(3);
+    rlock(&server).args(["run", "job", "--", "true"]).output().expect_code(0);
+    rlock(&server).args(["run", "job", "--", "sh", "-c", "exit 255"]).output().expect_code(255);
+    rlock(&server).args(["run", "job", "--", "sh", "-c", "exit 3"]).output().expect_code(3);
     // Released every time: nothing is left behind but the fencing counter.
     assert!(!key_exists(&server, "rlock:job"));
     assert!(!key_exists(&server, "{rlock:job}:holder"));
@@ -33,9 +24,8 @@ fn passes_the_commands_exit_status_through() {
 fn the_command_sees_its_lock_in_the_environment_and_holds_it() {
     let server = RedisServer::start();
     let script = r#"echo "$RLOCK_KEY $RLOCK_TOKEN $RLOCK_FENCE $RLOCK_TTL_MS""#;
-    let out = rlock(&server)
-        .args(["run", "-t", "7s", "env-job", "--", "sh", "-c", script])
-        .output();
+    let out =
+        rlock(&server).args(["run", "-t", "7s", "env-job", "--", "sh", "-c", script]).output();
     out.expect_code(0);
     let fields: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(fields.len(), 4, "{}", out.stdout);
@@ -51,14 +41,7 @@ fn the_command_sees_its_lock_in_the_environment_and_holds_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
     let running = rlock(&server)
-        .args([
-            "run",
-            "held",
-            "--",
-            "sh",
-            "-c",
-            r#"echo "$RLOCK_TOKEN" > "$0"; sleep 30"#,
-        ])
+        .args(["run", "held", "--", "sh", "-c", r#"echo "$RLOCK_TOKEN" > "$0"; sleep 30"#])
         .arg_path(&file)
         .spawn();
     let token = crate::harness::read_line(&file);
@@ -74,30 +57,18 @@ fn the_command_sees_its_lock_in_the_environment_and_holds_it() {
 #[test]
 fn the_command_runs_without_a_shell_in_its_own_process_group() {
     let server = RedisServer::start();
-    let out = rlock(&server)
-        .args(["run", "k", "--", "echo", "$HOME", "a;b"])
-        .output();
+    let out = rlock(&server).args(["run", "k", "--", "echo", "$HOME", "a;b"]).output();
     out.expect_code(0);
     assert_eq!(out.stdout, "$HOME a;b\n");
 
     // Field 5 of /proc/PID/stat is the process group; the command leads its own.
     let out = rlock(&server)
-        .args([
-            "run",
-            "k",
-            "--",
-            "sh",
-            "-c",
-            r#"echo $$ $(cut -d' ' -f5 /proc/$$/stat)"#,
-        ])
+        .args(["run", "k", "--", "sh", "-c", r#"echo $$ $(cut -d' ' -f5 /proc/$$/stat)"#])
         .output();
     out.expect_code(0);
     let ids: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(ids.len(), 2, "{}", out.stdout);
-    assert_eq!(
-        ids[0], ids[1],
-        "the command should lead its own process group"
-    );
+    assert_eq!(ids[0], ids[1], "the command should lead its own process group");
 }
 
 #[test]
@@ -121,11 +92,7 @@ fn keeps_the_lock_alive_beyond_its_ttl() {
     let server = RedisServer::start();
     let running = rlock(&server)
         .args(["run", "-t", "600ms", "long", "--", "sleep", "2"])
-        .spawn();
-    assert!(eventually(Duration::from_secs(5), || key_exists(
-        &server,
-        "rlock:long"
-    )));
+        .spawn_holding(&server, "rlock:long");
     // Well past the ttl, it is still there, refreshed.
     std::thread::sleep(Duration::from_millis(1500));
     let pttl: i64 = server.cmd(&["PTTL", "rlock:long"]);
@@ -141,9 +108,7 @@ fn no_wait_and_wait_give_up_with_75_or_the_code_of_e() {
     let token = rlock(&server).args(["acquire", "busy"]).output();
     token.expect_code(0);
 
-    let out = rlock(&server)
-        .args(["run", "-n", "busy", "--", "echo", "ran"])
-        .output();
+    let out = rlock(&server).args(["run", "-n", "busy", "--", "echo", "ran"]).output();
     out.expect_code(75);
     assert_eq!(out.stdout, "", "the command must not run");
     assert!(out.stderr.contains("held by"), "{}", out.stderr);
@@ -157,9 +122,7 @@ fn no_wait_and_wait_give_up_with_75_or_the_code_of_e() {
         .output()
         .expect_code(9);
 
-    let out = rlock(&server)
-        .args(["run", "-w", "1s", "busy", "--", "echo", "ran"])
-        .output();
+    let out = rlock(&server).args(["run", "-w", "1s", "busy", "--", "echo", "ran"]).output();
     out.expect_code(75);
     assert_eq!(out.stdout, "");
     assert!(
@@ -175,22 +138,11 @@ fn no_wait_and_wait_give_up_with_75_or_the_code_of_e() {
 #[test]
 fn waiting_forever_really_waits_and_then_runs() {
     let server = RedisServer::start();
-    let token = rlock(&server)
-        .args(["acquire", "-t", "1m", "door"])
-        .output()
-        .stdout;
-    let mut waiter = rlock(&server)
-        .args(["run", "door", "--", "echo", "in"])
-        .spawn();
+    let token = rlock(&server).args(["acquire", "-t", "1m", "door"]).output().stdout;
+    let mut waiter = rlock(&server).args(["run", "door", "--", "echo", "in"]).spawn();
     std::thread::sleep(Duration::from_secs(3));
-    assert!(
-        waiter.is_running(),
-        "rlock without --wait must keep waiting"
-    );
-    rlock(&server)
-        .args(["release", "door", token.trim()])
-        .output()
-        .expect_code(0);
+    assert!(waiter.is_running(), "rlock without --wait must keep waiting");
+    rlock(&server).args(["release", "door", token.trim()]).output().expect_code(0);
     let out = waiter.finish(Duration::from_secs(10));
     out.expect_code(0);
     assert_eq!(out.stdout, "in\n");
@@ -199,19 +151,10 @@ fn waiting_forever_really_waits_and_then_runs() {
 #[test]
 fn a_lapsed_lock_is_taken_while_waiting() {
     let server = RedisServer::start();
-    rlock(&server)
-        .args(["acquire", "-t", "1s", "lapse"])
-        .output()
-        .expect_code(0);
-    let out = rlock(&server)
-        .args(["run", "-w", "10s", "lapse", "--", "echo", "in"])
-        .output();
+    rlock(&server).args(["acquire", "-t", "1s", "lapse"]).output().expect_code(0);
+    let out = rlock(&server).args(["run", "-w", "10s", "lapse", "--", "echo", "in"]).output();
     out.expect_code(0);
-    assert!(
-        out.elapsed < Duration::from_secs(5),
-        "took {:?}",
-        out.elapsed
-    );
+    assert!(out.elapsed < Duration::from_secs(5), "took {:?}", out.elapsed);
 }
 
 #[test]
@@ -219,9 +162,8 @@ fn fencing_numbers_strictly_increase_across_100_runs() {
     let server = RedisServer::start();
     let mut last = 0u64;
     for _ in 0..100 {
-        let out = rlock(&server)
-            .args(["run", "fenced", "--", "sh", "-c", "echo $RLOCK_FENCE"])
-            .output();
+        let out =
+            rlock(&server).args(["run", "fenced", "--", "sh", "-c", "echo $RLOCK_FENCE"]).output();
         out.expect_code(0);
         let fence: u64 = out.stdout.trim().parse().expect("RLOCK_FENCE is a number");
         assert!(fence > last, "fence {fence} after {last}");
@@ -229,10 +171,7 @@ fn fencing_numbers_strictly_increase_across_100_runs() {
     }
     assert_eq!(last, 100);
     // acquire counts too, and status shows the fence of the current holder.
-    rlock(&server)
-        .args(["acquire", "fenced"])
-        .output()
-        .expect_code(0);
+    rlock(&server).args(["acquire", "fenced"]).output().expect_code(0);
     let out = rlock(&server).args(["status", "--json", "fenced"]).output();
     let status: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(status["fence"], 101);
@@ -243,20 +182,12 @@ fn a_deleted_lock_stops_the_command_with_124() {
     let server = RedisServer::start();
     let running = rlock(&server)
         .args(["run", "-t", "3s", "doomed", "--", "sleep", "60"])
-        .spawn();
-    assert!(eventually(Duration::from_secs(5), || key_exists(
-        &server,
-        "rlock:doomed"
-    )));
+        .spawn_holding(&server, "rlock:doomed");
     server.cmd::<i64>(&["DEL", "rlock:doomed"]);
     let out = running.finish(Duration::from_secs(20));
     out.expect_code(124);
     assert!(out.stderr.contains("lost the lock"), "{}", out.stderr);
-    assert!(
-        out.elapsed < Duration::from_secs(10),
-        "took {:?}",
-        out.elapsed
-    );
+    assert!(out.elapsed < Duration::from_secs(10), "took {:?}", out.elapsed);
 }
 
 #[test]
@@ -264,51 +195,27 @@ fn a_lock_taken_over_stops_the_command_and_is_left_to_its_new_holder() {
     let server = RedisServer::start();
     let running = rlock(&server)
         .args(["run", "-t", "1500ms", "stolen", "--", "sleep", "60"])
-        .spawn();
-    assert!(eventually(Duration::from_secs(5), || key_exists(
-        &server,
-        "rlock:stolen"
-    )));
+        .spawn_holding(&server, "rlock:stolen");
     server.cmd::<String>(&["SET", "rlock:stolen", "someone-else", "PX", "60000"]);
     let out = running.finish(Duration::from_secs(20));
     out.expect_code(124);
     let stored: String = server.cmd(&["GET", "rlock:stolen"]);
-    assert_eq!(
-        stored, "someone-else",
-        "rlock must not delete a lock that is not its own"
-    );
+    assert_eq!(stored, "someone-else", "rlock must not delete a lock that is not its own");
 }
 
 #[test]
 fn a_frozen_redis_stops_the_command_before_ttl_plus_grace() {
     let server = RedisServer::start();
     let running = rlock(&server)
-        .args([
-            "run",
-            "-t",
-            "3s",
-            "--kill-grace",
-            "5s",
-            "frozen",
-            "--",
-            "sleep",
-            "60",
-        ])
-        .spawn();
-    assert!(eventually(Duration::from_secs(5), || key_exists(
-        &server,
-        "rlock:frozen"
-    )));
+        .args(["run", "-t", "3s", "--kill-grace", "5s", "frozen", "--", "sleep", "60"])
+        .spawn_holding(&server, "rlock:frozen");
     let paused_at = std::time::Instant::now();
     server.pause();
     let out = running.finish(Duration::from_secs(30));
     let since_pause = paused_at.elapsed();
     server.resume();
     out.expect_code(124);
-    assert!(
-        since_pause < Duration::from_secs(8),
-        "exit 124 only after {since_pause:?}"
-    );
+    assert!(since_pause < Duration::from_secs(8), "exit 124 only after {since_pause:?}");
     assert!(out.stderr.contains("lost the lock"), "{}", out.stderr);
 }
 
@@ -318,11 +225,7 @@ fn a_command_that_ignores_sigterm_is_killed_after_the_grace() {
     let running = rlock(&server)
         .args(["run", "-t", "1s", "--kill-grace", "1s", "stubborn", "--"])
         .args(["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])
-        .spawn();
-    assert!(eventually(Duration::from_secs(5), || key_exists(
-        &server,
-        "rlock:stubborn"
-    )));
+        .spawn_holding(&server, "rlock:stubborn");
     server.cmd::<i64>(&["DEL", "rlock:stubborn"]);
     let out = running.finish(Duration::from_secs(20));
     out.expect_code(124);
@@ -336,11 +239,7 @@ fn a_redis_restart_shorter_than_the_ttl_is_ridden_out() {
     let server = RedisServer::start();
     let running = rlock(&server)
         .args(["run", "-t", "4s", "blip", "--", "sleep", "3"])
-        .spawn();
-    assert!(eventually(Duration::from_secs(5), || key_exists(
-        &server,
-        "rlock:blip"
-    )));
+        .spawn_holding(&server, "rlock:blip");
     server.pause();
     std::thread::sleep(Duration::from_millis(1500));
     server.resume();
@@ -351,16 +250,7 @@ fn a_redis_restart_shorter_than_the_ttl_is_ridden_out() {
 fn prefix_changes_the_key_and_empty_prefix_locks_the_bare_key() {
     let server = RedisServer::start();
     let out = rlock(&server)
-        .args([
-            "--prefix",
-            "app:",
-            "run",
-            "p",
-            "--",
-            "sh",
-            "-c",
-            "echo $RLOCK_KEY",
-        ])
+        .args(["--prefix", "app:", "run", "p", "--", "sh", "-c", "echo $RLOCK_KEY"])
         .output();
     out.expect_code(0);
     assert_eq!(out.stdout, "p\n");
@@ -372,9 +262,6 @@ fn prefix_changes_the_key_and_empty_prefix_locks_the_bare_key() {
         .args(["--prefix", "", "run", "-n", "bare", "--", "true"])
         .output()
         .expect_code(75);
-    let out = rlock(&server)
-        .env("RLOCK_PREFIX", "")
-        .args(["ttl", "bare"])
-        .output();
+    let out = rlock(&server).env("RLOCK_PREFIX", "").args(["ttl", "bare"]).output();
     out.expect_code(0);
 }

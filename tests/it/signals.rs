@@ -38,10 +38,7 @@ fn forwards(signal: Signal) {
         eventually(Duration::from_secs(5), || process_is_dead(grandchild)),
         "the command's child survived {signal}"
     );
-    assert!(
-        lock_is_free(&server, "sig"),
-        "the lock must be released after {signal}"
-    );
+    assert!(lock_is_free(&server, "sig"), "the lock must be released after {signal}");
 }
 
 #[test]
@@ -92,19 +89,13 @@ fn second_signal_forces_sigkill(signal: Signal) {
     let ready = dir.path().join("ready");
     let mut running = rlock(&server)
         .args(["run", "stubborn", "--", "sh", "-c"])
-        .arg(format!(
-            r#"trap '' {}; echo ready > "$0"; sleep 60"#,
-            &signal.as_str()[3..]
-        ))
+        .arg(format!(r#"trap '' {}; echo ready > "$0"; sleep 60"#, &signal.as_str()[3..]))
         .arg_path(&ready)
         .spawn();
     read_line(&ready);
     running.signal(signal);
     std::thread::sleep(Duration::from_millis(500));
-    assert!(
-        running.is_running(),
-        "the command ignores {signal}, so it keeps running"
-    );
+    assert!(running.is_running(), "the command ignores {signal}, so it keeps running");
     running.signal(signal);
     let out = running.finish(Duration::from_secs(20));
     out.expect_code(128 + Signal::SIGKILL as i32);
@@ -125,9 +116,7 @@ fn a_second_sigterm_forces_sigkill() {
 fn sigint_while_waiting_runs_nothing_and_exits_130() {
     let server = RedisServer::start();
     let token = rlock(&server).args(["acquire", "queue"]).output().stdout;
-    let running = rlock(&server)
-        .args(["run", "queue", "--", "echo", "ran"])
-        .spawn();
+    let running = rlock(&server).args(["run", "queue", "--", "echo", "ran"]).spawn();
     std::thread::sleep(Duration::from_millis(500));
     running.signal(Signal::SIGINT);
     let out = running.finish(Duration::from_secs(10));
@@ -149,10 +138,8 @@ fn rlock_sigkilled_takes_the_command_and_its_children_with_it_and_the_lock_lapse
         .arg(r#"sleep 60 & echo "$$ $!" > "$0.tmp"; mv "$0.tmp" "$0"; wait"#)
         .arg_path(&pidfile)
         .spawn();
-    let pids: Vec<i32> = read_line(&pidfile)
-        .split_whitespace()
-        .map(|pid| pid.parse().unwrap())
-        .collect();
+    let pids: Vec<i32> =
+        read_line(&pidfile).split_whitespace().map(|pid| pid.parse().unwrap()).collect();
     assert_eq!(pids.len(), 2);
     running.signal(Signal::SIGKILL);
     let _ = running.finish(Duration::from_secs(10));
@@ -173,14 +160,7 @@ fn rlock_sigkilled_takes_the_command_and_its_children_with_it_and_the_lock_lapse
 fn a_stopped_command_is_reported_and_a_forwarded_signal_still_ends_it() {
     let server = RedisServer::start();
     let mut running = rlock(&server)
-        .args([
-            "run",
-            "stopped",
-            "--",
-            "sh",
-            "-c",
-            "kill -STOP $$; sleep 60",
-        ])
+        .args(["run", "stopped", "--", "sh", "-c", "kill -STOP $$; sleep 60"])
         .spawn();
     std::thread::sleep(Duration::from_millis(800));
     assert!(running.is_running());
