@@ -10,13 +10,15 @@ use crate::cli::{
 };
 use crate::duration;
 use crate::endpoint::Endpoint;
+use crate::events::Event;
 use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, LockInfo, Token, millis};
 use crate::run::{self, REDIS_TIMEOUT, RunRequest};
+use crate::signals::Listener;
 use crate::ui;
-use crate::wait::{self, Outcome, Patience};
+use crate::wait::{self, Outcome, Patience, Ringer};
 
 /// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
 pub fn execute(cli: Cli) -> Result<Exit> {
@@ -73,24 +75,32 @@ fn patience(take: &TakeArgs) -> Patience {
 }
 
 fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> {
-    let mut client = client(endpoint, prefix, &args.key)?;
+    let mut client = client(endpoint.clone(), prefix, &args.key)?;
     let token = Token::generate();
     let holder = Holder::for_parent();
+    // Ctrl-C while waiting leaves the queue before rlock exits.
+    let (events, inbox) = std::sync::mpsc::channel();
+    let _signals = Listener::start({
+        let events = events.clone();
+        move |signal| {
+            let _ = events.send(Event::Signal(signal));
+        }
+    })?;
+    let mut doorbell = Ringer::start(endpoint, client.keys().clone(), events, &inbox)?;
+    let patience = patience(&args.take);
     let outcome =
-        wait::acquire(&mut client, &token, args.take.ttl, &holder, patience(&args.take), |nap| {
-            std::thread::sleep(nap);
-            None
-        })?;
+        wait::acquire(&mut client, &token, args.take.ttl, &holder, patience, &mut doorbell)?;
     match outcome {
         Outcome::Acquired { fence, .. } => {
             ui::detail(format_args!("acquired '{}' (fence {fence})", args.key.key));
             ui::out(token.secret())?;
             Ok(Exit::Success)
         }
-        Outcome::GaveUp { .. } | Outcome::Interrupted(_) => {
+        Outcome::GaveUp => {
             wait::report_gave_up(&mut client);
             Ok(Exit::Conflict(args.take.conflict_exit_code))
         }
+        Outcome::Interrupted(signal) => Ok(Exit::Signal(signal)),
     }
 }
 
@@ -156,6 +166,7 @@ pub fn status_json(keys: &LockKeys, info: Option<&LockInfo>) -> serde_json::Valu
         "held": info.is_some(),
         "ttl_ms": info.and_then(|info| info.ttl).map(millis),
         "fence": holder.map(|h| h.fence),
+        "waiters": info.map_or(0, |info| info.waiters),
         "holder": holder.map(|h| json!({
             "host": h.host,
             "pid": h.pid,
@@ -195,6 +206,7 @@ fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
     if let Some(h) = &info.holder {
         lines.push(format!("fence:    {}", h.fence));
     }
+    lines.push(format!("waiters:  {}", info.waiters));
     lines
 }
 

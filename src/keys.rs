@@ -13,6 +13,11 @@ pub struct LockKeys {
     pub holder: String,
     /// The fencing counter, incremented by every acquisition; it never expires.
     pub fence: String,
+    /// The wait queue: a sorted set of waiter ids, scored by their ticket (arrival order).
+    pub queue: String,
+    /// When each waiter's place lapses unless it sends a heartbeat: a sorted set of waiter ids,
+    /// scored by that deadline in Redis's own clock (milliseconds).
+    pub alive: String,
 }
 
 impl LockKeys {
@@ -32,13 +37,21 @@ impl LockKeys {
             name: name.to_owned(),
             holder: sibling(&lock, "holder"),
             fence: sibling(&lock, "fence"),
+            queue: sibling(&lock, "queue"),
+            alive: sibling(&lock, "alive"),
             lock,
         })
     }
 
-    /// All keys in the order the Lua scripts expect them: lock, holder, fence.
-    pub fn all(&self) -> [&str; 3] {
-        [&self.lock, &self.holder, &self.fence]
+    /// All keys in the order the Lua scripts expect them: lock, holder, fence, queue, alive.
+    pub fn all(&self) -> [&str; 5] {
+        [&self.lock, &self.holder, &self.fence, &self.queue, &self.alive]
+    }
+
+    /// The list a waiter blocks on (BLPOP) until it is told the lock is free. The scripts build the
+    /// same name as `queue .. ':' .. id`.
+    pub fn wake(&self, waiter: &str) -> String {
+        format!("{}:{waiter}", self.queue)
     }
 }
 
@@ -67,6 +80,8 @@ mod tests {
         assert_eq!(keys.lock, "rlock:deploy");
         assert_eq!(keys.holder, "{rlock:deploy}:holder");
         assert_eq!(keys.fence, "{rlock:deploy}:fence");
+        assert_eq!(keys.queue, "{rlock:deploy}:queue");
+        assert_eq!(keys.wake("w1"), "{rlock:deploy}:queue:w1");
     }
 
     #[test]

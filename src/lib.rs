@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod duration;
 pub mod endpoint;
+pub mod events;
 pub mod exit_code;
 pub mod holder;
 pub mod keepalive;

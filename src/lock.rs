@@ -46,8 +46,22 @@ impl std::fmt::Debug for Token {
 pub enum Attempt {
     /// The lock is ours, with this fencing number.
     Acquired { fence: u64 },
-    /// Someone else holds it; `ttl` is its remaining lifetime (`None`: it never expires).
-    Held { ttl: Option<Duration> },
+    /// Someone else holds it, or it is someone else's turn.
+    Held(Waiting),
+}
+
+/// What a waiter learns at each try.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Waiting {
+    /// The holder's remaining lifetime: `None` when the key never expires, zero when the lock is
+    /// free but another waiter is ahead.
+    pub ttl: Option<Duration>,
+    /// Our place in the queue (1 = next), or 0 when we did not join it.
+    pub place: u64,
+    /// How many are waiting, us included.
+    pub waiters: u64,
+    /// Host, pid and since (ms) of the holder, when rlock took the lock.
+    pub holder: Option<Holder>,
 }
 
 /// What a held lock looks like from outside.
@@ -57,6 +71,8 @@ pub struct LockInfo {
     pub ttl: Option<Duration>,
     /// Who holds it, when rlock took it.
     pub holder: Option<Holder>,
+    /// How many wait for it.
+    pub waiters: u64,
 }
 
 /// A client for one lock on one Redis server. It connects lazily and reconnects after a broken
@@ -98,63 +114,115 @@ impl LockClient {
         self.connection().map(|_| ())
     }
 
-    /// Tries once to take the lock with `token` for `ttl`, recording `holder`.
+    /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter` id
+    /// it joins the queue when it cannot take the lock (or keeps its place there: every try is also
+    /// a heartbeat, good for `lapse`); without one it only tries.
     pub fn try_acquire(
         &mut self,
         token: &Token,
         ttl: Duration,
         holder: &Holder,
+        waiter: Option<&str>,
+        lapse: Duration,
     ) -> Result<Attempt> {
-        let mut args = vec![token.secret().to_owned(), millis(ttl).to_string()];
+        let mut args = vec![
+            token.secret().to_owned(),
+            millis(ttl).to_string(),
+            waiter.unwrap_or_default().to_owned(),
+            millis(lapse).to_string(),
+        ];
         for (name, value) in holder.fields() {
             args.push(name.to_owned());
             args.push(value);
         }
-        let reply: Vec<i64> = self.call(self.invocation(&scripts::ACQUIRE, 3, &args))?;
-        match reply.as_slice() {
-            [1, fence] => Ok(Attempt::Acquired { fence: u64::try_from(*fence).unwrap_or(0) }),
-            [0, pttl] => Ok(Attempt::Held { ttl: pttl_to_ttl(*pttl) }),
+        let reply: Vec<Value> = self.call(self.invocation(&scripts::ACQUIRE, &args))?;
+        let number =
+            |at: usize| reply.get(at).and_then(|value| i64::from_redis_value_ref(value).ok());
+        let text = |at: usize| {
+            reply
+                .get(at)
+                .and_then(|value| String::from_redis_value_ref(value).ok())
+                .unwrap_or_default()
+        };
+        match (number(0), number(1)) {
+            (Some(1), Some(fence)) => {
+                Ok(Attempt::Acquired { fence: u64::try_from(fence).unwrap_or(0) })
+            }
+            (Some(0), Some(pttl)) => {
+                let (host, pid, since) = (text(4), text(5), text(6));
+                let holder = (!host.is_empty()).then(|| Holder {
+                    host,
+                    pid: pid.parse().unwrap_or(0),
+                    since_ms: since.parse().unwrap_or(0),
+                    ..Holder::default()
+                });
+                Ok(Attempt::Held(Waiting {
+                    ttl: pttl_to_ttl(pttl),
+                    place: number(2).and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    waiters: number(3).and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    holder,
+                }))
+            }
             _ => Err(self.unexpected(&format!("{reply:?}"))),
+        }
+    }
+
+    /// Leaves the wait queue, passing the turn on if the lock is free.
+    pub fn leave(&mut self, waiter: &str) -> Result<()> {
+        let _: i64 = self.call(self.invocation(&scripts::LEAVE, &[waiter]))?;
+        Ok(())
+    }
+
+    /// Blocks until this waiter is told the lock is free (true) or `timeout` passes (false).
+    pub fn wait_for_wake(&mut self, waiter: &str, timeout: Duration) -> Result<bool> {
+        let wake = self.keys.wake(waiter);
+        // BLPOP takes seconds with decimals (Redis 6 and later); never 0, which means forever.
+        let seconds = format!("{:.3}", timeout.as_secs_f64().max(0.001));
+        // The reply may take the whole timeout: allow for it on the socket.
+        let socket = self.timeout;
+        self.set_timeout(socket + timeout);
+        let con = self.connection()?;
+        let result =
+            redis::cmd("BLPOP").arg(&wake).arg(&seconds).query::<Option<(String, String)>>(con);
+        self.set_timeout(socket);
+        match result {
+            Ok(popped) => Ok(popped.is_some()),
+            Err(err) => Err(self.failed(err)),
         }
     }
 
     /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.
     pub fn refresh(&mut self, token: &Token, ttl: Duration) -> Result<bool> {
         let args = [token.secret().to_owned(), millis(ttl).to_string()];
-        let done: i64 = self.call(self.invocation(&scripts::REFRESH, 2, &args))?;
+        let done: i64 = self.call(self.invocation(&scripts::REFRESH, &args))?;
         Ok(done == 1)
     }
 
     /// Releases the lock if it is held with `token`; false when it is not (gone, or someone else's).
     pub fn release(&mut self, token: &Token) -> Result<bool> {
-        let done: i64 = self.call(self.invocation(&scripts::RELEASE, 2, &[token.secret()]))?;
+        let done: i64 = self.call(self.invocation(&scripts::RELEASE, &[token.secret()]))?;
         Ok(done == 1)
     }
 
     /// Releases the lock whoever holds it; false when it was free.
     pub fn force_release(&mut self) -> Result<bool> {
-        let done: i64 = self.call(self.invocation(&scripts::BREAK, 2, &[] as &[&str]))?;
+        let done: i64 = self.call(self.invocation(&scripts::BREAK, &[] as &[&str]))?;
         Ok(done == 1)
     }
 
-    /// The lock's remaining lifetime and holder; `None` when it is free.
+    /// The lock's remaining lifetime, holder and waiters; `None` when it is free.
     pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
-        let reply: Vec<Value> = self.call(self.invocation(&scripts::INSPECT, 2, &[] as &[&str]))?;
-        let held: i64 = match reply.first() {
-            Some(value) => {
-                i64::from_redis_value_ref(value).map_err(|_| self.unexpected("inspect"))?
-            }
-            None => return Err(self.unexpected("an empty reply")),
+        let reply: Vec<Value> = self.call(self.invocation(&scripts::INSPECT, &[] as &[&str]))?;
+        let number =
+            |at: usize| reply.get(at).and_then(|value| i64::from_redis_value_ref(value).ok());
+        let (Some(held), Some(pttl), Some(waiters)) = (number(0), number(1), number(2)) else {
+            return Err(self.unexpected(&format!("{reply:?}")));
         };
         if held == 0 {
             return Ok(None);
         }
-        let pttl = reply
-            .get(1)
-            .and_then(|value| i64::from_redis_value_ref(value).ok())
-            .ok_or_else(|| self.unexpected("inspect without a ttl"))?;
         let mut pairs = Vec::new();
-        for pair in reply[2..].chunks(2) {
+        for pair in reply.get(3..).unwrap_or_default().chunks(2) {
             if let [name, value] = pair {
                 let name =
                     String::from_redis_value_ref(name).map_err(|_| self.unexpected("a field"))?;
@@ -163,18 +231,21 @@ impl LockClient {
                 pairs.push((name, value));
             }
         }
-        Ok(Some(LockInfo { ttl: pttl_to_ttl(pttl), holder: Holder::from_fields(&pairs) }))
+        Ok(Some(LockInfo {
+            ttl: pttl_to_ttl(pttl),
+            holder: Holder::from_fields(&pairs),
+            waiters: u64::try_from(waiters).unwrap_or(0),
+        }))
     }
 
-    /// A call of `script` on the first `keys` of (lock, holder, fence) with `args`.
+    /// A call of `script` on the lock's keys (lock, holder, fence, queue, alive) with `args`.
     fn invocation(
         &self,
         script: &'static Script,
-        keys: usize,
         args: &[impl AsRef<str>],
     ) -> ScriptInvocation<'static> {
         let mut invocation = script.prepare_invoke();
-        for key in self.keys.all().into_iter().take(keys) {
+        for key in self.keys.all() {
             invocation.key(key);
         }
         for arg in args {
@@ -194,33 +265,35 @@ impl LockClient {
         let con = self.connection()?;
         match invocation.invoke::<T>(con) {
             Ok(value) => Ok(value),
-            Err(err) => {
-                if err.is_io_error()
-                    || err.is_timeout()
-                    || err.is_connection_dropped()
-                    || !con.is_open()
-                {
-                    // A late reply could arrive on this connection and be taken for the next one's.
-                    self.con = None;
-                }
-                let text = err.to_string();
-                if text.contains("WRONGTYPE") {
-                    Err(anyhow!(
-                        "the key '{}' (or its companion keys) holds something other than an rlock lock \
-                         at {}: choose another lock name or --prefix, or delete the key if nothing uses it",
-                        self.keys.lock,
-                        self.endpoint.shown()
-                    ))
-                } else {
-                    Err(self.endpoint.explain(&err))
-                }
-            }
+            Err(err) => Err(self.failed(err)),
+        }
+    }
+
+    /// The message for a failed call; drops a connection that may be out of step.
+    fn failed(&mut self, err: redis::RedisError) -> anyhow::Error {
+        let broken = err.is_io_error()
+            || err.is_timeout()
+            || err.is_connection_dropped()
+            || self.con.as_ref().is_some_and(|con| !con.is_open());
+        if broken {
+            // A late reply could arrive on this connection and be taken for the next one's.
+            self.con = None;
+        }
+        if err.to_string().contains("WRONGTYPE") {
+            anyhow!(
+                "the key '{}' (or its companion keys) holds something other than an rlock lock at {}: \
+                 choose another lock name or --prefix, or delete the key if nothing uses it",
+                self.keys.lock,
+                self.endpoint.shown()
+            )
+        } else {
+            self.endpoint.explain(&err)
         }
     }
 
     fn unexpected(&self, what: &str) -> anyhow::Error {
         anyhow!(
-            "Redis at {} gave an unexpected reply ({what}) for lock '{}': is it a Redis server, version 5 or later?",
+            "Redis at {} gave an unexpected reply ({what}) for lock '{}': is it a Redis server, version 6 or later?",
             self.endpoint.shown(),
             self.keys.lock
         )

@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 use crate::child;
 use crate::duration;
 use crate::endpoint::Endpoint;
+use crate::events::Event;
 use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keepalive::{Held, KeepAlive};
@@ -18,7 +19,7 @@ use crate::keys::LockKeys;
 use crate::lock::{LockClient, Token};
 use crate::signals::{self, Listener};
 use crate::ui;
-use crate::wait::{self, Outcome, Patience};
+use crate::wait::{self, Outcome, Patience, Ringer};
 
 /// Time allowed for each Redis round trip while taking and releasing the lock.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,14 +33,6 @@ pub struct RunRequest {
     pub conflict_exit: u8,
     pub kill_grace: Duration,
     pub command: Vec<OsString>,
-}
-
-/// What the main thread hears about while the command runs.
-enum Event {
-    Signal(i32),
-    ChildStopped(i32),
-    ChildExited,
-    LockLost(String),
 }
 
 /// Runs the request against one Redis server and returns how rlock should exit.
@@ -58,20 +51,14 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
     let token = Token::generate();
     let holder = Holder::for_command(&request.command);
-    let outcome = wait::acquire(
-        &mut client,
-        &token,
-        request.ttl,
-        &holder,
-        request.patience,
-        |nap| match inbox.recv_timeout(nap) {
-            Ok(Event::Signal(signal)) => Some(signal),
-            _ => None,
-        },
-    )?;
+    let mut doorbell =
+        Ringer::start(endpoint.clone(), request.keys.clone(), events.clone(), &inbox)?;
+    let outcome =
+        wait::acquire(&mut client, &token, request.ttl, &holder, request.patience, &mut doorbell)?;
+    drop(doorbell);
     let (fence, taken_at) = match outcome {
         Outcome::Acquired { fence, taken_at } => (fence, taken_at),
-        Outcome::GaveUp { .. } => {
+        Outcome::GaveUp => {
             wait::report_gave_up(&mut client);
             return Ok(Exit::Conflict(request.conflict_exit));
         }
@@ -186,6 +173,8 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
             // Every sender is gone: the watcher thread could not report. Should not happen.
             Err(RecvTimeoutError::Disconnected) => return lost,
             Ok(Event::ChildExited) => return lost,
+            // The doorbell is idle once the lock is ours.
+            Ok(Event::Bell(_)) => {}
             Ok(Event::ChildStopped(number)) => {
                 stopped = true;
                 let name = signals::name(number);

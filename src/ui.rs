@@ -43,3 +43,21 @@ pub fn out(line: impl Display) -> std::io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Whether to keep a status line updated in place: stderr is a terminal and not `-q`.
+pub fn status_line_wanted() -> bool {
+    use std::io::IsTerminal;
+    level() >= 0 && std::io::stderr().is_terminal()
+}
+
+/// Replaces the status line on the terminal with `text`.
+pub fn status_line(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "\r\x1b[Krlock: {text}").and_then(|()| stderr.flush());
+}
+
+/// Removes the status line.
+pub fn clear_status_line() {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "\r\x1b[K").and_then(|()| stderr.flush());
+}

@@ -1,21 +1,56 @@
--- Take the lock if it is free, count the acquisition, and record who holds it.
--- KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter
--- ARGV[1] token, ARGV[2] ttl in ms, ARGV[3..] holder field/value pairs
--- Returns {1, fence} when taken, {0, pttl of the current holder} when held.
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind ~= 'none' and kind ~= 'string' then
-  return redis.error_reply('WRONGTYPE the lock key holds a ' .. kind .. ', not a lock')
-end
+-- Take the lock if it is free and nobody is ahead in the queue; otherwise join the queue (or keep
+-- one's place in it: every call is also a heartbeat).
+-- ARGV[1] token, ARGV[2] ttl in ms, ARGV[3] waiter id ('' to try once without queueing),
+-- ARGV[4] ms a waiter's place lasts without a heartbeat, ARGV[5..] holder field/value pairs.
+-- Returns {1, fence} when taken;
+-- {0, pttl of the holder, place in the queue (1 = next, 0 = not queued), waiters, host, pid, since_ms}
+-- when not.
+local bad = check_lock_type()
+if bad then return bad end
 local fence_kind = redis.call('TYPE', KEYS[3]).ok
 if fence_kind ~= 'none' and (fence_kind ~= 'string' or not tonumber(redis.call('GET', KEYS[3]))) then
   return redis.error_reply('WRONGTYPE the fencing counter ' .. KEYS[3] .. ' is not a number')
 end
--- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude each other.
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {0, redis.call('PTTL', KEYS[1])}
+local id = ARGV[3]
+local now = now_ms()
+purge(now)
+
+local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+if head == nil or head == id then
+  -- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude each other.
+  if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    local fence = redis.call('INCR', KEYS[3])
+    redis.call('DEL', KEYS[2])
+    redis.call('HSET', KEYS[2], 'token', ARGV[1], 'fence', fence, unpack(ARGV, 5))
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    if id ~= '' then
+      leave(id)
+    end
+    return {1, fence}
+  end
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  -- Free, but someone else's turn: make sure they know (their holder may have crashed).
+  wake_head()
 end
-local fence = redis.call('INCR', KEYS[3])
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'token', ARGV[1], 'fence', fence, unpack(ARGV, 3))
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return {1, fence}
+
+local place = 0
+if id ~= '' then
+  local lapse = tonumber(ARGV[4])
+  if not redis.call('ZSCORE', KEYS[4], id) then
+    local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
+    local ticket = last[2] and (tonumber(last[2]) + 1) or 1
+    redis.call('ZADD', KEYS[4], ticket, id)
+  end
+  redis.call('ZADD', KEYS[5], now + lapse, id)
+  -- Both sets vanish by themselves once every waiter is gone.
+  redis.call('PEXPIRE', KEYS[4], 2 * lapse)
+  redis.call('PEXPIRE', KEYS[5], 2 * lapse)
+  place = redis.call('ZRANK', KEYS[4], id) + 1
+end
+
+local host, pid, since = false, false, false
+if redis.call('HGET', KEYS[2], 'token') == redis.call('GET', KEYS[1]) then
+  local fields = redis.call('HMGET', KEYS[2], 'host', 'pid', 'since_ms')
+  host, pid, since = fields[1], fields[2], fields[3]
+end
+return {0, redis.call('PTTL', KEYS[1]), place, redis.call('ZCARD', KEYS[4]), host or '', pid or '', since or ''}

@@ -7,3 +7,4 @@ mod commands;
 mod errors;
 mod run;
 mod signals;
+mod waiting;

@@ -1,0 +1,348 @@
+//! Waiting: first come, first served, woken by a push, robust to crashed holders and waiters.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::fixture::RedisServer;
+use crate::harness::{Running, eventually, rlock};
+
+fn queued(server: &RedisServer, key: &str) -> i64 {
+    server.cmd(&["ZCARD", &format!("{{rlock:{key}}}:queue")])
+}
+
+/// Starts `rlock run KEY -- sh -c SCRIPT` and waits until it is the `place`-th in the queue.
+fn start_waiter(
+    server: &RedisServer,
+    key: &str,
+    place: i64,
+    extra: &[&str],
+    script: &str,
+) -> Running {
+    let running =
+        rlock(server).arg("run").args(extra).args([key, "--", "sh", "-c", script]).spawn();
+    assert!(
+        eventually(Duration::from_secs(10), || queued(server, key) == place),
+        "waiter {place} never showed up in the queue"
+    );
+    running
+}
+
+fn acquire(server: &RedisServer, key: &str) -> String {
+    let out = rlock(server).args(["acquire", "-t", "2m", key]).output();
+    out.expect_code(0);
+    out.stdout.trim().to_owned()
+}
+
+fn release(server: &RedisServer, key: &str, token: &str) {
+    rlock(server).args(["release", key, token]).output().expect_code(0);
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn waiters_enter_in_the_order_they_arrived() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..3 {
+        let order = dir.path().join(format!("order-{round}"));
+        let token = acquire(&server, "fifo");
+        let waiters: Vec<Running> = (1..=10)
+            .map(|i| {
+                let script = format!("echo {i} >> '{}'", order.display());
+                start_waiter(&server, "fifo", i, &[], &script)
+            })
+            .collect();
+        release(&server, "fifo", &token);
+        for waiter in waiters {
+            waiter.finish(Duration::from_secs(30)).expect_code(0);
+        }
+        let expected: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+        assert_eq!(lines(&order), expected, "round {round}");
+        assert_eq!(queued(&server, "fifo"), 0);
+    }
+}
+
+/// Client commands (not the commands scripts run inside Redis) since the last CONFIG RESETSTAT.
+fn client_commands(server: &RedisServer) -> u64 {
+    let info: String = server.cmd(&["INFO", "commandstats"]);
+    info.lines()
+        .filter(|line| {
+            ["cmdstat_evalsha:", "cmdstat_eval:", "cmdstat_blpop:"]
+                .iter()
+                .any(|c| line.starts_with(c))
+        })
+        .filter_map(|line| line.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn waiters_are_woken_by_a_push_not_by_polling() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let token = acquire(&server, "quiet");
+    let waiters: Vec<Running> = (1..=8)
+        .map(|i| {
+            start_waiter(
+                &server,
+                "quiet",
+                i,
+                &[],
+                &format!("date +%s%N >> '{}'", started.display()),
+            )
+        })
+        .collect();
+    server.cmd::<String>(&["CONFIG", "RESETSTAT"]);
+    std::thread::sleep(Duration::from_secs(5));
+    let commands = client_commands(&server);
+    eprintln!("8 waiters behind a 5 s holder sent {commands} commands");
+    assert!(commands <= 64, "8 waiters sent {commands} commands in 5 s: that is polling");
+
+    let released = std::time::SystemTime::now();
+    release(&server, "quiet", &token);
+    for waiter in waiters {
+        waiter.finish(Duration::from_secs(30)).expect_code(0);
+    }
+    // The first waiter started its command promptly (a push, not its next heartbeat).
+    let first: u128 = lines(&started)[0].parse().unwrap();
+    let released = released.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let handoff = Duration::from_nanos((first.saturating_sub(released)) as u64);
+    assert!(handoff < Duration::from_millis(900), "handoff took {handoff:?}");
+}
+
+#[test]
+fn counter_stays_exact_under_contention() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("counter");
+    let marker = dir.path().join("inside");
+    let breaches = dir.path().join("breaches");
+    std::fs::write(&counter, "0\n").unwrap();
+    // Read-modify-write of a file, with mkdir as an atomic "somebody is inside" marker.
+    let critical = format!(
+        "mkdir '{m}' 2>/dev/null || echo breach >> '{b}'; n=$(cat '{c}'); echo $((n + 1)) > '{c}'; rmdir '{m}'",
+        m = marker.display(),
+        b = breaches.display(),
+        c = counter.display()
+    );
+    let loop_script = r#"for i in $(seq 25); do "$RLOCK_BIN" run -t 10s counter -- sh -c "$CRITICAL" || exit 1; done"#;
+    let contenders: Vec<std::process::Child> = (0..16)
+        .map(|_| {
+            std::process::Command::new("sh")
+                .args(["-c", loop_script])
+                .env("RLOCK_BIN", env!("CARGO_BIN_EXE_rlock"))
+                .env("RLOCK_REDIS", server.url())
+                .env("CRITICAL", &critical)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut contender in contenders {
+        assert!(contender.wait().unwrap().success(), "a contender failed");
+    }
+    assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "400");
+    assert!(!breaches.exists(), "two contenders were inside at once");
+}
+
+#[test]
+fn the_head_waiter_takes_over_when_a_crashed_holders_ttl_runs_out() {
+    let server = RedisServer::start();
+    let holder = rlock(&server)
+        .args(["run", "-t", "3s", "crash", "--", "sleep", "60"])
+        .spawn_holding(&server, "rlock:crash");
+    let waiter = start_waiter(&server, "crash", 1, &[], "true");
+    let killed = Instant::now();
+    holder.signal(Signal::SIGKILL);
+    let _ = holder.finish(Duration::from_secs(10));
+    waiter.finish(Duration::from_secs(20)).expect_code(0);
+    let took = killed.elapsed();
+    assert!(took < Duration::from_millis(4500), "took {took:?} after the holder died (ttl 3s)");
+}
+
+#[test]
+fn a_crashed_waiters_place_lapses_and_nothing_is_left_behind() {
+    let server = RedisServer::start();
+    let token = acquire(&server, "lapse");
+    let doomed = start_waiter(&server, "lapse", 1, &[], "echo doomed");
+    let next = start_waiter(&server, "lapse", 2, &[], "echo next");
+    doomed.signal(Signal::SIGKILL);
+    let _ = doomed.finish(Duration::from_secs(10));
+    let released = Instant::now();
+    release(&server, "lapse", &token);
+    let out = next.finish(Duration::from_secs(30));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "next\n");
+    let took = released.elapsed();
+    assert!(took < Duration::from_secs(10), "the next waiter got the lock only after {took:?}");
+
+    // Every key rlock left has an expiry, but the fencing counter.
+    let keys: Vec<String> = server.cmd(&["KEYS", "*"]);
+    for key in keys {
+        let pttl: i64 = server.cmd(&["PTTL", &key]);
+        assert!(pttl != -1 || key.ends_with(":fence"), "{key} has no expiry");
+    }
+}
+
+#[test]
+fn running_out_of_wait_leaves_the_queue_and_holds_nobody_up() {
+    let server = RedisServer::start();
+    let token = acquire(&server, "patience");
+    let impatient = start_waiter(&server, "patience", 1, &["-w", "1s"], "echo impatient");
+    let patient = start_waiter(&server, "patience", 2, &[], "echo patient");
+    let out = impatient.finish(Duration::from_secs(10));
+    out.expect_code(75);
+    assert_eq!(out.stdout, "");
+    assert_eq!(queued(&server, "patience"), 1, "the impatient waiter left the queue");
+    let released = Instant::now();
+    release(&server, "patience", &token);
+    let out = patient.finish(Duration::from_secs(10));
+    out.expect_code(0);
+    assert!(released.elapsed() < Duration::from_millis(900), "{:?}", released.elapsed());
+}
+
+#[test]
+fn sigint_while_waiting_leaves_the_queue_and_holds_nothing() {
+    let server = RedisServer::start();
+    let token = acquire(&server, "int");
+    let waiter = start_waiter(&server, "int", 1, &[], "echo ran");
+    waiter.signal(Signal::SIGINT);
+    let out = waiter.finish(Duration::from_secs(10));
+    out.expect_code(130);
+    assert_eq!(out.stdout, "");
+    assert_eq!(queued(&server, "int"), 0);
+    assert_eq!(server.cmd::<String>(&["GET", "rlock:int"]), token, "the holder is untouched");
+    // Nothing of the waiter is left: no wake-up list, no place.
+    let keys: Vec<String> = server.cmd(&["KEYS", "{rlock:int}:queue*"]);
+    assert!(keys.is_empty(), "{keys:?}");
+    // The same for acquire.
+    let waiter = rlock(&server).args(["acquire", "int"]).spawn();
+    assert!(eventually(Duration::from_secs(10), || queued(&server, "int") == 1));
+    waiter.signal(Signal::SIGINT);
+    waiter.finish(Duration::from_secs(10)).expect_code(130);
+    assert_eq!(queued(&server, "int"), 0);
+}
+
+#[test]
+fn a_lock_held_through_another_library_is_waited_for_and_taken_once_free() {
+    let server = RedisServer::start();
+    server.cmd::<String>(&["SET", "deploy", "their-token", "PX", "60000"]);
+    let running =
+        rlock(&server).args(["--prefix", "", "run", "deploy", "--", "echo", "in"]).spawn();
+    assert!(eventually(Duration::from_secs(10), || server
+        .cmd::<i64>(&["ZCARD", "{deploy}:queue"])
+        == 1));
+    std::thread::sleep(Duration::from_millis(500));
+    let deleted = Instant::now();
+    server.cmd::<i64>(&["DEL", "deploy"]);
+    let out = running.finish(Duration::from_secs(10));
+    out.expect_code(0);
+    assert!(
+        deleted.elapsed() < Duration::from_secs(2),
+        "{:?} after the key was deleted",
+        deleted.elapsed()
+    );
+
+    // And when that lock expires rather than being deleted.
+    server.cmd::<String>(&["SET", "deploy", "their-token", "PX", "1500"]);
+    let out = rlock(&server).args(["--prefix", "", "run", "deploy", "--", "echo", "in"]).output();
+    out.expect_code(0);
+    assert!(out.elapsed < Duration::from_millis(2500), "{:?}", out.elapsed);
+}
+
+#[test]
+fn status_counts_the_waiters() {
+    let server = RedisServer::start();
+    let token = acquire(&server, "count");
+    let waiters: Vec<Running> =
+        (1..=2).map(|i| start_waiter(&server, "count", i, &[], "true")).collect();
+    let out = rlock(&server).args(["status", "--json", "count"]).output();
+    let status: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(status["waiters"], 2);
+    let out = rlock(&server).args(["status", "count"]).output();
+    assert!(out.stdout.contains("waiters:  2"), "{}", out.stdout);
+    release(&server, "count", &token);
+    for waiter in waiters {
+        waiter.finish(Duration::from_secs(10)).expect_code(0);
+    }
+}
+
+#[test]
+fn waiting_is_silent_off_a_terminal_unless_verbose() {
+    let server = RedisServer::start();
+    let token = acquire(&server, "silent");
+    let quiet = start_waiter(&server, "silent", 1, &[], "true");
+    let verbose = start_waiter(&server, "silent", 2, &["-v"], "true");
+    release(&server, "silent", &token);
+    let out = quiet.finish(Duration::from_secs(10));
+    assert_eq!(out.stderr, "");
+    let out = verbose.finish(Duration::from_secs(10));
+    assert!(out.stderr.contains("waiting for 'silent'"), "{}", out.stderr);
+    assert!(out.stderr.contains("place 2 of 2"), "{}", out.stderr);
+    assert!(!out.stderr.contains('\r'), "no control characters off a terminal");
+}
+
+/// Runs `rlock run KEY -- true` with stderr on a pseudo-terminal while `hold` holds the lock, and
+/// returns everything it wrote there.
+fn waiting_on_a_terminal(
+    server: &RedisServer,
+    key: &str,
+    extra: &[&str],
+    hold: Duration,
+) -> String {
+    use std::io::Read;
+    let token = acquire(server, key);
+    let pty = nix::pty::openpty(None, None).expect("cannot open a pseudo-terminal");
+    let mut waiter = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
+        .env("RLOCK_REDIS", server.url())
+        .args(extra)
+        .args(["run", key, "--", "true"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(pty.slave))
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Read until the terminal closes (EIO once rlock, its only user, has exited).
+        while let Ok(n) = master.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buffer[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    assert!(eventually(Duration::from_secs(10), || queued(server, key) == 1));
+    std::thread::sleep(hold);
+    release(server, key, &token);
+    assert!(waiter.wait().unwrap().success());
+    reader.join().unwrap()
+}
+
+#[test]
+fn waiting_on_a_terminal_shows_one_updating_line() {
+    let server = RedisServer::start();
+    let seen = waiting_on_a_terminal(&server, "tty", &[], Duration::from_millis(2500));
+    let updates: Vec<&str> = seen.split("\r\x1b[K").filter(|part| !part.is_empty()).collect();
+    assert!(updates.len() >= 2, "the line should be redrawn as time passes: {seen:?}");
+    let host = nix::unistd::gethostname().unwrap().to_string_lossy().into_owned();
+    for update in &updates {
+        assert!(update.starts_with("rlock: waiting for 'tty': held by "), "{update:?}");
+        assert!(update.contains(&host), "{update:?}");
+        assert!(update.contains("place 1 of 1"), "{update:?}");
+        assert!(!update.contains('\n'), "one line, redrawn in place: {update:?}");
+    }
+    let waited = |update: &str| update.rsplit("waited ").next().unwrap_or_default().to_owned();
+    assert_eq!(waited(updates[0]), "0s", "{seen:?}");
+    assert!(["2s", "3s"].contains(&waited(updates.last().unwrap()).as_str()), "{seen:?}");
+    assert!(seen.ends_with("\r\x1b[K"), "the line is cleared once the lock is taken: {seen:?}");
+
+    let seen = waiting_on_a_terminal(&server, "tty", &["-q"], Duration::from_millis(500));
+    assert_eq!(seen, "", "-q shows nothing");
+}
