@@ -88,10 +88,18 @@ fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> 
     })?;
     let mut doorbell = Ringer::start(endpoint, client.keys().clone(), events, &inbox)?;
     let patience = patience(&args.take);
-    let outcome =
-        wait::acquire(&mut client, &token, args.take.ttl, &holder, patience, &mut doorbell)?;
+    let take = wait::Request { token: &token, ttl: args.take.ttl, holder: &holder, patience };
+    let outcome = wait::acquire(&mut client, &take, &mut doorbell)?;
     match outcome {
-        Outcome::Acquired { fence, .. } => {
+        Outcome::Acquired { fence, lifetime, .. } => {
+            // A lock handed over while we waited starts with a short lifetime: give it the full ttl
+            // before the script relies on it.
+            if lifetime < args.take.ttl && !client.refresh(&token, args.take.ttl)? {
+                bail!(
+                    "'{}' was handed to us but lapsed before it could be extended: try again",
+                    args.key.key
+                );
+            }
             ui::detail(format_args!("acquired '{}' (fence {fence})", args.key.key));
             ui::out(token.secret())?;
             Ok(Exit::Success)

@@ -6,8 +6,9 @@
 pub enum Event {
     /// rlock received this signal.
     Signal(i32),
-    /// The doorbell thread's BLPOP ended: woken (true), timed out (false), or failed.
-    Bell(Result<bool, String>),
+    /// The doorbell thread's BLPOP ended: the lock was handed over (its fence), the time ran
+    /// out, or it failed.
+    Bell(Result<Option<u64>, String>),
     /// The command was stopped by this signal.
     ChildStopped(i32),
     /// The command exited (it is not reaped yet).

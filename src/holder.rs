@@ -55,14 +55,14 @@ impl Holder {
         Holder::here(u32::try_from(parent).unwrap_or(0), command)
     }
 
-    /// The field/value pairs stored in Redis (the fence is set by the acquire script).
+    /// The field/value pairs stored in Redis (the scripts add the fence, and `since_ms` from Redis's
+    /// clock, so that every holder's "since" is on the same clock).
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         vec![
             ("host", self.host.clone()),
             ("pid", self.pid.to_string()),
             ("user", self.user.clone()),
             ("command", self.command.clone()),
-            ("since_ms", self.since_ms.to_string()),
         ]
     }
 
@@ -154,8 +154,9 @@ mod tests {
         let mut pairs: Vec<(String, String)> =
             holder.fields().into_iter().map(|(k, v)| (k.into(), v)).collect();
         pairs.push(("fence".into(), "7".into()));
+        pairs.push(("since_ms".into(), "1234".into()));
         let back = Holder::from_fields(&pairs).unwrap();
-        assert_eq!(back, Holder { fence: 7, ..holder });
+        assert_eq!(back, Holder { fence: 7, since_ms: 1234, ..holder });
         assert_eq!(Holder::from_fields(&[]), None);
     }
 

@@ -31,8 +31,11 @@ pub struct Held {
     pub keys: LockKeys,
     pub token: Token,
     pub ttl: Duration,
-    /// When the successful acquisition was sent: validity counts from there.
+    /// An instant no later than the one Redis gave us the lock: validity counts from there.
     pub taken_at: Instant,
+    /// The lock's lifetime as of `taken_at`: the ttl, or the shorter first lifetime of a lock
+    /// handed over while we waited (then the first refresh comes sooner).
+    pub lifetime: Duration,
 }
 
 impl KeepAlive {
@@ -71,12 +74,13 @@ impl Drop for KeepAlive {
 
 /// Refreshes until told to stop (returns `None`) or until the lock is lost (returns why).
 fn keep(held: Held, stopped: &mpsc::Receiver<()>) -> Option<String> {
-    let Held { endpoint, keys, token, ttl, taken_at } = held;
+    let Held { endpoint, keys, token, ttl, taken_at, lifetime } = held;
     let period = ttl / 3;
     let retry = (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let valid_for = ttl.saturating_sub(drift(ttl));
-    let mut valid_until = taken_at + valid_for;
-    let mut next = taken_at + period;
+    let mut valid_until = taken_at + lifetime.saturating_sub(drift(lifetime));
+    // A lock handed over while we waited has a short first lifetime: refresh within a third of it.
+    let mut next = taken_at + lifetime / 3;
     let mut last_error: Option<String> = None;
     let mut client = LockClient::new(endpoint, keys, period);
     loop {

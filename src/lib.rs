@@ -15,6 +15,7 @@ pub mod exit_code;
 pub mod holder;
 pub mod keepalive;
 pub mod keys;
+pub mod launch;
 pub mod lock;
 pub mod run;
 pub mod scripts;

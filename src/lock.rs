@@ -44,10 +44,22 @@ impl std::fmt::Debug for Token {
 /// The result of one try at taking a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
-    /// The lock is ours, with this fencing number.
-    Acquired { fence: u64 },
+    /// The lock is ours, with this fencing number. `granted`: it was handed to us while we
+    /// waited, with the short first lifetime we asked for, not the full ttl.
+    Acquired { fence: u64, granted: bool },
     /// Someone else holds it, or it is someone else's turn.
     Held(Waiting),
+}
+
+/// A place in a lock's wait queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiter {
+    /// Random, unique to this wait.
+    pub id: String,
+    /// How long the place lasts without a heartbeat.
+    pub lapse: Duration,
+    /// The first lifetime of the lock when it is handed to this waiter (extended once it wakes).
+    pub grant: Duration,
 }
 
 /// What a waiter learns at each try.
@@ -114,22 +126,26 @@ impl LockClient {
         self.connection().map(|_| ())
     }
 
-    /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter` id
+    /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter`
     /// it joins the queue when it cannot take the lock (or keeps its place there: every try is also
-    /// a heartbeat, good for `lapse`); without one it only tries.
+    /// a heartbeat); without one it only tries.
     pub fn try_acquire(
         &mut self,
         token: &Token,
         ttl: Duration,
         holder: &Holder,
-        waiter: Option<&str>,
-        lapse: Duration,
+        waiter: Option<&Waiter>,
     ) -> Result<Attempt> {
+        let (id, lapse, grant) = match waiter {
+            Some(waiter) => (waiter.id.as_str(), millis(waiter.lapse), millis(waiter.grant)),
+            None => ("", 0, 0),
+        };
         let mut args = vec![
             token.secret().to_owned(),
             millis(ttl).to_string(),
-            waiter.unwrap_or_default().to_owned(),
-            millis(lapse).to_string(),
+            id.to_owned(),
+            lapse.to_string(),
+            grant.to_string(),
         ];
         for (name, value) in holder.fields() {
             args.push(name.to_owned());
@@ -145,9 +161,10 @@ impl LockClient {
                 .unwrap_or_default()
         };
         match (number(0), number(1)) {
-            (Some(1), Some(fence)) => {
-                Ok(Attempt::Acquired { fence: u64::try_from(fence).unwrap_or(0) })
-            }
+            (Some(1), Some(fence)) => Ok(Attempt::Acquired {
+                fence: u64::try_from(fence).unwrap_or(0),
+                granted: number(2) == Some(1),
+            }),
             (Some(0), Some(pttl)) => {
                 let (host, pid, since) = (text(4), text(5), text(6));
                 let holder = (!host.is_empty()).then(|| Holder {
@@ -167,14 +184,15 @@ impl LockClient {
         }
     }
 
-    /// Leaves the wait queue, passing the turn on if the lock is free.
-    pub fn leave(&mut self, waiter: &str) -> Result<()> {
-        let _: i64 = self.call(self.invocation(&scripts::LEAVE, &[waiter]))?;
+    /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
+    /// turn on if the lock is free.
+    pub fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
+        let _: i64 = self.call(self.invocation(&scripts::LEAVE, &[waiter, token.secret()]))?;
         Ok(())
     }
 
-    /// Blocks until this waiter is told the lock is free (true) or `timeout` passes (false).
-    pub fn wait_for_wake(&mut self, waiter: &str, timeout: Duration) -> Result<bool> {
+    /// Blocks until the lock is granted to this waiter (its fence) or `timeout` passes (`None`).
+    pub fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Option<u64>> {
         let wake = self.keys.wake(waiter);
         // BLPOP takes seconds with decimals (Redis 6 and later); never 0, which means forever.
         let seconds = format!("{:.3}", timeout.as_secs_f64().max(0.001));
@@ -186,7 +204,11 @@ impl LockClient {
             redis::cmd("BLPOP").arg(&wake).arg(&seconds).query::<Option<(String, String)>>(con);
         self.set_timeout(socket);
         match result {
-            Ok(popped) => Ok(popped.is_some()),
+            Ok(None) => Ok(None),
+            Ok(Some((_, fence))) => match fence.parse() {
+                Ok(fence) => Ok(Some(fence)),
+                Err(_) => Err(self.unexpected(&format!("a wake-up of {fence:?}"))),
+            },
             Err(err) => Err(self.failed(err)),
         }
     }

@@ -16,6 +16,7 @@ use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keepalive::{Held, KeepAlive};
 use crate::keys::LockKeys;
+use crate::launch;
 use crate::lock::{LockClient, Token};
 use crate::signals::{self, Listener};
 use crate::ui;
@@ -40,6 +41,27 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     if request.command.is_empty() {
         bail!("nothing to run: put the command after --, as in: rlock run KEY -- ./deploy.sh");
     }
+    // Both helper processes are forked first, while rlock has no other thread.
+    let guardian = child::Guardian::start();
+    if let Err(err) = &guardian {
+        ui::notice(format_args!(
+            "{err:#}; if rlock is killed, only the command itself dies with it"
+        ));
+    }
+    let token = Token::generate();
+    let env = [
+        ("RLOCK_KEY", request.keys.name.clone()),
+        ("RLOCK_TOKEN", token.secret().to_owned()),
+        ("RLOCK_TTL_MS", crate::lock::millis(request.ttl).to_string()),
+    ];
+    // A command that cannot be found is reported before any lock is taken.
+    let prepared = match launch::prepare(&request.command, &env) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            ui::error(&err.message);
+            return Ok(err.exit);
+        }
+    };
     let (events, inbox) = mpsc::channel();
     let _signals = Listener::start({
         let events = events.clone();
@@ -49,15 +71,19 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     })?;
 
     let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
-    let token = Token::generate();
     let holder = Holder::for_command(&request.command);
     let mut doorbell =
         Ringer::start(endpoint.clone(), request.keys.clone(), events.clone(), &inbox)?;
-    let outcome =
-        wait::acquire(&mut client, &token, request.ttl, &holder, request.patience, &mut doorbell)?;
+    let take = wait::Request {
+        token: &token,
+        ttl: request.ttl,
+        holder: &holder,
+        patience: request.patience,
+    };
+    let outcome = wait::acquire(&mut client, &take, &mut doorbell)?;
     drop(doorbell);
-    let (fence, taken_at) = match outcome {
-        Outcome::Acquired { fence, taken_at } => (fence, taken_at),
+    let (fence, taken_at, lifetime) = match outcome {
+        Outcome::Acquired { fence, taken_at, lifetime } => (fence, taken_at, lifetime),
         Outcome::GaveUp => {
             wait::report_gave_up(&mut client);
             return Ok(Exit::Conflict(request.conflict_exit));
@@ -78,13 +104,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         return Ok(Exit::Signal(signal));
     }
 
-    let env = [
-        ("RLOCK_KEY", request.keys.name.clone()),
-        ("RLOCK_TOKEN", token.secret().to_owned()),
-        ("RLOCK_FENCE", fence.to_string()),
-        ("RLOCK_TTL_MS", crate::lock::millis(request.ttl).to_string()),
-    ];
-    let child = match child::spawn(&request.command, &env) {
+    let child = match prepared.start(fence) {
         Ok(child) => child,
         Err(err) => {
             ui::error(&err.message);
@@ -93,8 +113,9 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         }
     };
     ui::detail(format_args!("started pid {}", child.pid()));
-    let guardian = child::Guardian::watch_over(&child);
-    if let Err(err) = &guardian {
+    if let Ok(guardian) = &guardian
+        && let Err(err) = guardian.watch_over(&child)
+    {
         ui::notice(format_args!(
             "{err:#}; if rlock is killed, only the command itself dies with it"
         ));
@@ -106,6 +127,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         token: token.clone(),
         ttl: request.ttl,
         taken_at,
+        lifetime,
     };
     let keepalive = KeepAlive::start(held, {
         let events = events.clone();
@@ -128,21 +150,21 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     drop(events);
 
     let lost = supervise(&child, &inbox, &request);
-    keepalive.stop();
     if lost {
         // Whatever is left of the command's group must not go on without the lock.
         child.signal_group(Signal::SIGKILL);
+    } else {
+        // The command is done: hand the lock on first, then tidy up. A refresh that races with
+        // this finds the lock gone and changes nothing.
+        release(&mut client, &token, request.ttl);
     }
+    keepalive.stop();
     let status = child.reap();
     if let Ok(guardian) = guardian {
         guardian.dismiss();
     }
     let status = status?;
-    if lost {
-        return Ok(Exit::LockLost);
-    }
-    release(&mut client, &token, request.ttl);
-    Ok(Exit::from_status(status))
+    Ok(if lost { Exit::LockLost } else { Exit::from_status(status) })
 }
 
 /// Waits for the command to end, passing on signals and stopping it if the lock is lost.

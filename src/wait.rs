@@ -19,7 +19,7 @@ use crate::endpoint::Endpoint;
 use crate::events::Event;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
-use crate::lock::{Attempt, LockClient, Token, Waiting};
+use crate::lock::{Attempt, LockClient, Token, Waiter, Waiting};
 use crate::ui;
 
 /// How often the head of the queue checks in (and notices a lock freed without a push).
@@ -41,8 +41,10 @@ pub enum Patience {
 /// How a wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The lock is ours, with this fencing number, since the try sent at `taken_at`.
-    Acquired { fence: u64, taken_at: Instant },
+    /// The lock is ours, with this fencing number, and lives for `lifetime` counted from
+    /// `taken_at` (an instant no later than the moment Redis gave it to us): the ttl when we took
+    /// it, the short grant when it was handed to us (extend it at once).
+    Acquired { fence: u64, taken_at: Instant, lifetime: Duration },
     /// It stayed held until we gave up (and left the queue).
     GaveUp,
     /// A signal arrived while waiting (and we left the queue).
@@ -52,18 +54,26 @@ pub enum Outcome {
 /// Why a waiter's sleep ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rung {
-    /// A wake-up was pushed: the lock is free for us.
-    Rang,
+    /// The lock was handed to us, with this fence.
+    Granted(u64),
     /// The time ran out.
     Quiet,
     /// A signal arrived.
     Interrupted(i32),
 }
 
-/// How a waiter sleeps until it is woken or `timeout` passes: BLPOP on its wake-up list, cut
-/// short by signals where the caller watches for them.
+/// How a waiter sleeps until the lock is handed to it or `timeout` passes: BLPOP on its wake-up
+/// list, cut short by signals where the caller watches for them.
 pub trait Doorbell {
     fn listen(&mut self, client: &mut LockClient, waiter: &str, timeout: Duration) -> Result<Rung>;
+}
+
+/// What to take, for how long, and how patiently.
+pub struct Request<'a> {
+    pub token: &'a Token,
+    pub ttl: Duration,
+    pub holder: &'a Holder,
+    pub patience: Patience,
 }
 
 /// Sleeps on a connection of its own, in a thread, so that the main thread can listen for signals
@@ -89,7 +99,7 @@ impl<'a> Ringer<'a> {
             .spawn(move || {
                 for (waiter, timeout) in asked {
                     let rung =
-                        client.wait_for_wake(&waiter, timeout).map_err(|err| format!("{err:#}"));
+                        client.wait_for_grant(&waiter, timeout).map_err(|err| format!("{err:#}"));
                     if events.send(Event::Bell(rung)).is_err() {
                         break;
                     }
@@ -108,8 +118,8 @@ impl Doorbell for Ringer<'_> {
         loop {
             match self.inbox.recv() {
                 Ok(Event::Signal(signal)) => return Ok(Rung::Interrupted(signal)),
-                Ok(Event::Bell(Ok(true))) => return Ok(Rung::Rang),
-                Ok(Event::Bell(Ok(false))) => return Ok(Rung::Quiet),
+                Ok(Event::Bell(Ok(Some(fence)))) => return Ok(Rung::Granted(fence)),
+                Ok(Event::Bell(Ok(None))) => return Ok(Rung::Quiet),
                 Ok(Event::Bell(Err(err))) => bail!(err),
                 // Nothing else is sent while waiting.
                 Ok(_) => continue,
@@ -119,62 +129,64 @@ impl Doorbell for Ringer<'_> {
     }
 }
 
-/// Takes the lock, waiting in the queue as `patience` allows.
+/// Takes the lock, waiting in the queue as the request's patience allows.
 pub fn acquire(
     client: &mut LockClient,
-    token: &Token,
-    ttl: Duration,
-    holder: &Holder,
-    patience: Patience,
+    request: &Request,
     doorbell: &mut dyn Doorbell,
 ) -> Result<Outcome> {
-    let waiter = match patience {
+    let waiter = match request.patience {
         Patience::NoWait => None,
-        Patience::Until(_) => Some(Token::generate().secret().to_owned()),
+        Patience::Until(_) => Some(Waiter {
+            id: Token::generate().secret().to_owned(),
+            lapse: LAPSE,
+            grant: grant_lifetime(request.ttl),
+        }),
     };
-    let started = Instant::now();
     let mut progress = Progress::new(&client.keys().name);
-    let result = take_turn(
-        client,
-        token,
-        ttl,
-        holder,
-        patience,
-        doorbell,
-        waiter.as_deref(),
-        started,
-        &mut progress,
-    );
+    let result = take_turn(client, request, doorbell, waiter.as_ref(), &mut progress);
     progress.clear();
     match (&result, &waiter) {
         (Ok(Outcome::Acquired { .. }), _) | (_, None) => {}
         // Leave the queue however the wait ended; if Redis is unreachable, the place lapses.
         (_, Some(waiter)) => {
-            let _ = client.leave(waiter);
+            let _ = client.leave(&waiter.id, request.token);
         }
     }
     result
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The first lifetime of a lock handed to a waiter: short, so that a waiter that died a moment
+/// ago holds nobody up for longer than a lapsed place would.
+pub fn grant_lifetime(ttl: Duration) -> Duration {
+    ttl.min(LAPSE)
+}
+
 fn take_turn(
     client: &mut LockClient,
-    token: &Token,
-    ttl: Duration,
-    holder: &Holder,
-    patience: Patience,
+    request: &Request,
     doorbell: &mut dyn Doorbell,
-    waiter: Option<&str>,
-    started: Instant,
+    waiter: Option<&Waiter>,
     progress: &mut Progress,
 ) -> Result<Outcome> {
+    let started = Instant::now();
+    // Validity of a handed-over lock counts from before the grant could have happened: from when
+    // we last asked to be woken.
+    let mut asked = started;
     loop {
         let sent = Instant::now();
-        let waiting = match client.try_acquire(token, ttl, holder, waiter, LAPSE)? {
-            Attempt::Acquired { fence } => return Ok(Outcome::Acquired { fence, taken_at: sent }),
+        let attempt = client.try_acquire(request.token, request.ttl, request.holder, waiter)?;
+        let waiting = match attempt {
+            Attempt::Acquired { fence, granted: false } => {
+                return Ok(Outcome::Acquired { fence, taken_at: sent, lifetime: request.ttl });
+            }
+            Attempt::Acquired { fence, granted: true } => {
+                let lifetime = grant_lifetime(request.ttl);
+                return Ok(Outcome::Acquired { fence, taken_at: asked, lifetime });
+            }
             Attempt::Held(waiting) => waiting,
         };
-        let (Patience::Until(deadline), Some(waiter)) = (patience, waiter) else {
+        let (Patience::Until(deadline), Some(waiter)) = (request.patience, waiter) else {
             return Ok(Outcome::GaveUp);
         };
         let now = Instant::now();
@@ -188,6 +200,8 @@ fn take_turn(
             // A crashed holder sends no wake-up: look again just as its lifetime ends.
             nap = nap.min(left + Duration::from_millis(5));
         }
+        // A grant found at the end of this sleep must still be valid: sleep at most half of it.
+        nap = nap.min(waiter.grant / 2);
         if progress.active() {
             nap = nap.min(Duration::from_secs(1));
         }
@@ -195,8 +209,14 @@ fn take_turn(
             nap = nap.min(deadline.saturating_duration_since(now));
         }
         let nap = nap.max(Duration::from_millis(10));
-        if let Rung::Interrupted(signal) = doorbell.listen(client, waiter, nap)? {
-            return Ok(Outcome::Interrupted(signal));
+        asked = Instant::now();
+        match doorbell.listen(client, &waiter.id, nap)? {
+            Rung::Granted(fence) => {
+                let lifetime = waiter.grant;
+                return Ok(Outcome::Acquired { fence, taken_at: asked, lifetime });
+            }
+            Rung::Interrupted(signal) => return Ok(Outcome::Interrupted(signal)),
+            Rung::Quiet => {}
         }
     }
 }

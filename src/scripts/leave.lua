@@ -1,8 +1,15 @@
 -- A waiter gives up (timeout, Ctrl-C): leave the queue and, if the lock is free, pass the turn on.
--- ARGV[1] waiter id. Returns 1.
+-- If the lock was granted to it as it gave up, it is released first.
+-- ARGV[1] waiter id, ARGV[2] its token. Returns 1.
+local bad = check_lock_type()
+if bad then return bad end
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
 leave(ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  purge(now_ms())
-  wake_head()
+  local now = now_ms()
+  purge(now)
+  grant_head(now)
 end
 return 1

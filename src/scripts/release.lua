@@ -1,9 +1,10 @@
--- Release the lock, if it is still held with this token, and wake the next waiter.
+-- Release the lock, if it is still held with this token, and hand it to the next waiter.
 -- ARGV[1] token. Returns 1 when released, 0 when the lock is gone or someone else's.
 if redis.call('TYPE', KEYS[1]).ok ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[1], KEYS[2])
-purge(now_ms())
-wake_head()
+local now = now_ms()
+purge(now)
+grant_head(now)
 return 1

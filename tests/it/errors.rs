@@ -22,12 +22,16 @@ fn the_command_dying_of_a_signal_gives_128_plus_n() {
 }
 
 #[test]
-fn a_command_that_is_not_found_gives_127_and_releases() {
+fn a_command_that_is_not_found_gives_127_without_taking_the_lock() {
     let server = RedisServer::start();
     let out = rlock(&server).args(["run", "k", "--", "no-such-command-rlock-test"]).output();
     out.expect_code(127);
     assert_one_line_mentioning(&out.stderr, &["no-such-command-rlock-test", "not found"]);
-    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
+    // Found missing before the lock was taken: no lock, no fence used up.
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}:fence"]), 0);
+    let out = rlock(&server).args(["run", "k", "--", "/no/such/dir/cmd"]).output();
+    out.expect_code(127);
+    assert_one_line_mentioning(&out.stderr, &["/no/such/dir/cmd", "not found"]);
 }
 
 #[test]

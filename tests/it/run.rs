@@ -24,8 +24,13 @@ fn passes_the_commands_exit_status_through() {
 fn the_command_sees_its_lock_in_the_environment_and_holds_it() {
     let server = RedisServer::start();
     let script = r#"echo "$RLOCK_KEY $RLOCK_TOKEN $RLOCK_FENCE $RLOCK_TTL_MS""#;
-    let out =
-        rlock(&server).args(["run", "-t", "7s", "env-job", "--", "sh", "-c", script]).output();
+    // Values inherited from an outer rlock are replaced by this one's.
+    let out = rlock(&server)
+        .env("RLOCK_FENCE", "999")
+        .env("RLOCK_TOKEN", "outer")
+        .env("RLOCK_KEY", "outer")
+        .args(["run", "-t", "7s", "env-job", "--", "sh", "-c", script])
+        .output();
     out.expect_code(0);
     let fields: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(fields.len(), 4, "{}", out.stdout);
@@ -69,6 +74,13 @@ fn the_command_runs_without_a_shell_in_its_own_process_group() {
     let ids: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(ids.len(), 2, "{}", out.stdout);
     assert_eq!(ids[0], ids[1], "the command should lead its own process group");
+
+    // SIGPIPE is not ignored in the command (Rust ignores it in rlock itself): bit 13 of SigIgn.
+    let out =
+        rlock(&server).args(["run", "k", "--", "grep", "SigIgn", "/proc/self/status"]).output();
+    out.expect_code(0);
+    let mask = u64::from_str_radix(out.stdout.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(mask & (1 << 12), 0, "SIGPIPE is ignored in the command: {}", out.stdout);
 }
 
 #[test]

@@ -348,17 +348,46 @@ fn waiting_on_a_terminal_shows_one_updating_line() {
 #[test]
 fn nobody_jumps_the_queue_even_when_the_lock_is_free() {
     let server = RedisServer::start();
-    // A waiter ahead of everyone (made by hand, its place good for 3 s), and the lock free.
+    // A waiter ahead of everyone, made by hand as rlock would make it (its place good for 3 s, the
+    // lock handed to it for 2.5 s), that never wakes up; and the lock free.
     let time: Vec<String> = server.cmd(&["TIME"]);
     let now_ms = time[0].parse::<u64>().unwrap() * 1000 + time[1].parse::<u64>().unwrap() / 1000;
     server.cmd::<i64>(&["ZADD", "{rlock:line}:queue", "1", "someone"]);
     server.cmd::<i64>(&["ZADD", "{rlock:line}:alive", &(now_ms + 3000).to_string(), "someone"]);
+    let record = "{rlock:line}:queue:someone:holder";
+    server.cmd::<i64>(&["HSET", record, "token", "their-token", "ttl", "30000", "grant", "2500"]);
     let out = rlock(&server).args(["run", "-n", "line", "--", "echo", "jumped"]).output();
     out.expect_code(75);
     assert_eq!(out.stdout, "");
-    // Once that waiter's place lapses (it never sends a heartbeat), the next one gets in.
+    // The free lock went to the head of the queue instead.
+    assert_eq!(server.cmd::<String>(&["GET", "rlock:line"]), "their-token");
+    // Once what was handed to that waiter lapses (it never takes it up), the next one gets in.
     let out = rlock(&server).args(["run", "-w", "10s", "line", "--", "echo", "in turn"]).output();
     out.expect_code(0);
     assert_eq!(out.stdout, "in turn\n");
     assert!(out.elapsed > Duration::from_millis(1500), "it jumped the queue: {:?}", out.elapsed);
+}
+
+#[test]
+fn a_lock_handed_over_while_waiting_gets_its_full_ttl() {
+    let server = RedisServer::start();
+    let token = acquire(&server, "handed");
+    // run: the lock is handed over with a short first lifetime, then refreshed to the full ttl.
+    let waiter = start_waiter(&server, "handed", 1, &["-t", "30s"], "sleep 6");
+    release(&server, "handed", &token);
+    std::thread::sleep(Duration::from_secs(5));
+    let pttl: i64 = server.cmd(&["PTTL", "rlock:handed"]);
+    assert!(pttl > 20_000, "the handed-over lock was not extended: pttl {pttl}");
+    waiter.finish(Duration::from_secs(20)).expect_code(0);
+
+    // acquire: the token it prints is good for the full ttl.
+    let token = acquire(&server, "handed");
+    let second = rlock(&server).args(["acquire", "-t", "50s", "handed"]).spawn();
+    assert!(eventually(Duration::from_secs(10), || queued(&server, "handed") == 1));
+    release(&server, "handed", &token);
+    let out = second.finish(Duration::from_secs(10));
+    out.expect_code(0);
+    assert_eq!(server.cmd::<String>(&["GET", "rlock:handed"]), out.stdout.trim());
+    let pttl: i64 = server.cmd(&["PTTL", "rlock:handed"]);
+    assert!(pttl > 45_000, "acquire printed a token for a lock with only {pttl} ms left");
 }

@@ -1,0 +1,229 @@
+//! Starting the command. Its process is prepared while rlock waits for the lock: forked, given its
+//! own process group, and set to die with rlock (PR_SET_PDEATHSIG). When the lock is ours, rlock
+//! sends the fence down a pipe and the process becomes the command (execve). The fork, the
+//! slowest part of starting a process from rlock, is thus not part of the handoff from one holder
+//! to the next. The command runs directly, without a shell, with rlock's stdin, stdout and stderr.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::unistd::{ForkResult, Pid, fork, pipe2};
+
+use crate::child::Child;
+use crate::exit_code::Exit;
+
+/// Why the command could not be started: the exit code to use and a message.
+#[derive(Debug)]
+pub struct SpawnError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+/// Name of the variable that carries the fence, filled in at the last moment.
+const FENCE: &[u8] = b"RLOCK_FENCE=";
+/// Room for the digits of any u64 and the closing NUL.
+const FENCE_DIGITS: usize = 21;
+
+/// A process waiting to become the command.
+pub struct Prepared {
+    pid: Pid,
+    /// Write end of the pipe the child waits on: the fence and a newline start it; closing the
+    /// pipe without them makes it exit quietly.
+    go: Option<OwnedFd>,
+    /// Read end of a close-on-exec pipe: end-of-file means the execve worked, four bytes are the
+    /// errno of a failed one.
+    failed: OwnedFd,
+    shown: String,
+}
+
+/// Prepares `argv` to run with `env` added to rlock's environment (and RLOCK_FENCE, given later).
+///
+/// Must be called from the thread that lives as long as the command runs (the main thread), and
+/// best before rlock starts other threads: Linux sends PR_SET_PDEATHSIG when the *thread* that
+/// forked the child ends.
+pub fn prepare(argv: &[OsString], env: &[(&str, String)]) -> Result<Prepared, SpawnError> {
+    let Some(program) = argv.first() else {
+        return Err(SpawnError { exit: Exit::Failure, message: "no command to run".into() });
+    };
+    let shown = program.to_string_lossy().into_owned();
+    let path = c_string(
+        resolve(program)
+            .map_err(|(exit, what)| SpawnError { exit, message: format!("{shown}: {what}") })?,
+    )?;
+    let args: Vec<CString> =
+        argv.iter().map(|arg| c_string(arg.clone())).collect::<Result<_, _>>()?;
+
+    // The environment: rlock's own, less what rlock sets, plus what it sets.
+    let mut vars: Vec<CString> = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let set_here = env.iter().any(|(ours, _)| OsStr::new(ours) == name);
+        if set_here || name == "RLOCK_FENCE" {
+            continue;
+        }
+        let mut entry = name.into_vec();
+        entry.push(b'=');
+        entry.extend(value.into_vec());
+        vars.push(c_string(OsString::from_vec(entry))?);
+    }
+    for (name, value) in env {
+        vars.push(c_string(OsString::from(format!("{name}={value}")))?);
+    }
+    let mut fence = FENCE.to_vec();
+    fence.resize(FENCE.len() + FENCE_DIGITS, 0);
+
+    let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|arg| arg.as_ptr()).collect();
+    arg_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = vars.iter().map(|var| var.as_ptr()).collect();
+    env_ptrs.push(fence.as_ptr().cast());
+    env_ptrs.push(std::ptr::null());
+
+    let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(os_error)?;
+    let (failed_read, failed_write) = pipe2(OFlag::O_CLOEXEC).map_err(os_error)?;
+    let parent = std::process::id();
+    let fence_at = fence.as_mut_ptr();
+    // SAFETY: between fork and execve the child only calls async-signal-safe functions (setpgid,
+    // prctl, getppid, signal, read, write, execve, _exit) and writes only to its own copy of
+    // memory prepared above; it never returns into Rust code.
+    match unsafe { fork() }.map_err(os_error)? {
+        ForkResult::Child => unsafe {
+            let fail = |errno: i32| -> ! {
+                libc::write(failed_write.as_raw_fd(), (&raw const errno).cast(), 4);
+                libc::_exit(127);
+            };
+            // The parent's ends of the pipes: with them open here, the read below would never end.
+            libc::close(go_write.as_raw_fd());
+            libc::close(failed_read.as_raw_fd());
+            if libc::setpgid(0, 0) != 0 {
+                fail(*libc::__errno_location());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                fail(*libc::__errno_location());
+            }
+            // rlock may have died before the line above took effect: then nothing will signal us.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(0);
+            }
+            // Rust ignores SIGPIPE in rlock; the command gets the default, as from a shell.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            // Wait for the fence: digits, then a newline. Anything else means "never mind".
+            let mut got = 0;
+            loop {
+                let mut byte = 0u8;
+                let n = libc::read(go_read.as_raw_fd(), (&raw mut byte).cast(), 1);
+                if n < 0 && *libc::__errno_location() == libc::EINTR {
+                    continue;
+                }
+                if n != 1 || (byte != b'\n' && (!byte.is_ascii_digit() || got + 1 >= FENCE_DIGITS))
+                {
+                    libc::_exit(0);
+                }
+                if byte == b'\n' {
+                    break;
+                }
+                *fence_at.add(FENCE.len() + got) = byte;
+                got += 1;
+            }
+            libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), env_ptrs.as_ptr());
+            fail(*libc::__errno_location());
+        },
+        ForkResult::Parent { child } => {
+            Ok(Prepared { pid: child, go: Some(go_write), failed: failed_read, shown })
+        }
+    }
+}
+
+impl Prepared {
+    /// Turns the waiting process into the command, with RLOCK_FENCE set to `fence`. Returns once
+    /// the command has started, or why it could not.
+    pub fn start(mut self, fence: u64) -> Result<Child, SpawnError> {
+        let go = self.go.take().ok_or_else(|| os_error(nix::errno::Errno::EBADF))?;
+        nix::unistd::write(&go, format!("{fence}\n").as_bytes()).map_err(os_error)?;
+        drop(go);
+        let mut errno = [0u8; 4];
+        let mut got = 0;
+        while got < errno.len() {
+            match nix::unistd::read(&self.failed, &mut errno[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(err) => return Err(os_error(err)),
+            }
+        }
+        if got == 0 {
+            return Ok(Child::new(self.pid));
+        }
+        // The execve failed and the process has exited: collect it.
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+        let err = std::io::Error::from_raw_os_error(i32::from_ne_bytes(errno));
+        let (exit, what) = match err.kind() {
+            std::io::ErrorKind::NotFound => (Exit::NotFound, "command not found".to_owned()),
+            std::io::ErrorKind::PermissionDenied => (Exit::CannotExecute, PERMISSION.to_owned()),
+            _ => (Exit::CannotExecute, format!("cannot execute ({err})")),
+        };
+        Err(SpawnError { exit, message: format!("{}: {what}", self.shown) })
+    }
+
+    /// The pid the command will have.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+}
+
+impl Drop for Prepared {
+    /// Not started: the process exits quietly once its pipe closes; collect it.
+    fn drop(&mut self) {
+        if let Some(go) = self.go.take() {
+            drop(go);
+            let _ = nix::sys::wait::waitpid(self.pid, None);
+        }
+    }
+}
+
+const PERMISSION: &str = "permission denied (is it executable? chmod +x)";
+
+/// Where `program` is: itself when it names a path, otherwise the first executable file of that
+/// name in PATH, as a shell finds it.
+fn resolve(program: &OsStr) -> Result<PathBuf, (Exit, &'static str)> {
+    if program.is_empty() {
+        return Err((Exit::NotFound, "command not found"));
+    }
+    if program.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut denied = false;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let candidate = dir.join(program);
+        if !candidate.is_file() {
+            continue;
+        }
+        if executable(&candidate) {
+            return Ok(candidate);
+        }
+        denied = true;
+    }
+    Err(if denied {
+        (Exit::CannotExecute, PERMISSION)
+    } else {
+        (Exit::NotFound, "command not found")
+    })
+}
+
+fn executable(path: &Path) -> bool {
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
+fn c_string(text: impl Into<OsString>) -> Result<CString, SpawnError> {
+    CString::new(text.into().into_vec()).map_err(|_| SpawnError {
+        exit: Exit::Failure,
+        message: "the command or its environment contains a NUL byte".into(),
+    })
+}
+
+fn os_error(err: nix::errno::Errno) -> SpawnError {
+    SpawnError { exit: Exit::Failure, message: format!("cannot prepare the command: {err}") }
+}
