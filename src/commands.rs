@@ -10,15 +10,13 @@ use crate::cli::{
 };
 use crate::duration;
 use crate::endpoint::Endpoint;
-use crate::events::Event;
 use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, LockInfo, Token, millis};
 use crate::run::{self, REDIS_TIMEOUT, RunRequest};
-use crate::signals::Listener;
 use crate::ui;
-use crate::wait::{self, Outcome, Patience, Ringer};
+use crate::wait::{self, Outcome, Patience};
 
 /// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
 pub fn execute(cli: Cli) -> Result<Exit> {
@@ -75,21 +73,15 @@ fn patience(take: &TakeArgs) -> Patience {
 }
 
 fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> {
-    let mut client = client(endpoint.clone(), prefix, &args.key)?;
+    let mut client = client(endpoint, prefix, &args.key)?;
     let token = Token::generate();
     let holder = Holder::for_parent();
     // Ctrl-C while waiting leaves the queue before rlock exits.
     let (events, inbox) = std::sync::mpsc::channel();
-    let _signals = Listener::start({
-        let events = events.clone();
-        move |signal| {
-            let _ = events.send(Event::Signal(signal));
-        }
-    })?;
-    let mut doorbell = Ringer::start(endpoint, client.keys().clone(), events, &inbox)?;
+    let (_signals, nudger) = wait::catch_signals(&events)?;
     let patience = patience(&args.take);
     let take = wait::Request { token: &token, ttl: args.take.ttl, holder: &holder, patience };
-    let outcome = wait::acquire(&mut client, &take, &mut doorbell)?;
+    let outcome = wait::acquire(&mut client, &take, &inbox, &nudger)?;
     match outcome {
         Outcome::Acquired { fence, lifetime, .. } => {
             // A lock handed over while we waited starts with a short lifetime: give it the full ttl

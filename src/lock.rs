@@ -51,6 +51,17 @@ pub enum Attempt {
     Held(Waiting),
 }
 
+/// What woke a waiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The lock was handed to it, with this fence.
+    Granted(u64),
+    /// rlock itself pushed a wake-up, to look at a signal.
+    Nudged,
+    /// Nothing came in time.
+    TimedOut,
+}
+
 /// A place in a lock's wait queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiter {
@@ -191,8 +202,8 @@ impl LockClient {
         Ok(())
     }
 
-    /// Blocks until the lock is granted to this waiter (its fence) or `timeout` passes (`None`).
-    pub fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Option<u64>> {
+    /// Blocks on this waiter's wake-up list until something arrives or `timeout` passes.
+    pub fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Wake> {
         let wake = self.keys.wake(waiter);
         // BLPOP takes seconds with decimals (Redis 6 and later); never 0, which means forever.
         let seconds = format!("{:.3}", timeout.as_secs_f64().max(0.001));
@@ -204,13 +215,30 @@ impl LockClient {
             redis::cmd("BLPOP").arg(&wake).arg(&seconds).query::<Option<(String, String)>>(con);
         self.set_timeout(socket);
         match result {
-            Ok(None) => Ok(None),
-            Ok(Some((_, fence))) => match fence.parse() {
-                Ok(fence) => Ok(Some(fence)),
-                Err(_) => Err(self.unexpected(&format!("a wake-up of {fence:?}"))),
-            },
+            Ok(None) => Ok(Wake::TimedOut),
+            Ok(Some((_, message))) => Ok(match message.parse() {
+                Ok(fence) => Wake::Granted(fence),
+                Err(_) => Wake::Nudged,
+            }),
             Err(err) => Err(self.failed(err)),
         }
+    }
+
+    /// Wakes this waiter from its BLPOP without handing it anything (rlock got a signal).
+    pub fn nudge(&mut self, waiter: &str) -> Result<()> {
+        let wake = self.keys.wake(waiter);
+        let con = self.connection()?;
+        let result = redis::pipe()
+            .cmd("RPUSH")
+            .arg(&wake)
+            .arg("nudge")
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&wake)
+            .arg(10_000)
+            .ignore()
+            .query::<()>(con);
+        result.map_err(|err| self.failed(err))
     }
 
     /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.

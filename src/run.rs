@@ -2,6 +2,8 @@
 //! with the command's status.
 
 use std::ffi::OsString;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -18,9 +20,9 @@ use crate::keepalive::{Held, KeepAlive};
 use crate::keys::LockKeys;
 use crate::launch;
 use crate::lock::{LockClient, Token};
-use crate::signals::{self, Listener};
+use crate::signals;
 use crate::ui;
-use crate::wait::{self, Outcome, Patience, Ringer};
+use crate::wait::{self, Outcome, Patience};
 
 /// Time allowed for each Redis round trip while taking and releasing the lock.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,25 +65,17 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         }
     };
     let (events, inbox) = mpsc::channel();
-    let _signals = Listener::start({
-        let events = events.clone();
-        move |signal| {
-            let _ = events.send(Event::Signal(signal));
-        }
-    })?;
+    let (_signals, nudger) = wait::catch_signals(&events)?;
 
     let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
     let holder = Holder::for_command(&request.command);
-    let mut doorbell =
-        Ringer::start(endpoint.clone(), request.keys.clone(), events.clone(), &inbox)?;
     let take = wait::Request {
         token: &token,
         ttl: request.ttl,
         holder: &holder,
         patience: request.patience,
     };
-    let outcome = wait::acquire(&mut client, &take, &mut doorbell)?;
-    drop(doorbell);
+    let outcome = wait::acquire(&mut client, &take, &inbox, &nudger)?;
     let (fence, taken_at, lifetime) = match outcome {
         Outcome::Acquired { fence, taken_at, lifetime } => (fence, taken_at, lifetime),
         Outcome::GaveUp => {
@@ -129,34 +123,42 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         taken_at,
         lifetime,
     };
+    // Set as soon as the lock is known lost, so that nobody tries to release it after that.
+    let lock_lost = Arc::new(AtomicBool::new(false));
     let keepalive = KeepAlive::start(held, {
-        let events = events.clone();
+        let (events, lock_lost) = (events.clone(), lock_lost.clone());
         move |reason| {
+            lock_lost.store(true, Ordering::SeqCst);
             let _ = events.send(Event::LockLost(reason));
         }
     })?;
     let stops = events.clone();
+    let mut releaser = client;
+    let releasing = token.clone();
     child.watch(
         move |signal| {
             let _ = stops.send(Event::ChildStopped(signal));
         },
         {
             let events = events.clone();
+            // Hand the lock on the moment the command ends, from this thread: the next holder
+            // need not wait for the main thread to wake. If the lock was lost meanwhile, the
+            // release finds someone else's token (or none) and changes nothing.
             move || {
-                let _ = events.send(Event::ChildExited);
+                let released = (!lock_lost.load(Ordering::SeqCst))
+                    .then(|| release_now(&mut releaser, &releasing));
+                let _ = events.send(Event::ChildExited(released));
             }
         },
     )?;
     drop(events);
 
-    let lost = supervise(&child, &inbox, &request);
+    let (lost, released) = supervise(&child, &inbox, &request);
     if lost {
         // Whatever is left of the command's group must not go on without the lock.
         child.signal_group(Signal::SIGKILL);
-    } else {
-        // The command is done: hand the lock on first, then tidy up. A refresh that races with
-        // this finds the lock gone and changes nothing.
-        release(&mut client, &token, request.ttl);
+    } else if let Some(released) = released {
+        report_release(&request.keys.name, released, request.ttl);
     }
     keepalive.stop();
     let status = child.reap();
@@ -168,8 +170,12 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
 }
 
 /// Waits for the command to end, passing on signals and stopping it if the lock is lost.
-/// Returns whether the lock was lost.
-fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunRequest) -> bool {
+/// Returns whether the lock was lost, and how releasing it went once the command ended.
+fn supervise(
+    child: &child::Child,
+    inbox: &mpsc::Receiver<Event>,
+    request: &RunRequest,
+) -> (bool, Option<Result<bool, String>>) {
     let mut lost = false;
     let mut kill_at: Option<Instant> = None;
     let mut interrupts = 0;
@@ -193,10 +199,8 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
                 kill_at = None;
             }
             // Every sender is gone: the watcher thread could not report. Should not happen.
-            Err(RecvTimeoutError::Disconnected) => return lost,
-            Ok(Event::ChildExited) => return lost,
-            // The doorbell is idle once the lock is ours.
-            Ok(Event::Bell(_)) => {}
+            Err(RecvTimeoutError::Disconnected) => return (lost, None),
+            Ok(Event::ChildExited(released)) => return (lost, released),
             Ok(Event::ChildStopped(number)) => {
                 stopped = true;
                 let name = signals::name(number);
@@ -248,20 +252,28 @@ fn supervise(child: &child::Child, inbox: &mpsc::Receiver<Event>, request: &RunR
     }
 }
 
-/// Releases the lock at the end of a run; a failure only warns, as the lock lapses by itself.
+/// Releases the lock at the end of a run and says how it went.
 fn release(client: &mut LockClient, token: &Token, ttl: Duration) {
+    let result = release_now(client, token);
+    report_release(&client.keys().name, result, ttl);
+}
+
+/// Releases the lock (handing it to the next waiter).
+fn release_now(client: &mut LockClient, token: &Token) -> Result<bool, String> {
     client.set_timeout(REDIS_TIMEOUT);
     // The connection sat idle while the command ran: if it broke, try once more on a new one.
-    let result = client.release(token).or_else(|_| client.release(token));
+    client.release(token).or_else(|_| client.release(token)).map_err(|err| format!("{err:#}"))
+}
+
+/// A failed release only warns: the lock lapses by itself.
+fn report_release(name: &str, result: Result<bool, String>, ttl: Duration) {
     match result {
-        Ok(true) => ui::detail(format_args!("released '{}'", client.keys().name)),
+        Ok(true) => ui::detail(format_args!("released '{name}'")),
         Ok(false) => ui::notice(format_args!(
-            "'{}' was no longer ours when the command ended (it expired or was broken)",
-            client.keys().name
+            "'{name}' was no longer ours when the command ended (it expired or was broken)"
         )),
         Err(err) => ui::notice(format_args!(
-            "could not release '{}' ({err:#}); it lapses within {}",
-            client.keys().name,
+            "could not release '{name}' ({err}); it lapses within {}",
             duration::show(ttl)
         )),
     }

@@ -3,6 +3,7 @@
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
@@ -19,14 +20,26 @@ pub struct Listener {
 }
 
 impl Listener {
+    ///
+    /// The signals are blocked in the calling thread, and so in every thread it starts later:
+    /// only the listener's own thread takes them, and no Redis call elsewhere is cut short
+    /// (EINTR). Call it from the main thread before starting other threads, and after forking
+    /// anything that should not inherit the mask.
     pub fn start(on_signal: impl Fn(i32) + Send + 'static) -> Result<Listener> {
         let wanted: Vec<i32> =
             FORWARDED.into_iter().filter(|&signal| !is_ignored(signal)).collect();
+        let mut mask = SigSet::empty();
+        for signal in wanted.iter().filter_map(|&signal| Signal::try_from(signal).ok()) {
+            mask.add(signal);
+        }
         let mut signals = Signals::new(&wanted).context("cannot install signal handlers")?;
         let handle = signals.handle();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+            .context("cannot block signals in the main thread")?;
         let thread = std::thread::Builder::new()
             .name("rlock-signals".into())
             .spawn(move || {
+                let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
                 for signal in signals.forever() {
                     on_signal(signal);
                 }

@@ -10,16 +10,18 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::Result;
 
 use crate::duration;
 use crate::endpoint::Endpoint;
 use crate::events::Event;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
-use crate::lock::{Attempt, LockClient, Token, Waiter, Waiting};
+use crate::lock::{Attempt, LockClient, Token, Waiter, Waiting, Wake};
+use crate::signals::Listener;
 use crate::ui;
 
 /// How often the head of the queue checks in (and notices a lock freed without a push).
@@ -51,23 +53,6 @@ pub enum Outcome {
     Interrupted(i32),
 }
 
-/// Why a waiter's sleep ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rung {
-    /// The lock was handed to us, with this fence.
-    Granted(u64),
-    /// The time ran out.
-    Quiet,
-    /// A signal arrived.
-    Interrupted(i32),
-}
-
-/// How a waiter sleeps until the lock is handed to it or `timeout` passes: BLPOP on its wake-up
-/// list, cut short by signals where the caller watches for them.
-pub trait Doorbell {
-    fn listen(&mut self, client: &mut LockClient, waiter: &str, timeout: Duration) -> Result<Rung>;
-}
-
 /// What to take, for how long, and how patiently.
 pub struct Request<'a> {
     pub token: &'a Token,
@@ -76,64 +61,67 @@ pub struct Request<'a> {
     pub patience: Patience,
 }
 
-/// Sleeps on a connection of its own, in a thread, so that the main thread can listen for signals
-/// at the same time: whichever comes first, the wake-up or a signal, ends the sleep.
-pub struct Ringer<'a> {
-    requests: Sender<(String, Duration)>,
-    inbox: &'a Receiver<Event>,
+/// Cuts a waiter's BLPOP short when rlock gets a signal: the signal thread pushes a wake-up to
+/// the waiter's own list (on a connection of its own), so the main thread can sleep in BLPOP and
+/// still answer Ctrl-C at once.
+#[derive(Clone, Default)]
+pub struct Nudger {
+    waiting: Arc<Mutex<Option<(Endpoint, LockKeys, String)>>>,
 }
 
-impl<'a> Ringer<'a> {
-    /// Starts the doorbell thread; its answers arrive on `events` and are read from `inbox`, where
-    /// signals arrive too.
-    pub fn start(
-        endpoint: Endpoint,
-        keys: LockKeys,
-        events: Sender<Event>,
-        inbox: &'a Receiver<Event>,
-    ) -> Result<Ringer<'a>> {
-        let (requests, asked) = mpsc::channel::<(String, Duration)>();
-        let mut client = LockClient::new(endpoint, keys, crate::run::REDIS_TIMEOUT);
-        std::thread::Builder::new()
-            .name("rlock-doorbell".into())
-            .spawn(move || {
-                for (waiter, timeout) in asked {
-                    let rung =
-                        client.wait_for_grant(&waiter, timeout).map_err(|err| format!("{err:#}"));
-                    if events.send(Event::Bell(rung)).is_err() {
-                        break;
-                    }
-                }
-            })
-            .context("cannot start the doorbell thread")?;
-        Ok(Ringer { requests, inbox })
-    }
-}
-
-impl Doorbell for Ringer<'_> {
-    fn listen(&mut self, _: &mut LockClient, waiter: &str, timeout: Duration) -> Result<Rung> {
-        self.requests
-            .send((waiter.to_owned(), timeout))
-            .map_err(|_| anyhow!("the doorbell thread has stopped"))?;
-        loop {
-            match self.inbox.recv() {
-                Ok(Event::Signal(signal)) => return Ok(Rung::Interrupted(signal)),
-                Ok(Event::Bell(Ok(Some(fence)))) => return Ok(Rung::Granted(fence)),
-                Ok(Event::Bell(Ok(None))) => return Ok(Rung::Quiet),
-                Ok(Event::Bell(Err(err))) => bail!(err),
-                // Nothing else is sent while waiting.
-                Ok(_) => continue,
-                Err(_) => bail!("the doorbell thread has stopped"),
-            }
+impl Nudger {
+    fn arm(&self, endpoint: &Endpoint, keys: &LockKeys, waiter: &str) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            *waiting = Some((endpoint.clone(), keys.clone(), waiter.to_owned()));
         }
     }
+
+    fn disarm(&self) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            *waiting = None;
+        }
+    }
+
+    /// Wakes the waiter, if one is sleeping. Called from the signal thread; if Redis cannot be
+    /// reached, the waiter still wakes at the end of its (short) sleep.
+    pub fn ring(&self) {
+        let Ok(waiting) = self.waiting.lock() else { return };
+        if let Some((endpoint, keys, waiter)) = waiting.as_ref() {
+            let mut client =
+                LockClient::new(endpoint.clone(), keys.clone(), Duration::from_secs(1));
+            let _ = client.nudge(waiter);
+        }
+    }
+}
+
+/// Catches the forwarded signals (see [`crate::signals`]): each goes to `events` and nudges a
+/// sleeping waiter.
+pub fn catch_signals(events: &Sender<Event>) -> Result<(Listener, Nudger)> {
+    let nudger = Nudger::default();
+    let listener = Listener::start({
+        let (events, nudger) = (events.clone(), nudger.clone());
+        move |signal| {
+            let _ = events.send(Event::Signal(signal));
+            nudger.ring();
+        }
+    })?;
+    Ok((listener, nudger))
+}
+
+/// The first signal waiting in `inbox`, if any.
+fn pending_signal(inbox: &Receiver<Event>) -> Option<i32> {
+    inbox.try_iter().find_map(|event| match event {
+        Event::Signal(signal) => Some(signal),
+        _ => None,
+    })
 }
 
 /// Takes the lock, waiting in the queue as the request's patience allows.
 pub fn acquire(
     client: &mut LockClient,
     request: &Request,
-    doorbell: &mut dyn Doorbell,
+    signals: &Receiver<Event>,
+    nudger: &Nudger,
 ) -> Result<Outcome> {
     let waiter = match request.patience {
         Patience::NoWait => None,
@@ -144,7 +132,8 @@ pub fn acquire(
         }),
     };
     let mut progress = Progress::new(&client.keys().name);
-    let result = take_turn(client, request, doorbell, waiter.as_ref(), &mut progress);
+    let result = take_turn(client, request, signals, nudger, waiter.as_ref(), &mut progress);
+    nudger.disarm();
     progress.clear();
     match (&result, &waiter) {
         (Ok(Outcome::Acquired { .. }), _) | (_, None) => {}
@@ -165,7 +154,8 @@ pub fn grant_lifetime(ttl: Duration) -> Duration {
 fn take_turn(
     client: &mut LockClient,
     request: &Request,
-    doorbell: &mut dyn Doorbell,
+    signals: &Receiver<Event>,
+    nudger: &Nudger,
     waiter: Option<&Waiter>,
     progress: &mut Progress,
 ) -> Result<Outcome> {
@@ -209,14 +199,21 @@ fn take_turn(
             nap = nap.min(deadline.saturating_duration_since(now));
         }
         let nap = nap.max(Duration::from_millis(10));
+        nudger.arm(client.endpoint(), client.keys(), &waiter.id);
+        if let Some(signal) = pending_signal(signals) {
+            return Ok(Outcome::Interrupted(signal));
+        }
         asked = Instant::now();
-        match doorbell.listen(client, &waiter.id, nap)? {
-            Rung::Granted(fence) => {
+        match client.wait_for_grant(&waiter.id, nap)? {
+            Wake::Granted(fence) => {
                 let lifetime = waiter.grant;
                 return Ok(Outcome::Acquired { fence, taken_at: asked, lifetime });
             }
-            Rung::Interrupted(signal) => return Ok(Outcome::Interrupted(signal)),
-            Rung::Quiet => {}
+            Wake::Nudged | Wake::TimedOut => {
+                if let Some(signal) = pending_signal(signals) {
+                    return Ok(Outcome::Interrupted(signal));
+                }
+            }
         }
     }
 }
