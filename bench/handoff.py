@@ -10,7 +10,7 @@ Prints, per run: turns, handoffs per second, handoff median and p99, and for rlo
 commands per handoff (those clients sent, and all executions including those inside scripts).
 Then the ratio of rlock's median handoff to flock's. Runs alternate tools to spread out noise.
 
-Usage: python3 bench/handoff.py [--contenders 8,32] [--rounds 2]
+Usage: python3 bench/handoff.py [--contenders 8,32] [--rounds 3]
 Needs: redis-server, flock, bash, cargo. Starts its own redis-server on a free loopback port.
 """
 
@@ -94,7 +94,7 @@ def run_contenders(tool, contenders, turns, workdir, rlock, port):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contenders", default="8,32")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--handoffs", type=int, default=240, help="about this many turns per run")
     args = parser.parse_args()
     for tool in ("redis-server", "redis-cli", "flock", "bash", "cargo"):
@@ -121,6 +121,9 @@ def main():
             for contenders in (int(n) for n in args.contenders.split(",")):
                 turns = max(2, args.handoffs // contenders)
                 medians = {"flock": [], "rlock": []}
+                # Warm-up, not reported: first runs pay for cold caches and Redis loading scripts.
+                for tool in ("flock", "rlock"):
+                    run_contenders(tool, contenders, 3, workdir, rlock, port)
                 for _ in range(args.rounds):
                     for tool in ("flock", "rlock"):
                         handoffs, span, counts = run_contenders(tool, contenders, turns, workdir, rlock, port)

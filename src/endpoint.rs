@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Error, Result, anyhow, bail};
-use redis::{Client, Connection, ErrorKind, RedisError};
+use redis::{Client, Connection, ErrorKind, IntoConnectionInfo, RedisError};
 
 /// One Redis server, as given by a URL.
 #[derive(Clone)]
@@ -43,8 +43,16 @@ impl Endpoint {
         if rest.is_empty() {
             bail!("'{shown}' names no server: write redis://HOST[:PORT] or unix:///PATH/TO/SOCKET");
         }
-        // The client only parses here; it connects later.
-        let client = Client::open(text).map_err(|err| {
+        // The client only parses here; it connects later. It skips the CLIENT SETINFO that would
+        // cost every connection a round trip (and fails on servers older than 7.2).
+        let client = text
+            .into_connection_info()
+            .map(|info| {
+                let settings = info.redis_settings().clone().set_skip_set_lib_name();
+                info.set_redis_settings(settings)
+            })
+            .and_then(Client::open)
+            .map_err(|err| {
             anyhow!(
                 "'{shown}' is not a valid Redis URL ({}): write redis://[USER:PASSWORD@]HOST[:PORT][/DB] \
                  or unix:///PATH/TO/SOCKET",
