@@ -5,8 +5,5 @@ if bad then return bad end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
-redis.call('DEL', KEYS[1], KEYS[2])
-local now = now_ms()
-purge(now)
-grant_head(now)
+hand_on()
 return 1

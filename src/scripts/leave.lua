@@ -3,13 +3,8 @@
 -- ARGV[1] waiter id, ARGV[2] its token. Returns 1.
 local bad = check_lock_type()
 if bad then return bad end
-if redis.call('GET', KEYS[1]) == ARGV[2] then
-  redis.call('DEL', KEYS[1], KEYS[2])
-end
 leave(ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  local now = now_ms()
-  purge(now)
-  grant_head(now)
+if redis.call('GET', KEYS[1]) == ARGV[2] or redis.call('EXISTS', KEYS[1]) == 0 then
+  hand_on()
 end
 return 1

@@ -64,6 +64,14 @@ local function grant_head(now)
   end
 end
 
+-- The lock is free (or freed here): give it to the next live waiter.
+local function hand_on()
+  redis.call('DEL', KEYS[1], KEYS[2])
+  local now = now_ms()
+  purge(now)
+  grant_head(now)
+end
+
 local function check_lock_type()
   local kind = redis.call('TYPE', KEYS[1]).ok
   if kind ~= 'none' and kind ~= 'string' then

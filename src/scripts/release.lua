@@ -3,8 +3,5 @@
 if redis.call('TYPE', KEYS[1]).ok ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
-redis.call('DEL', KEYS[1], KEYS[2])
-local now = now_ms()
-purge(now)
-grant_head(now)
+hand_on()
 return 1
