@@ -1,17 +1,17 @@
 //! Waiting for a lock someone else holds: first come, first served, woken by a push.
 //!
-//! A waiter joins the lock's queue once and keeps its place with a heartbeat (each try is one); a
-//! waiter that stops sending them (crashed, killed) loses its place after [`LAPSE`]. It sleeps on
-//! its own wake-up list with BLPOP. Releasing the lock pushes a wake-up to the head of the queue
-//! only, so the next holder starts about one round trip later and nobody else stirs. The head also
-//! wakes by itself when the holder's lifetime runs out (a crashed holder sends nothing) and at its
-//! heartbeat (a lock held through another library is freed without a push). Giving up leaves the
-//! queue and passes the turn on.
-
-use std::time::{Duration, Instant, SystemTime};
+//! A waiter joins the lock's queue once, registering its token, and keeps its place with a
+//! heartbeat (each try is one); a waiter that stops sending them (crashed, killed) loses its place
+//! after [`LAPSE`]. It sleeps on its own wake-up list with BLPOP. Releasing the lock hands it to
+//! the head of the queue in the same script and pushes the fence to that waiter alone, so the next
+//! holder starts about one round trip later and nobody else stirs. The head also looks again when
+//! the holder's lifetime runs out (a crashed holder hands nothing on) and at its heartbeat (a lock
+//! held through another library is freed without a push). Giving up leaves the queue and passes
+//! the turn on.
 
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
 
@@ -131,8 +131,11 @@ pub fn acquire(
             grant: grant_lifetime(request.ttl),
         }),
     };
+    if let Some(waiter) = &waiter {
+        nudger.arm(client.endpoint(), client.keys(), &waiter.id);
+    }
     let mut progress = Progress::new(&client.keys().name);
-    let result = take_turn(client, request, signals, nudger, waiter.as_ref(), &mut progress);
+    let result = take_turn(client, request, signals, waiter.as_ref(), &mut progress);
     nudger.disarm();
     progress.clear();
     match (&result, &waiter) {
@@ -155,13 +158,13 @@ fn take_turn(
     client: &mut LockClient,
     request: &Request,
     signals: &Receiver<Event>,
-    nudger: &Nudger,
     waiter: Option<&Waiter>,
     progress: &mut Progress,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    // Validity of a handed-over lock counts from before the grant could have happened: from when
-    // we last asked to be woken.
+    // Validity of a lock handed to us counts from before the grant could have happened: from when
+    // we sent the last call that found no grant yet. For a grant found by a try, that is the
+    // BLPOP before it (`asked`); for one found by BLPOP, the try before it (`sent`).
     let mut asked = started;
     loop {
         let sent = Instant::now();
@@ -199,7 +202,6 @@ fn take_turn(
             nap = nap.min(deadline.saturating_duration_since(now));
         }
         let nap = nap.max(Duration::from_millis(10));
-        nudger.arm(client.endpoint(), client.keys(), &waiter.id);
         if let Some(signal) = pending_signal(signals) {
             return Ok(Outcome::Interrupted(signal));
         }
@@ -207,7 +209,7 @@ fn take_turn(
         match client.wait_for_grant(&waiter.id, nap)? {
             Wake::Granted(fence) => {
                 let lifetime = waiter.grant;
-                return Ok(Outcome::Acquired { fence, taken_at: asked, lifetime });
+                return Ok(Outcome::Acquired { fence, taken_at: sent, lifetime });
             }
             Wake::Nudged | Wake::TimedOut => {
                 if let Some(signal) = pending_signal(signals) {
