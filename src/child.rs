@@ -116,6 +116,8 @@ impl Guardian {
                 ] {
                     libc::signal(signal, libc::SIG_IGN);
                 }
+                // It only ever wakes to exit: never at the expense of the command or the next one.
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
                 let read = |buffer: *mut u8, len: usize| loop {
                     let got = libc::read(watch_fd, buffer.cast(), len);
                     if got >= 0 || *libc::__errno_location() != libc::EINTR {

@@ -154,6 +154,12 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     drop(events);
 
     let (lost, released) = supervise(&child, &inbox, &request);
+    // The lock is handed on: what is left (reporting, reaping, tidying up) can yield the CPU to
+    // the next holder's command. Raising one's own niceness needs no privilege.
+    // SAFETY: setpriority only changes this thread's scheduling priority.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
     if lost {
         // Whatever is left of the command's group must not go on without the lock.
         child.signal_group(Signal::SIGKILL);
