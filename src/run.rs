@@ -46,9 +46,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     // Both helper processes are forked first, while rlock has no other thread.
     let guardian = child::Guardian::start();
     if let Err(err) = &guardian {
-        ui::notice(format_args!(
-            "{err:#}; if rlock is killed, only the command itself dies with it"
-        ));
+        unguarded(err);
     }
     let token = Token::generate();
     let env = [
@@ -110,9 +108,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     if let Ok(guardian) = &guardian
         && let Err(err) = guardian.watch_over(&child)
     {
-        ui::notice(format_args!(
-            "{err:#}; if rlock is killed, only the command itself dies with it"
-        ));
+        unguarded(&err);
     }
 
     let held = Held {
@@ -142,8 +138,8 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         {
             let events = events.clone();
             // Hand the lock on the moment the command ends, from this thread: the next holder
-            // need not wait for the main thread to wake. If the lock was lost meanwhile, the
-            // release finds someone else's token (or none) and changes nothing.
+            // need not wait for the main thread to wake. A lock known lost is left alone; one
+            // lost a moment ago holds someone else's token (or none) and the release is a no-op.
             move || {
                 let released = (!lock_lost.load(Ordering::SeqCst))
                     .then(|| release_now(&mut releaser, &releasing));
@@ -173,6 +169,11 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     }
     let status = status?;
     Ok(if lost { Exit::LockLost } else { Exit::from_status(status) })
+}
+
+/// Says that the guardian could not be set up, and what that means.
+fn unguarded(err: &anyhow::Error) {
+    ui::notice(format_args!("{err:#}; if rlock is killed, only the command itself dies with it"));
 }
 
 /// Waits for the command to end, passing on signals and stopping it if the lock is lost.
