@@ -148,6 +148,16 @@ fn read_all(file: &mut File) -> String {
     text
 }
 
+impl Drop for Running {
+    /// A test that fails half-way leaves no rlock behind (its command dies with it).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// What a finished rlock did.
 #[derive(Debug)]
 pub struct Finished {
