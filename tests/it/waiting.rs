@@ -391,3 +391,42 @@ fn a_lock_handed_over_while_waiting_gets_its_full_ttl() {
     let pttl: i64 = server.cmd(&["PTTL", "rlock:handed"]);
     assert!(pttl > 45_000, "acquire printed a token for a lock with only {pttl} ms left");
 }
+
+#[test]
+fn waiters_killed_in_the_middle_of_the_queue_hold_up_nobody_for_long() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let order = dir.path().join("order");
+    let token = acquire(&server, "chaos");
+    let mut waiters: Vec<(i64, Running)> = (1..=8)
+        .map(|i| {
+            let script = format!("echo {i} >> '{}'", order.display());
+            (i, start_waiter(&server, "chaos", i, &[], &script))
+        })
+        .collect();
+    // Kill the first, two in the middle and the last.
+    let doomed = [1, 4, 5, 8];
+    for (i, waiter) in &waiters {
+        if doomed.contains(i) {
+            waiter.signal(Signal::SIGKILL);
+        }
+    }
+    let started = Instant::now();
+    release(&server, "chaos", &token);
+    let mut survivors = Vec::new();
+    for (i, waiter) in waiters.drain(..) {
+        let out = waiter.finish(Duration::from_secs(30));
+        if !doomed.contains(&i) {
+            out.expect_code(0);
+            survivors.push(i.to_string());
+        }
+    }
+    // Each dead waiter costs at most a lapse (4 s); they lapse together, not one after another.
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert_eq!(lines(&order), survivors, "the survivors keep their order");
+    let keys: Vec<String> = server.cmd(&["KEYS", "*"]);
+    for key in keys {
+        let pttl: i64 = server.cmd(&["PTTL", &key]);
+        assert!(pttl != -1 || key.ends_with(":fence"), "{key} has no expiry");
+    }
+}
