@@ -14,10 +14,19 @@ use crate::endpoint::Endpoint;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, Token};
 
-/// A running keep-alive thread; stop it before releasing the lock.
+/// The keep-alive thread; stop it before releasing the lock.
 pub struct KeepAlive {
-    stop: Sender<()>,
+    control: Sender<Control>,
     thread: Option<JoinHandle<()>>,
+}
+
+enum Control {
+    /// The lock is ours since `taken_at`, for `lifetime` from then.
+    Begin {
+        taken_at: Instant,
+        lifetime: Duration,
+    },
+    Stop,
 }
 
 /// Clock drift allowed for when computing how long a lock stays valid: 1% of the ttl plus 2 ms.
@@ -25,32 +34,37 @@ pub fn drift(ttl: Duration) -> Duration {
     ttl / 100 + Duration::from_millis(2)
 }
 
-/// Everything the keep-alive thread needs to know about the lock it keeps.
+/// The lock the keep-alive thread keeps.
 pub struct Held {
     pub endpoint: Endpoint,
     pub keys: LockKeys,
     pub token: Token,
     pub ttl: Duration,
-    /// An instant no later than the one Redis gave us the lock: validity counts from there.
-    pub taken_at: Instant,
-    /// The lock's lifetime as of `taken_at`: the ttl, or the shorter first lifetime of a lock
-    /// handed over while we waited (then the first refresh comes sooner).
-    pub lifetime: Duration,
 }
 
 impl KeepAlive {
-    /// Starts refreshing `held`; calls `on_lost(reason)` once, from the thread, if the lock is lost.
-    pub fn start(held: Held, on_lost: impl FnOnce(String) + Send + 'static) -> Result<KeepAlive> {
-        let (stop, stopped) = mpsc::channel();
+    /// Starts the thread, idle until [`KeepAlive::begin`]: started while rlock waits, it costs
+    /// nothing when the lock is handed over. It calls `on_lost(reason)` once, from the thread, if
+    /// the lock is lost.
+    pub fn ready(held: Held, on_lost: impl FnOnce(String) + Send + 'static) -> Result<KeepAlive> {
+        let (control, orders) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("rlock-refresh".into())
             .spawn(move || {
-                if let Some(reason) = keep(held, &stopped) {
+                let Ok(Control::Begin { taken_at, lifetime }) = orders.recv() else { return };
+                if let Some(reason) = keep(held, taken_at, lifetime, &orders) {
                     on_lost(reason);
                 }
             })
             .context("cannot start the refresh thread")?;
-        Ok(KeepAlive { stop, thread: Some(thread) })
+        Ok(KeepAlive { control, thread: Some(thread) })
+    }
+
+    /// Starts refreshing a lock that is ours since `taken_at` (an instant no later than the one
+    /// Redis gave it to us), for `lifetime` from then: the ttl, or the shorter first lifetime of
+    /// a lock handed over while we waited (then the first refresh comes sooner).
+    pub fn begin(&self, taken_at: Instant, lifetime: Duration) {
+        let _ = self.control.send(Control::Begin { taken_at, lifetime });
     }
 
     /// Stops refreshing and waits for the thread (at most one bounded Redis round trip).
@@ -59,7 +73,7 @@ impl KeepAlive {
     }
 
     fn halt(&mut self) {
-        let _ = self.stop.send(());
+        let _ = self.control.send(Control::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -73,8 +87,13 @@ impl Drop for KeepAlive {
 }
 
 /// Refreshes until told to stop (returns `None`) or until the lock is lost (returns why).
-fn keep(held: Held, stopped: &mpsc::Receiver<()>) -> Option<String> {
-    let Held { endpoint, keys, token, ttl, taken_at, lifetime } = held;
+fn keep(
+    held: Held,
+    taken_at: Instant,
+    lifetime: Duration,
+    orders: &mpsc::Receiver<Control>,
+) -> Option<String> {
+    let Held { endpoint, keys, token, ttl } = held;
     let period = ttl / 3;
     let retry = (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let valid_for = ttl.saturating_sub(drift(ttl));
@@ -85,9 +104,9 @@ fn keep(held: Held, stopped: &mpsc::Receiver<()>) -> Option<String> {
     let mut client = LockClient::new(endpoint, keys, period);
     loop {
         let wake = next.min(valid_until);
-        match stopped.recv_timeout(wake.saturating_duration_since(Instant::now())) {
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return None,
-            Err(RecvTimeoutError::Timeout) => {}
+        match orders.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+            Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => return None,
+            Ok(Control::Begin { .. }) | Err(RecvTimeoutError::Timeout) => {}
         }
         let now = Instant::now();
         if now >= valid_until {

@@ -136,9 +136,9 @@ pub fn prepare(argv: &[OsString], env: &[(&str, String)]) -> Result<Prepared, Sp
 }
 
 impl Prepared {
-    /// Turns the waiting process into the command, with RLOCK_FENCE set to `fence`. Returns once
-    /// the command has started, or why it could not.
-    pub fn start(mut self, fence: u64) -> Result<Child, SpawnError> {
+    /// Turns the waiting process into the command (same pid), with RLOCK_FENCE set to `fence`.
+    /// Returns once the command has started, or why it could not.
+    pub fn start(mut self, fence: u64) -> Result<(), SpawnError> {
         let go = self.go.take().ok_or_else(|| os_error(nix::errno::Errno::EBADF))?;
         nix::unistd::write(&go, format!("{fence}\n").as_bytes()).map_err(os_error)?;
         drop(go);
@@ -153,7 +153,7 @@ impl Prepared {
             }
         }
         if got == 0 {
-            return Ok(Child::new(self.pid));
+            return Ok(());
         }
         // The execve failed and the process has exited: collect it.
         let _ = nix::sys::wait::waitpid(self.pid, None);
@@ -166,9 +166,9 @@ impl Prepared {
         Err(SpawnError { exit, message: format!("{}: {what}", self.shown) })
     }
 
-    /// The pid the command will have.
-    pub fn pid(&self) -> Pid {
-        self.pid
+    /// The process that will be the command: it leads its own process group already.
+    pub fn child(&self) -> Child {
+        Child::new(self.pid)
     }
 }
 

@@ -67,6 +67,47 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
 
     let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
     let holder = Holder::for_command(&request.command);
+
+    // Everything that watches the command is started before the lock is ours, so that nothing
+    // needs starting when it is handed over.
+    let child = prepared.child();
+    // Set as soon as the lock is known lost, so that nobody tries to release it after that.
+    let lock_lost = Arc::new(AtomicBool::new(false));
+    let held =
+        Held { endpoint, keys: request.keys.clone(), token: token.clone(), ttl: request.ttl };
+    let keepalive = KeepAlive::ready(held, {
+        let (events, lock_lost) = (events.clone(), lock_lost.clone());
+        move |reason| {
+            lock_lost.store(true, Ordering::SeqCst);
+            let _ = events.send(Event::LockLost(reason));
+        }
+    })?;
+    // The lock client goes to the watcher once the command runs.
+    let (hand_over, handed) = mpsc::channel::<LockClient>();
+    let stops = events.clone();
+    let releasing = token.clone();
+    child.watch(
+        move |signal| {
+            let _ = stops.send(Event::ChildStopped(signal));
+        },
+        {
+            let events = events.clone();
+            // Hand the lock on the moment the command ends, from this thread: the next holder
+            // need not wait for the main thread to wake. A lock known lost is left alone; one
+            // lost a moment ago holds someone else's token (or none) and the release is a no-op.
+            // No client comes when the command never started: nothing to release then.
+            move || {
+                let released = handed
+                    .recv()
+                    .ok()
+                    .filter(|_| !lock_lost.load(Ordering::SeqCst))
+                    .map(|mut client| release_now(&mut client, &releasing));
+                let _ = events.send(Event::ChildExited(released));
+            }
+        },
+    )?;
+    drop(events);
+
     let take = wait::Request {
         token: &token,
         ttl: request.ttl,
@@ -91,63 +132,24 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         duration::show(request.ttl)
     ));
     // A signal that arrived while the lock was being taken: stop before starting anything.
-    if let Ok(Event::Signal(signal)) = inbox.try_recv() {
+    if let Some(signal) = wait::pending_signal(&inbox) {
         release(&mut client, &token, request.ttl);
         return Ok(Exit::Signal(signal));
     }
 
-    let child = match prepared.start(fence) {
-        Ok(child) => child,
-        Err(err) => {
-            ui::error(&err.message);
-            release(&mut client, &token, request.ttl);
-            return Ok(err.exit);
-        }
-    };
+    if let Err(err) = prepared.start(fence) {
+        ui::error(&err.message);
+        release(&mut client, &token, request.ttl);
+        return Ok(err.exit);
+    }
+    keepalive.begin(taken_at, lifetime);
+    let _ = hand_over.send(client);
     ui::detail(format_args!("started pid {}", child.pid()));
     if let Ok(guardian) = &guardian
         && let Err(err) = guardian.watch_over(&child)
     {
         unguarded(&err);
     }
-
-    let held = Held {
-        endpoint,
-        keys: request.keys.clone(),
-        token: token.clone(),
-        ttl: request.ttl,
-        taken_at,
-        lifetime,
-    };
-    // Set as soon as the lock is known lost, so that nobody tries to release it after that.
-    let lock_lost = Arc::new(AtomicBool::new(false));
-    let keepalive = KeepAlive::start(held, {
-        let (events, lock_lost) = (events.clone(), lock_lost.clone());
-        move |reason| {
-            lock_lost.store(true, Ordering::SeqCst);
-            let _ = events.send(Event::LockLost(reason));
-        }
-    })?;
-    let stops = events.clone();
-    let mut releaser = client;
-    let releasing = token.clone();
-    child.watch(
-        move |signal| {
-            let _ = stops.send(Event::ChildStopped(signal));
-        },
-        {
-            let events = events.clone();
-            // Hand the lock on the moment the command ends, from this thread: the next holder
-            // need not wait for the main thread to wake. A lock known lost is left alone; one
-            // lost a moment ago holds someone else's token (or none) and the release is a no-op.
-            move || {
-                let released = (!lock_lost.load(Ordering::SeqCst))
-                    .then(|| release_now(&mut releaser, &releasing));
-                let _ = events.send(Event::ChildExited(released));
-            }
-        },
-    )?;
-    drop(events);
 
     let (lost, released) = supervise(&child, &inbox, &request);
     // The lock is handed on: what is left (reporting, reaping, tidying up) can yield the CPU to

@@ -109,7 +109,7 @@ pub fn catch_signals(events: &Sender<Event>) -> Result<(Listener, Nudger)> {
 }
 
 /// The first signal waiting in `inbox`, if any.
-fn pending_signal(inbox: &Receiver<Event>) -> Option<i32> {
+pub fn pending_signal(inbox: &Receiver<Event>) -> Option<i32> {
     inbox.try_iter().find_map(|event| match event {
         Event::Signal(signal) => Some(signal),
         _ => None,

@@ -49,7 +49,7 @@ local function grant_head(now)
     if found[1] and found[2] then
       redis.call('SET', KEYS[1], found[1], 'PX', found[2])
       local fence = redis.call('INCR', KEYS[3])
-      redis.call('DEL', KEYS[2])
+      -- The waiter's record becomes the holder record (RENAME replaces any stale one).
       redis.call('RENAME', record, KEYS[2])
       redis.call('HSET', KEYS[2], 'fence', fence, 'since_ms', now)
       redis.call('PEXPIRE', KEYS[2], found[2])
