@@ -59,6 +59,13 @@ impl Rlock {
         self
     }
 
+    /// Runs rlock as the leader of a process group of its own, so a test can kill that group.
+    pub fn own_process_group(mut self) -> Rlock {
+        use std::os::unix::process::CommandExt;
+        self.command.process_group(0);
+        self
+    }
+
     pub fn current_dir(mut self, dir: &Path) -> Rlock {
         self.command.current_dir(dir);
         self

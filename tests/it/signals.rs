@@ -170,3 +170,24 @@ fn a_stopped_command_is_reported_and_a_forwarded_signal_still_ends_it() {
     assert!(out.stderr.contains("stopped by SIGSTOP"), "{}", out.stderr);
     assert!(lock_is_free(&server, "stopped"));
 }
+
+#[test]
+fn the_command_dies_even_when_rlocks_whole_process_group_is_killed() {
+    // `kill -9 -PGID`, as a CI runner cancelling a job does, takes rlock and its guardian at once:
+    // then PR_SET_PDEATHSIG alone stops the command.
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("child.pid");
+    let running = rlock(&server)
+        .own_process_group()
+        .args(["run", "-t", "2s", "group", "--", "sh", "-c", r#"echo $$ > "$0"; exec sleep 60"#])
+        .arg_path(&pidfile)
+        .spawn();
+    let child = read_pid(&pidfile);
+    nix::sys::signal::killpg(running.pid(), Signal::SIGKILL).unwrap();
+    let _ = running.finish(Duration::from_secs(10));
+    assert!(
+        eventually(Duration::from_secs(3), || process_is_dead(child)),
+        "the command outlived rlock"
+    );
+}
