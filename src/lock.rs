@@ -132,11 +132,6 @@ impl LockClient {
         }
     }
 
-    /// Connects now (if not connected), so that a wrong URL or password shows up before anything else.
-    pub fn check(&mut self) -> Result<()> {
-        self.connection().map(|_| ())
-    }
-
     /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter`
     /// it joins the queue when it cannot take the lock (or keeps its place there: every try is also
     /// a heartbeat); without one it only tries.
