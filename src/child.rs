@@ -1,13 +1,17 @@
 //! The running command: watched from a thread, signalled as a group, reaped; and the guardian
 //! that kills its process group if rlock dies.
 
+use std::ffi::{c_int, c_void};
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitStatus;
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
+
+use crate::spawn::{Helper, sys};
 
 /// A running command, leader of its own process group.
 pub struct Child {
@@ -85,80 +89,100 @@ impl Child {
 pub struct Guardian {
     /// rlock's end of a pipe: the command's process group id goes down it, then a dismissal byte.
     /// The guardian sees end-of-file when rlock is gone.
-    pipe: std::os::fd::OwnedFd,
-    pid: Pid,
+    pipe: Option<OwnedFd>,
+    helper: Option<Helper>,
+    /// What the guardian reads at its start; kept until it has been reaped.
+    _ends: Box<[c_int; 2]>,
 }
 
 impl Guardian {
-    /// Forks the guardian. Done before waiting for the lock, so that the fork is not part of the
-    /// handoff from one holder to the next.
+    /// Starts the guardian (a [`Helper`]). Done before waiting for the lock, so that it is not
+    /// part of the handoff from one holder to the next, and before any signal handler exists.
     pub fn start() -> Result<Guardian> {
         use nix::fcntl::OFlag;
-        use nix::unistd::{ForkResult, fork, pipe2};
-        use std::os::fd::AsRawFd;
+        use nix::unistd::pipe2;
 
         let (watch, pipe) = pipe2(OFlag::O_CLOEXEC).context("cannot create the guardian's pipe")?;
-        let (watch_fd, pipe_fd) = (watch.as_raw_fd(), pipe.as_raw_fd());
-        // SAFETY: rlock has threads, so the forked child may only call async-signal-safe functions
-        // (close, signal, read, kill, _exit) and must never return into Rust code.
-        match unsafe { fork() }.context("cannot fork the guardian")? {
-            ForkResult::Child => unsafe {
-                libc::close(pipe_fd);
-                // Signals meant for rlock's process group (Ctrl-C, Ctrl-Z) are not for the guardian.
-                for signal in [
-                    libc::SIGINT,
-                    libc::SIGTERM,
-                    libc::SIGHUP,
-                    libc::SIGQUIT,
-                    libc::SIGTSTP,
-                    libc::SIGTTIN,
-                    libc::SIGTTOU,
-                ] {
-                    libc::signal(signal, libc::SIG_IGN);
-                }
-                // It only ever wakes to exit: never at the expense of the command or the next one.
-                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
-                let read = |buffer: *mut u8, len: usize| loop {
-                    let got = libc::read(watch_fd, buffer.cast(), len);
-                    if got >= 0 || *libc::__errno_location() != libc::EINTR {
-                        break got;
-                    }
-                };
-                // First the process group to guard (none: rlock ended without running anything).
-                let mut group = [0u8; 4];
-                let mut filled = 0;
-                while filled < group.len() {
-                    let got = read(group.as_mut_ptr().add(filled), group.len() - filled);
-                    if got <= 0 {
-                        libc::_exit(0);
-                    }
-                    filled += got as usize;
-                }
-                // Then end-of-file without the dismissal byte: rlock died with the command running.
-                let mut byte = 0u8;
-                if read(&raw mut byte, 1) == 0 {
-                    libc::kill(-i32::from_ne_bytes(group), libc::SIGKILL);
-                }
-                libc::_exit(0);
-            },
-            ForkResult::Parent { child: pid } => {
-                drop(watch);
-                Ok(Guardian { pipe, pid })
-            }
-        }
+        let mut ends = Box::new([watch.as_raw_fd(), pipe.as_raw_fd()]);
+        let data: *mut [c_int; 2] = &mut *ends;
+        // SAFETY: guard keeps to the helper rules, and `ends` lives until the guardian is reaped.
+        let helper = unsafe { Helper::start(guard, data.cast()) }
+            .context("cannot start the guardian process")?;
+        drop(watch);
+        Ok(Guardian { pipe: Some(pipe), helper: Some(helper), _ends: ends })
     }
 
     /// Puts the command's process group in the guardian's care.
     pub fn watch_over(&self, child: &Child) -> Result<()> {
-        nix::unistd::write(&self.pipe, &child.group.as_raw().to_ne_bytes())
+        let pipe = self.pipe.as_ref().context("the guardian was dismissed")?;
+        nix::unistd::write(pipe, &child.group.as_raw().to_ne_bytes())
             .context("cannot reach the guardian")?;
         Ok(())
     }
 
     /// Tells the guardian rlock is ending normally, and waits for it to leave.
-    pub fn dismiss(self) {
-        let _ = nix::unistd::write(&self.pipe, &[1]);
-        drop(self.pipe);
-        let _ = nix::sys::wait::waitpid(self.pid, None);
+    pub fn dismiss(mut self) {
+        if let Some(pipe) = &self.pipe {
+            let _ = nix::unistd::write(pipe, &[1]);
+        }
+        self.leave();
     }
+
+    /// Closes the pipe (without the dismissal byte, a guarded group is killed), and reaps the
+    /// guardian; only then may its stack go.
+    fn leave(&mut self) {
+        drop(self.pipe.take());
+        if let Some(helper) = self.helper.take() {
+            let _ = nix::sys::wait::waitpid(helper.pid(), None);
+        }
+    }
+}
+
+impl Drop for Guardian {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// The guardian's code (see [`Guardian`]); `data` holds the two ends of its pipe.
+extern "C" fn guard(data: *mut c_void) -> c_int {
+    // SAFETY: the pipe ends Guardian keeps until this process is reaped.
+    let [watch, pipe] = unsafe { *data.cast::<[c_int; 2]>() };
+    sys::close(pipe);
+    // SAFETY: plain system calls on this process.
+    unsafe {
+        // Signals meant for rlock's process group (Ctrl-C, Ctrl-Z) are not for the guardian.
+        for signal in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGTSTP,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+        ] {
+            libc::signal(signal, libc::SIG_IGN);
+        }
+        // It only ever wakes to exit: never at the expense of the command or the next one.
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
+    // First the process group to guard (none: rlock ended without running anything).
+    let mut group = [0u8; 4];
+    let mut filled = 0;
+    while filled < group.len() {
+        // SAFETY: the unfilled rest of a local buffer.
+        let got = unsafe { sys::read(watch, group.as_mut_ptr().add(filled), group.len() - filled) };
+        if got <= 0 {
+            sys::exit(0);
+        }
+        filled += got as usize;
+    }
+    // Then end-of-file without the dismissal byte: rlock died with the command running.
+    let mut byte = 0u8;
+    // SAFETY: one byte of a local.
+    if unsafe { sys::read(watch, &raw mut byte, 1) } == 0 {
+        // SAFETY: a plain system call.
+        unsafe { libc::kill(-i32::from_ne_bytes(group), libc::SIGKILL) };
+    }
+    sys::exit(0);
 }

@@ -1,19 +1,20 @@
-//! Starting the command. Its process is prepared while rlock waits for the lock: forked, given its
-//! own process group, and set to die with rlock (PR_SET_PDEATHSIG). When the lock is ours, rlock
-//! sends the fence down a pipe and the process becomes the command (execve). The fork, the
-//! slowest part of starting a process from rlock, is thus not part of the handoff from one holder
-//! to the next. The command runs directly, without a shell, with rlock's stdin, stdout and stderr.
+//! Starting the command. Its process is prepared while rlock waits for the lock: started (as a
+//! [`spawn::Helper`], sharing rlock's memory), given its own process group, and set to die with
+//! rlock (PR_SET_PDEATHSIG). When the lock is ours, rlock sends the fence down a pipe and the
+//! process becomes the command (execve). Creating a process, the slowest part of starting one,
+//! is thus not part of the handoff from one holder to the next. The command runs directly, without a shell, with rlock's stdin, stdout and stderr.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
-use nix::unistd::{ForkResult, Pid, fork, pipe2};
+use nix::unistd::{Pid, pipe2};
 
 use crate::child::Child;
 use crate::exit_code::Exit;
+use crate::spawn::{self, sys};
 
 /// Why the command could not be started: the exit code to use and a message.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ const FENCE_DIGITS: usize = 21;
 /// A process waiting to become the command.
 pub struct Prepared {
     pid: Pid,
+    /// The stack the process runs on until it execs.
+    helper: Option<spawn::Helper>,
     /// Write end of the pipe the child waits on: the fence and a newline start it; closing the
     /// pipe without them makes it exit quietly.
     go: Option<OwnedFd>,
@@ -37,13 +40,36 @@ pub struct Prepared {
     /// errno of a failed one.
     failed: OwnedFd,
     shown: String,
+    /// What the process reads until it execs.
+    launch: Option<Box<Launch>>,
+}
+
+/// Everything the process that becomes the command reads before its execve. It lives in rlock's
+/// memory (see [`crate::spawn`]) and is owned by [`Prepared`] until that process has exec'd or
+/// been reaped.
+struct Launch {
+    /// The pipe ends the process reads and writes, and rlock's ends, which it closes.
+    go_read: c_int,
+    go_write: c_int,
+    failed_read: c_int,
+    failed_write: c_int,
+    parent: libc::pid_t,
+    path: CString,
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+    /// Where the fence's digits go: inside the RLOCK_FENCE entry of `envp`.
+    fence_at: *mut u8,
+    // What the pointers above point into.
+    _args: Vec<CString>,
+    _vars: Vec<CString>,
+    _fence: Vec<u8>,
 }
 
 /// Prepares `argv` to run with `env` added to rlock's environment (and RLOCK_FENCE, given later).
 ///
 /// Must be called from the thread that lives as long as the command runs (the main thread), and
-/// best before rlock starts other threads: Linux sends PR_SET_PDEATHSIG when the *thread* that
-/// forked the child ends.
+/// before rlock starts other threads or installs signal handlers: Linux sends PR_SET_PDEATHSIG
+/// when the *thread* that started the child ends, and the process starts as a [`spawn::Helper`].
 pub fn prepare(argv: &[OsString], env: &[(&str, String)]) -> Result<Prepared, SpawnError> {
     let Some(program) = argv.first() else {
         return Err(SpawnError { exit: Exit::Failure, message: "no command to run".into() });
@@ -74,74 +100,104 @@ pub fn prepare(argv: &[OsString], env: &[(&str, String)]) -> Result<Prepared, Sp
     let mut fence = FENCE.to_vec();
     fence.resize(FENCE.len() + FENCE_DIGITS, 0);
 
-    let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|arg| arg.as_ptr()).collect();
+    let mut arg_ptrs: Vec<*const c_char> = args.iter().map(|arg| arg.as_ptr()).collect();
     arg_ptrs.push(std::ptr::null());
-    let mut env_ptrs: Vec<*const libc::c_char> = vars.iter().map(|var| var.as_ptr()).collect();
+    let mut env_ptrs: Vec<*const c_char> = vars.iter().map(|var| var.as_ptr()).collect();
     env_ptrs.push(fence.as_ptr().cast());
     env_ptrs.push(std::ptr::null());
 
     let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(os_error)?;
     let (failed_read, failed_write) = pipe2(OFlag::O_CLOEXEC).map_err(os_error)?;
-    let parent = std::process::id();
-    let fence_at = fence.as_mut_ptr();
-    // SAFETY: between fork and execve the child only calls async-signal-safe functions (setpgid,
-    // prctl, getppid, signal, read, write, execve, _exit) and writes only to its own copy of
-    // memory prepared above; it never returns into Rust code.
-    match unsafe { fork() }.map_err(os_error)? {
-        ForkResult::Child => unsafe {
-            let fail = |errno: i32| -> ! {
-                libc::write(failed_write.as_raw_fd(), (&raw const errno).cast(), 4);
-                libc::_exit(127);
-            };
-            // The parent's ends of the pipes: with them open here, the read below would never end.
-            libc::close(go_write.as_raw_fd());
-            libc::close(failed_read.as_raw_fd());
-            if libc::setpgid(0, 0) != 0 {
-                fail(*libc::__errno_location());
-            }
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                fail(*libc::__errno_location());
-            }
-            // rlock may have died before the line above took effect: then nothing will signal us.
-            if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                libc::_exit(0);
-            }
-            // Rust ignores SIGPIPE in rlock; the command gets the default, as from a shell.
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            // Wait for the fence: digits, then a newline. Anything else means "never mind".
-            let mut got = 0;
-            loop {
-                let mut byte = 0u8;
-                let n = libc::read(go_read.as_raw_fd(), (&raw mut byte).cast(), 1);
-                if n < 0 && *libc::__errno_location() == libc::EINTR {
-                    continue;
-                }
-                if n != 1 || (byte != b'\n' && (!byte.is_ascii_digit() || got + 1 >= FENCE_DIGITS))
-                {
-                    libc::_exit(0);
-                }
-                if byte == b'\n' {
-                    break;
-                }
-                *fence_at.add(FENCE.len() + got) = byte;
-                got += 1;
-            }
-            libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), env_ptrs.as_ptr());
-            fail(*libc::__errno_location());
-        },
-        ForkResult::Parent { child } => {
-            Ok(Prepared { pid: child, go: Some(go_write), failed: failed_read, shown })
+    let fence_at = fence.as_mut_ptr().wrapping_add(FENCE.len());
+    let mut launch = Box::new(Launch {
+        go_read: go_read.as_raw_fd(),
+        go_write: go_write.as_raw_fd(),
+        failed_read: failed_read.as_raw_fd(),
+        failed_write: failed_write.as_raw_fd(),
+        parent: nix::unistd::getpid().as_raw(),
+        path,
+        argv: arg_ptrs,
+        envp: env_ptrs,
+        fence_at,
+        _args: args,
+        _vars: vars,
+        _fence: fence,
+    });
+    let data: *mut Launch = &mut *launch;
+    // SAFETY: become_command keeps to the helper rules; `launch` is kept in Prepared until the
+    // process has exec'd or been reaped, and nothing changes it meanwhile.
+    let helper = unsafe { spawn::Helper::start(become_command, data.cast()) }
+        .map_err(|err| os_error(nix::errno::Errno::from_raw(err.raw_os_error().unwrap_or(0))))?;
+    // The process's ends of the pipes are its own now.
+    drop((go_read, failed_write));
+    Ok(Prepared {
+        pid: helper.pid(),
+        helper: Some(helper),
+        go: Some(go_write),
+        failed: failed_read,
+        shown,
+        launch: Some(launch),
+    })
+}
+
+/// The process that becomes the command: in its own process group, set to die with rlock, it
+/// waits for the fence, then execs. A failed execve reports its errno down the `failed` pipe.
+extern "C" fn become_command(data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the Launch that Prepared keeps alive and unchanged (see prepare).
+    let launch = unsafe { &*data.cast::<Launch>() };
+    let fail = |errno: c_int| -> ! {
+        // SAFETY: four bytes of a local.
+        unsafe { sys::write(launch.failed_write, (&raw const errno).cast(), 4) };
+        sys::exit(127);
+    };
+    // rlock's ends of the pipes: with them open here, the read below would never end.
+    sys::close(launch.go_write);
+    sys::close(launch.failed_read);
+    // SAFETY: plain system calls on this process.
+    unsafe {
+        if libc::setpgid(0, 0) != 0 {
+            fail(sys::errno());
         }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+            fail(sys::errno());
+        }
+        // rlock may have died before the line above took effect: then nothing will signal us.
+        if libc::getppid() != launch.parent {
+            sys::exit(0);
+        }
+        // Rust ignores SIGPIPE in rlock; the command gets the default, as from a shell.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Wait for the fence: digits, then a newline. Anything else means "never mind".
+    let mut got = 0;
+    loop {
+        let mut byte = 0u8;
+        // SAFETY: one byte of a local.
+        if unsafe { sys::read(launch.go_read, &raw mut byte, 1) } != 1
+            || (byte != b'\n' && (!byte.is_ascii_digit() || got + 1 >= FENCE_DIGITS))
+        {
+            sys::exit(0);
+        }
+        if byte == b'\n' {
+            break;
+        }
+        // SAFETY: within the FENCE_DIGITS bytes reserved after "RLOCK_FENCE=", before its NUL.
+        unsafe { *launch.fence_at.add(got) = byte };
+        got += 1;
+    }
+    // SAFETY: NUL-terminated arrays of NUL-terminated strings, all owned by Launch.
+    unsafe { libc::execve(launch.path.as_ptr(), launch.argv.as_ptr(), launch.envp.as_ptr()) };
+    fail(sys::errno());
 }
 
 impl Prepared {
     /// Turns the waiting process into the command (same pid), with RLOCK_FENCE set to `fence`.
     /// Returns once the command has started, or why it could not.
     pub fn start(mut self, fence: u64) -> Result<(), SpawnError> {
-        let go = self.go.take().ok_or_else(|| os_error(nix::errno::Errno::EBADF))?;
-        nix::unistd::write(&go, format!("{fence}\n").as_bytes()).map_err(os_error)?;
-        drop(go);
+        let go = self.go.as_ref().ok_or_else(|| os_error(nix::errno::Errno::EBADF))?;
+        // Should this fail, the process exits once `go` closes, and drop collects it.
+        nix::unistd::write(go, format!("{fence}\n").as_bytes()).map_err(os_error)?;
+        drop(self.go.take());
         let mut errno = [0u8; 4];
         let mut got = 0;
         while got < errno.len() {
@@ -149,7 +205,14 @@ impl Prepared {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(err) => return Err(os_error(err)),
+                Err(err) => {
+                    // Whether it has exec'd is unknown: it may still be reading our memory.
+                    if let Some(helper) = self.helper.take() {
+                        helper.leak();
+                    }
+                    std::mem::forget(self.launch.take());
+                    return Err(os_error(err));
+                }
             }
         }
         if got == 0 {
@@ -173,7 +236,8 @@ impl Prepared {
 }
 
 impl Drop for Prepared {
-    /// Not started: the process exits quietly once its pipe closes; collect it.
+    /// Not started: the process exits quietly once its pipe closes; collect it. Only then (or
+    /// once it has exec'd) are its stack and what it reads freed, after this.
     fn drop(&mut self) {
         if let Some(go) = self.go.take() {
             drop(go);

@@ -20,5 +20,6 @@ pub mod lock;
 pub mod run;
 pub mod scripts;
 pub mod signals;
+pub mod spawn;
 pub mod ui;
 pub mod wait;

@@ -43,7 +43,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     if request.command.is_empty() {
         bail!("nothing to run: put the command after --, as in: rlock run KEY -- ./deploy.sh");
     }
-    // Both helper processes are forked first, while rlock has no other thread.
+    // Both helper processes start first, while rlock has no other thread and no signal handler.
     let guardian = child::Guardian::start();
     if let Err(err) = &guardian {
         unguarded(err);

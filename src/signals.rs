@@ -23,7 +23,7 @@ impl Listener {
     ///
     /// The signals are blocked in the calling thread, and so in every thread it starts later:
     /// only the listener's own thread takes them, and no Redis call elsewhere is cut short
-    /// (EINTR). Call it from the main thread before starting other threads, and after forking
+    /// (EINTR). Call it from the main thread before starting other threads, and after starting
     /// anything that should not inherit the mask.
     pub fn start(on_signal: impl Fn(i32) + Send + 'static) -> Result<Listener> {
         let wanted: Vec<i32> =
