@@ -36,8 +36,8 @@ pub struct Prepared {
     /// Write end of the pipe the child waits on: the fence and a newline start it; closing the
     /// pipe without them makes it exit quietly.
     go: Option<OwnedFd>,
-    /// Read end of a close-on-exec pipe: end-of-file means the execve worked, four bytes are the
-    /// errno of a failed one.
+    /// Read end of a close-on-exec, non-blocking pipe: end-of-file means the execve worked, four
+    /// bytes are the errno of a failed one.
     failed: OwnedFd,
     shown: String,
     /// What the process reads until it execs.
@@ -107,7 +107,8 @@ pub fn prepare(argv: &[OsString], env: &[(&str, String)]) -> Result<Prepared, Sp
     env_ptrs.push(std::ptr::null());
 
     let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(os_error)?;
-    let (failed_read, failed_write) = pipe2(OFlag::O_CLOEXEC).map_err(os_error)?;
+    let (failed_read, failed_write) =
+        pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(os_error)?;
     let fence_at = fence.as_mut_ptr().wrapping_add(FENCE.len());
     let mut launch = Box::new(Launch {
         go_read: go_read.as_raw_fd(),
@@ -192,41 +193,46 @@ extern "C" fn become_command(data: *mut c_void) -> c_int {
 
 impl Prepared {
     /// Turns the waiting process into the command (same pid), with RLOCK_FENCE set to `fence`.
-    /// Returns once the command has started, or why it could not.
-    pub fn start(mut self, fence: u64) -> Result<(), SpawnError> {
+    /// Returns at once, without waiting for the execve: rlock's next steps then run beside the
+    /// command's start instead of waking in the middle of it. Whether the execve failed is known
+    /// once the process has ended: see [`Prepared::failure`].
+    pub fn start(&mut self, fence: u64) -> Result<(), SpawnError> {
         let go = self.go.as_ref().ok_or_else(|| os_error(nix::errno::Errno::EBADF))?;
         // Should this fail, the process exits once `go` closes, and drop collects it.
         nix::unistd::write(go, format!("{fence}\n").as_bytes()).map_err(os_error)?;
         drop(self.go.take());
+        Ok(())
+    }
+
+    /// Why the command could not be started, if its execve failed. Ask once the process has
+    /// ended (been reaped): before that, a failure may not have been reported yet.
+    pub fn failure(&self) -> Option<SpawnError> {
+        let Report::Failed(errno) = self.report() else { return None };
+        let err = std::io::Error::from_raw_os_error(errno);
+        let (exit, what) = match err.kind() {
+            std::io::ErrorKind::NotFound => (Exit::NotFound, "command not found".to_owned()),
+            std::io::ErrorKind::PermissionDenied => (Exit::CannotExecute, PERMISSION.to_owned()),
+            _ if errno == libc::ENOEXEC => (Exit::CannotExecute, NOT_A_PROGRAM.to_owned()),
+            _ => (Exit::CannotExecute, format!("cannot execute ({err})")),
+        };
+        Some(SpawnError { exit, message: format!("{}: {what}", self.shown) })
+    }
+
+    /// What the `failed` pipe says so far (it never blocks).
+    fn report(&self) -> Report {
         let mut errno = [0u8; 4];
         let mut got = 0;
         while got < errno.len() {
             match nix::unistd::read(&self.failed, &mut errno[got..]) {
+                Ok(0) if got == 0 => return Report::Execed,
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(err) => {
-                    // Whether it has exec'd is unknown: it may still be reading our memory.
-                    if let Some(helper) = self.helper.take() {
-                        helper.leak();
-                    }
-                    std::mem::forget(self.launch.take());
-                    return Err(os_error(err));
-                }
+                Err(_) if got == 0 => return Report::Pending,
+                Err(_) => break,
             }
         }
-        if got == 0 {
-            return Ok(());
-        }
-        // The execve failed and the process has exited: collect it.
-        let _ = nix::sys::wait::waitpid(self.pid, None);
-        let err = std::io::Error::from_raw_os_error(i32::from_ne_bytes(errno));
-        let (exit, what) = match err.kind() {
-            std::io::ErrorKind::NotFound => (Exit::NotFound, "command not found".to_owned()),
-            std::io::ErrorKind::PermissionDenied => (Exit::CannotExecute, PERMISSION.to_owned()),
-            _ => (Exit::CannotExecute, format!("cannot execute ({err})")),
-        };
-        Err(SpawnError { exit, message: format!("{}: {what}", self.shown) })
+        Report::Failed(i32::from_ne_bytes(errno))
     }
 
     /// The process that will be the command: it leads its own process group already.
@@ -235,18 +241,45 @@ impl Prepared {
     }
 }
 
+/// What the process has said about its execve.
+enum Report {
+    /// Nothing yet: it may still be on its way to the execve, in our memory.
+    Pending,
+    /// End of file without an errno: it exec'd (or exited without trying).
+    Execed,
+    /// The execve failed with this errno; the process is exiting.
+    Failed(i32),
+}
+
 impl Drop for Prepared {
-    /// Not started: the process exits quietly once its pipe closes; collect it. Only then (or
-    /// once it has exec'd) are its stack and what it reads freed, after this.
+    /// Its stack and what it reads are freed after this, so the process must be done with them:
+    /// not started, it exits once its pipe closes, and is collected here; started, it has exec'd,
+    /// or exits and is collected here, or (should rlock get here first) its memory is left alone.
     fn drop(&mut self) {
         if let Some(go) = self.go.take() {
             drop(go);
             let _ = nix::sys::wait::waitpid(self.pid, None);
+            return;
+        }
+        match self.report() {
+            Report::Execed => {}
+            // Already reaped (ECHILD) once the command's status was collected.
+            Report::Failed(_) => {
+                let _ = nix::sys::wait::waitpid(self.pid, None);
+            }
+            Report::Pending => {
+                if let Some(helper) = self.helper.take() {
+                    helper.leak();
+                }
+                std::mem::forget(self.launch.take());
+            }
         }
     }
 }
 
 const PERMISSION: &str = "permission denied (is it executable? chmod +x)";
+const NOT_A_PROGRAM: &str =
+    "cannot execute: not a program this system can run (does the script start with #!?)";
 
 /// Where `program` is: itself when it names a path, otherwise the first executable file of that
 /// name in PATH, as a shell finds it.

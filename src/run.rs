@@ -55,7 +55,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         ("RLOCK_TTL_MS", crate::lock::millis(request.ttl).to_string()),
     ];
     // A command that cannot be found is reported before any lock is taken.
-    let prepared = match launch::prepare(&request.command, &env) {
+    let mut prepared = match launch::prepare(&request.command, &env) {
         Ok(prepared) => prepared,
         Err(err) => {
             ui::error(&err.message);
@@ -170,6 +170,11 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         guardian.dismiss();
     }
     let status = status?;
+    // The execve failed (found in PATH a moment ago, it can still be unrunnable): say why.
+    if let Some(err) = prepared.failure() {
+        ui::error(&err.message);
+        return Ok(err.exit);
+    }
     Ok(if lost { Exit::LockLost } else { Exit::from_status(status) })
 }
 

@@ -46,6 +46,15 @@ fn a_command_that_cannot_be_executed_gives_126_and_releases() {
     assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
     // A directory cannot be executed either.
     rlock(&server).args(["run", "k", "--"]).arg_path(dir.path()).output().expect_code(126);
+    // Nor an executable file in no format the kernel knows (found only by the execve itself).
+    let garbage = dir.path().join("garbage");
+    std::fs::write(&garbage, b"\x00\x01\x02 not a program\n").unwrap();
+    std::fs::set_permissions(&garbage, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let out = rlock(&server).args(["run", "k", "--"]).arg_path(&garbage).output();
+    out.expect_code(126);
+    assert_one_line_mentioning(&out.stderr, &["garbage", "cannot execute"]);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
 }
 
 #[test]
