@@ -1,31 +1,34 @@
 //! The timer thread that keeps a held lock alive while the command runs.
 //!
-//! It refreshes every ttl/3. A failed refresh (Redis down, slow, restarting) is retried quickly;
+//! It starts when the first refresh is due, and refreshes every ttl/3. A failed refresh (Redis down, slow, restarting) is retried quickly;
 //! the lock counts as lost when Redis says it is no longer ours, or when no refresh has succeeded
 //! before the lock's validity ran out: the start of the last successful refresh + ttl − drift.
 
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-use anyhow::{Context, Result};
 
 use crate::endpoint::Endpoint;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, Token};
 
 /// The keep-alive thread; stop it before releasing the lock.
+///
+/// The thread is started only when the first refresh is due (see [`KeepAlive::due`]): a command
+/// that ends sooner, as most short jobs do, costs no thread at all.
 pub struct KeepAlive {
-    control: Sender<Control>,
+    /// Until the thread starts: the lock to keep, and whom to tell if it is lost.
+    pending: Option<(Held, OnLost)>,
+    /// Since when the lock is ours, and for how long from then.
+    begun: Option<(Instant, Duration)>,
+    control: Option<Sender<Control>>,
     thread: Option<JoinHandle<()>>,
 }
 
+type OnLost = Arc<dyn Fn(String) + Send + Sync>;
+
 enum Control {
-    /// The lock is ours since `taken_at`, for `lifetime` from then.
-    Begin {
-        taken_at: Instant,
-        lifetime: Duration,
-    },
     Stop,
 }
 
@@ -43,28 +46,54 @@ pub struct Held {
 }
 
 impl KeepAlive {
-    /// Starts the thread, idle until [`KeepAlive::begin`]: started while rlock waits, it costs
-    /// nothing when the lock is handed over. It calls `on_lost(reason)` once, from the thread, if
-    /// the lock is lost.
-    pub fn ready(held: Held, on_lost: impl FnOnce(String) + Send + 'static) -> Result<KeepAlive> {
-        let (control, orders) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("rlock-refresh".into())
-            .spawn(move || {
-                let Ok(Control::Begin { taken_at, lifetime }) = orders.recv() else { return };
-                if let Some(reason) = keep(held, taken_at, lifetime, &orders) {
-                    on_lost(reason);
-                }
-            })
-            .context("cannot start the refresh thread")?;
-        Ok(KeepAlive { control, thread: Some(thread) })
+    /// Prepares to keep `held` alive once [`KeepAlive::begin`] says since when it is ours.
+    /// `on_lost(reason)` is called once, from the thread, if the lock is lost.
+    pub fn ready(held: Held, on_lost: impl Fn(String) + Send + Sync + 'static) -> KeepAlive {
+        KeepAlive {
+            pending: Some((held, Arc::new(on_lost))),
+            begun: None,
+            control: None,
+            thread: None,
+        }
     }
 
-    /// Starts refreshing a lock that is ours since `taken_at` (an instant no later than the one
-    /// Redis gave it to us), for `lifetime` from then: the ttl, or the shorter first lifetime of
-    /// a lock handed over while we waited (then the first refresh comes sooner).
-    pub fn begin(&self, taken_at: Instant, lifetime: Duration) {
-        let _ = self.control.send(Control::Begin { taken_at, lifetime });
+    /// The lock is ours since `taken_at` (an instant no later than the one Redis gave it to us),
+    /// for `lifetime` from then: the ttl, or the shorter first lifetime of a lock handed over
+    /// while we waited (then the first refresh comes sooner).
+    pub fn begin(&mut self, taken_at: Instant, lifetime: Duration) {
+        self.begun = Some((taken_at, lifetime));
+    }
+
+    /// When the thread must be started with [`KeepAlive::start`]: the first refresh is due then.
+    /// `None` before [`KeepAlive::begin`] and once started.
+    pub fn due(&self) -> Option<Instant> {
+        match (&self.pending, self.begun) {
+            (Some(_), Some((taken_at, lifetime))) => Some(taken_at + lifetime / 3),
+            _ => None,
+        }
+    }
+
+    /// Starts the thread, which refreshes at once and then every ttl/3. Should the thread not
+    /// start, the lock cannot be kept: `on_lost` is told so at once.
+    pub fn start(&mut self) {
+        let (Some((held, on_lost)), Some((taken_at, lifetime))) = (self.pending.take(), self.begun)
+        else {
+            return;
+        };
+        let (control, orders) = mpsc::channel();
+        let theirs = on_lost.clone();
+        let spawned = std::thread::Builder::new().name("rlock-refresh".into()).spawn(move || {
+            if let Some(reason) = keep(held, taken_at, lifetime, &orders) {
+                theirs(reason);
+            }
+        });
+        match spawned {
+            Ok(thread) => {
+                self.control = Some(control);
+                self.thread = Some(thread);
+            }
+            Err(err) => on_lost(format!("cannot start the refresh thread ({err})")),
+        }
     }
 
     /// Stops refreshing and waits for the thread (at most one bounded Redis round trip).
@@ -73,7 +102,10 @@ impl KeepAlive {
     }
 
     fn halt(&mut self) {
-        let _ = self.control.send(Control::Stop);
+        self.pending = None;
+        if let Some(control) = self.control.take() {
+            let _ = control.send(Control::Stop);
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -106,7 +138,7 @@ fn keep(
         let wake = next.min(valid_until);
         match orders.recv_timeout(wake.saturating_duration_since(Instant::now())) {
             Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => return None,
-            Ok(Control::Begin { .. }) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {}
         }
         let now = Instant::now();
         if now >= valid_until {

@@ -68,20 +68,21 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
     let holder = Holder::for_command(&request.command);
 
-    // Everything that watches the command is started before the lock is ours, so that nothing
-    // needs starting when it is handed over.
+    // What watches the command is started before the lock is ours, so that nothing needs
+    // starting when it is handed over; the refresh thread only if the command outlives a third
+    // of the lock's first lifetime (supervise starts it then).
     let child = prepared.child();
     // Set as soon as the lock is known lost, so that nobody tries to release it after that.
     let lock_lost = Arc::new(AtomicBool::new(false));
     let held =
         Held { endpoint, keys: request.keys.clone(), token: token.clone(), ttl: request.ttl };
-    let keepalive = KeepAlive::ready(held, {
+    let mut keepalive = KeepAlive::ready(held, {
         let (events, lock_lost) = (events.clone(), lock_lost.clone());
         move |reason| {
             lock_lost.store(true, Ordering::SeqCst);
             let _ = events.send(Event::LockLost(reason));
         }
-    })?;
+    });
     // The lock client goes to the watcher once the command runs.
     let (hand_over, handed) = mpsc::channel::<LockClient>();
     let stops = events.clone();
@@ -151,7 +152,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         unguarded(&err);
     }
 
-    let (lost, released) = supervise(&child, &inbox, &request);
+    let (lost, released) = supervise(&child, &inbox, &request, &mut keepalive);
     // The lock is handed on: what is left (reporting, reaping, tidying up) can yield the CPU to
     // the next holder's command. Raising one's own niceness needs no privilege.
     // SAFETY: setpriority only changes this thread's scheduling priority.
@@ -183,12 +184,13 @@ fn unguarded(err: &anyhow::Error) {
     ui::notice(format_args!("{err:#}; if rlock is killed, only the command itself dies with it"));
 }
 
-/// Waits for the command to end, passing on signals and stopping it if the lock is lost.
-/// Returns whether the lock was lost, and how releasing it went once the command ended.
+/// Waits for the command to end, passing on signals, starting the refresh thread when the first
+/// refresh is due, and stopping the command if the lock is lost. Returns whether the lock was lost, and how releasing it went once the command ended.
 fn supervise(
     child: &child::Child,
     inbox: &mpsc::Receiver<Event>,
     request: &RunRequest,
+    keepalive: &mut KeepAlive,
 ) -> (bool, Option<Result<bool, String>>) {
     let mut lost = false;
     let mut kill_at: Option<Instant> = None;
@@ -202,15 +204,21 @@ fn supervise(
         }
     };
     loop {
-        let event = match kill_at {
+        let event = match kill_at.into_iter().chain(keepalive.due()).min() {
             Some(at) => inbox.recv_timeout(at.saturating_duration_since(Instant::now())),
             None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match event {
             Err(RecvTimeoutError::Timeout) => {
-                ui::notice("the command outlived --kill-grace; sending SIGKILL");
-                child.signal_group(Signal::SIGKILL);
-                kill_at = None;
+                let now = Instant::now();
+                if keepalive.due().is_some_and(|due| now >= due) {
+                    keepalive.start();
+                }
+                if kill_at.is_some_and(|at| now >= at) {
+                    ui::notice("the command outlived --kill-grace; sending SIGKILL");
+                    child.signal_group(Signal::SIGKILL);
+                    kill_at = None;
+                }
             }
             // Every sender is gone: the watcher thread could not report. Should not happen.
             Err(RecvTimeoutError::Disconnected) => return (lost, None),
