@@ -282,13 +282,19 @@ const NOT_A_PROGRAM: &str =
     "cannot execute: not a program this system can run (does the script start with #!?)";
 
 /// Where `program` is: itself when it names a path, otherwise the first executable file of that
-/// name in PATH, as a shell finds it.
+/// name in PATH, as a shell finds it. Either way it must exist and be executable.
 fn resolve(program: &OsStr) -> Result<PathBuf, (Exit, &'static str)> {
     if program.is_empty() {
         return Err((Exit::NotFound, "command not found"));
     }
     if program.as_bytes().contains(&b'/') {
-        return Ok(PathBuf::from(program));
+        let path = PathBuf::from(program);
+        return match path.metadata() {
+            Err(_) => Err((Exit::NotFound, "command not found")),
+            Ok(meta) if meta.is_dir() => Err((Exit::CannotExecute, "is a directory")),
+            Ok(_) if !executable(&path) => Err((Exit::CannotExecute, PERMISSION)),
+            Ok(_) => Ok(path),
+        };
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     let mut denied = false;

@@ -32,6 +32,7 @@ fn a_command_that_is_not_found_gives_127_without_taking_the_lock() {
     let out = rlock(&server).args(["run", "k", "--", "/no/such/dir/cmd"]).output();
     out.expect_code(127);
     assert_one_line_mentioning(&out.stderr, &["/no/such/dir/cmd", "not found"]);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}:fence"]), 0);
 }
 
 #[test]
@@ -43,9 +44,12 @@ fn a_command_that_cannot_be_executed_gives_126_and_releases() {
     let out = rlock(&server).args(["run", "k", "--"]).arg_path(&script).output();
     out.expect_code(126);
     assert_one_line_mentioning(&out.stderr, &["not-executable.sh", "permission denied"]);
-    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k"]), 0);
     // A directory cannot be executed either.
-    rlock(&server).args(["run", "k", "--"]).arg_path(dir.path()).output().expect_code(126);
+    let out = rlock(&server).args(["run", "k", "--"]).arg_path(dir.path()).output();
+    out.expect_code(126);
+    assert_one_line_mentioning(&out.stderr, &["is a directory"]);
+    // Both found out before the lock was taken: no lock, no fence used up.
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}:fence"]), 0);
     // Nor an executable file in no format the kernel knows (found only by the execve itself).
     let garbage = dir.path().join("garbage");
     std::fs::write(&garbage, b"\x00\x01\x02 not a program\n").unwrap();
