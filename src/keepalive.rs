@@ -1,8 +1,9 @@
 //! The timer thread that keeps a held lock alive while the command runs.
 //!
-//! It starts when the first refresh is due, and refreshes every ttl/3. A failed refresh (Redis down, slow, restarting) is retried quickly;
-//! the lock counts as lost when Redis says it is no longer ours, or when no refresh has succeeded
-//! before the lock's validity ran out: the start of the last successful refresh + ttl − drift.
+//! It starts when the first refresh is due, and refreshes every ttl/3. A failed refresh (Redis
+//! down, slow, restarting) is retried quickly; the lock counts as lost when Redis says it is no
+//! longer ours, or when no refresh has succeeded before the lock's validity ran out: the start of
+//! the last successful refresh + ttl − drift.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};

@@ -2,7 +2,8 @@
 //! [`spawn::Helper`], sharing rlock's memory), given its own process group, and set to die with
 //! rlock (PR_SET_PDEATHSIG). When the lock is ours, rlock sends the fence down a pipe and the
 //! process becomes the command (execve). Creating a process, the slowest part of starting one,
-//! is thus not part of the handoff from one holder to the next. The command runs directly, without a shell, with rlock's stdin, stdout and stderr.
+//! is thus not part of the handoff from one holder to the next. The command runs directly,
+//! without a shell, with rlock's stdin, stdout and stderr.
 
 use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -185,7 +185,8 @@ fn unguarded(err: &anyhow::Error) {
 }
 
 /// Waits for the command to end, passing on signals, starting the refresh thread when the first
-/// refresh is due, and stopping the command if the lock is lost. Returns whether the lock was lost, and how releasing it went once the command ended.
+/// refresh is due, and stopping the command if the lock is lost. Returns whether the lock was
+/// lost, and how releasing it went once the command ended.
 fn supervise(
     child: &child::Child,
     inbox: &mpsc::Receiver<Event>,
