@@ -103,10 +103,12 @@ impl Endpoint {
                 "Redis at {url} requires a password: give it in the URL (redis://:PASSWORD@HOST), \
                  preferably through RLOCK_REDIS so it stays out of the process list"
             )
-        } else if code == "NOPERM" {
+        } else if code == "NOPERM" || detail.contains("user executing the script can't") {
+            // The second: a command inside one of rlock's scripts that the ACL does not allow.
             anyhow!(
-                "Redis at {url} does not let this user run rlock's commands ({detail}): grant it \
-                 EVAL, EVALSHA, SCRIPT and the key commands on the rlock keys"
+                "Redis at {url} does not let this user do what rlock needs ({detail}): give the \
+                 user the ACL rule in rlock's README (\"Redis users (ACL)\"), with key patterns \
+                 for your --prefix"
             )
         } else if err.is_io_error() {
             anyhow!("lost the connection to Redis at {url} ({detail})")

@@ -1,18 +1,7 @@
 //! Exit codes for everything that is not the command's own status, and the messages for bad input.
 
 use crate::fixture::{RedisServer, closed_port};
-use crate::harness::{rlock, rlock_at};
-
-/// One line on stderr that mentions every part of `expected`.
-fn assert_one_line_mentioning(stderr: &str, expected: &[&str]) {
-    let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
-    assert!(!lines.is_empty(), "no message at all");
-    let first = lines[0];
-    for part in expected {
-        assert!(first.contains(part), "{part:?} missing from: {stderr}");
-    }
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
+use crate::harness::{assert_one_line_mentioning, rlock, rlock_at};
 
 #[test]
 fn the_command_dying_of_a_signal_gives_128_plus_n() {

@@ -242,3 +242,14 @@ pub fn read_line(path: &Path) -> String {
     );
     line.unwrap_or_default()
 }
+
+/// One line on stderr that mentions every part of `expected`, and no panic.
+pub fn assert_one_line_mentioning(stderr: &str, expected: &[&str]) {
+    let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "no message at all");
+    let first = lines[0];
+    for part in expected {
+        assert!(first.contains(part), "{part:?} missing from: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

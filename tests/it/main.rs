@@ -3,6 +3,7 @@
 mod fixture;
 mod harness;
 
+mod acl;
 mod commands;
 mod errors;
 mod run;
