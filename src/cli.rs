@@ -2,6 +2,7 @@
 //! completions and the man page.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -44,7 +45,8 @@ pub struct Cli {
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH/TO/SOCKET
+    /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS) or
+    /// unix:///PATH/TO/SOCKET
     #[arg(
         short = 'r',
         long = "redis",
@@ -56,6 +58,18 @@ pub struct Global {
         global = true
     )]
     pub redis: Vec<String>,
+
+    /// For rediss:// URLs: the CA certificates (PEM) to trust instead of the system's
+    #[arg(long, value_name = "FILE", env = "RLOCK_TLS_CA", global = true)]
+    pub tls_ca: Option<PathBuf>,
+
+    /// For rediss:// URLs: a client certificate (PEM), for servers that require one
+    #[arg(long, value_name = "FILE", env = "RLOCK_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert
+    #[arg(long, value_name = "FILE", env = "RLOCK_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 
     /// Namespace of every key rlock writes ('' locks the bare key, as other Redis lock libraries do)
     #[arg(long, value_name = "P", env = "RLOCK_PREFIX", default_value = "rlock:", global = true)]

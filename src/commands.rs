@@ -9,7 +9,7 @@ use crate::cli::{
     AcquireArgs, Cli, Command, KeyArg, RefreshArgs, StatusArgs, TakeArgs, TokenArgs, TtlArgs,
 };
 use crate::duration;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, TlsFiles};
 use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
@@ -21,7 +21,12 @@ use crate::wait::{self, Outcome, Patience};
 /// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
 pub fn execute(cli: Cli) -> Result<Exit> {
     ui::set_level(cli.global.verbose, cli.global.quiet);
-    let endpoint = endpoint(&cli.global.redis)?;
+    let tls = TlsFiles {
+        ca: cli.global.tls_ca.clone(),
+        cert: cli.global.tls_cert.clone(),
+        key: cli.global.tls_key.clone(),
+    };
+    let endpoint = endpoint(&cli.global.redis, &tls)?;
     let prefix = cli.global.prefix.as_str();
     match cli.command {
         Command::Run(args) => {
@@ -45,13 +50,13 @@ pub fn execute(cli: Cli) -> Result<Exit> {
 }
 
 /// The one Redis server to use. Several URLs (a quorum) come with a later version.
-fn endpoint(urls: &[String]) -> Result<Endpoint> {
+fn endpoint(urls: &[String], tls: &TlsFiles) -> Result<Endpoint> {
     let urls: Vec<&String> = urls.iter().filter(|url| !url.trim().is_empty()).collect();
     match urls.as_slice() {
         [] => {
             bail!("no Redis URL: give one with --redis or RLOCK_REDIS, e.g. redis://127.0.0.1:6379")
         }
-        [url] => Endpoint::parse(url.trim()),
+        [url] => Endpoint::parse(url.trim(), tls),
         _ => bail!(
             "{} Redis URLs were given, but this version of rlock locks on one server only: give one --redis URL",
             urls.len()

@@ -4,7 +4,11 @@
 use std::time::Duration;
 
 use anyhow::{Error, Result, anyhow, bail};
-use redis::{Client, Connection, ErrorKind, IntoConnectionInfo, RedisError};
+use std::path::{Path, PathBuf};
+
+use redis::{
+    Client, ClientTlsConfig, Connection, ErrorKind, IntoConnectionInfo, RedisError, TlsCertificates,
+};
 
 /// One Redis server, as given by a URL.
 #[derive(Clone)]
@@ -19,46 +23,77 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
+/// Certificate files for `rediss://` URLs (paths; read when a TLS URL is parsed).
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    /// CA certificates to trust instead of the system's.
+    pub ca: Option<PathBuf>,
+    /// A client certificate and its key, for servers that require one.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// The certificates as redis-rs takes them.
+    fn load(&self) -> Result<TlsCertificates> {
+        let read = |path: &Path, what: &str| {
+            let pem = std::fs::read(path).map_err(|err| {
+                anyhow!("cannot read {what} '{}' ({err}): give a readable PEM file", path.display())
+            })?;
+            if !pem.windows(11).any(|window| window == b"-----BEGIN ") {
+                bail!("{what} '{}' is not in PEM format (-----BEGIN ...)", path.display());
+            }
+            Ok(pem)
+        };
+        let root_cert = match &self.ca {
+            Some(path) => Some(read(path, "the TLS CA file (--tls-ca, RLOCK_TLS_CA)")?),
+            None => None,
+        };
+        let client_tls = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Some(ClientTlsConfig {
+                client_cert: read(cert, "the TLS client certificate (--tls-cert, RLOCK_TLS_CERT)")?,
+                client_key: read(key, "the TLS client key (--tls-key, RLOCK_TLS_KEY)")?,
+            }),
+            (None, None) => None,
+            _ => bail!("--tls-cert and --tls-key (RLOCK_TLS_CERT, RLOCK_TLS_KEY) go together"),
+        };
+        Ok(TlsCertificates { client_tls, root_cert })
+    }
+}
+
 impl Endpoint {
-    /// Parses a `redis://`, `unix://` (or `redis+unix://`) URL. `rediss://` is refused until TLS
-    /// support is built in. Messages never contain the password.
-    pub fn parse(text: &str) -> Result<Endpoint> {
+    /// Parses a `redis://`, `rediss://` (TLS, with `tls`'s certificates), `unix://` (or
+    /// `redis+unix://`) URL. Messages never contain the password.
+    pub fn parse(text: &str, tls: &TlsFiles) -> Result<Endpoint> {
         let shown = redact(text);
         let Some((scheme, rest)) = text.split_once("://") else {
             bail!(
                 "'{shown}' is not a Redis URL: write redis://HOST[:PORT][/DB] or unix:///PATH/TO/SOCKET"
             );
         };
-        match scheme.to_ascii_lowercase().as_str() {
-            "redis" | "unix" | "redis+unix" => {}
-            "rediss" => bail!(
-                "'{shown}': TLS (rediss://) is not supported by this build of rlock yet; \
-                 reach Redis over redis:// or a unix socket"
-            ),
+        let secure = match scheme.to_ascii_lowercase().as_str() {
+            "redis" | "unix" | "redis+unix" => false,
+            "rediss" => true,
             _ => bail!(
-                "'{shown}' has the unknown scheme '{scheme}': use redis://HOST[:PORT][/DB] or \
-                 unix:///PATH/TO/SOCKET"
+                "'{shown}' has the unknown scheme '{scheme}': use redis://HOST[:PORT][/DB], \
+                 rediss://HOST[:PORT][/DB] (TLS) or unix:///PATH/TO/SOCKET"
             ),
-        }
+        };
         if rest.is_empty() {
             bail!("'{shown}' names no server: write redis://HOST[:PORT] or unix:///PATH/TO/SOCKET");
         }
         // The client only parses here; it connects later. It skips the CLIENT SETINFO that would
         // cost every connection a round trip (and fails on servers older than 7.2).
-        let client = text
+        let info = text
             .into_connection_info()
             .map(|info| {
                 let settings = info.redis_settings().clone().set_skip_set_lib_name();
                 info.set_redis_settings(settings)
             })
-            .and_then(Client::open)
-            .map_err(|err| {
-            anyhow!(
-                "'{shown}' is not a valid Redis URL ({}): write redis://[USER:PASSWORD@]HOST[:PORT][/DB] \
-                 or unix:///PATH/TO/SOCKET",
-                scrub(&err.to_string(), text)
-            )
-        })?;
+            .map_err(|err| invalid_url(&shown, text, &err))?;
+        let client =
+            if secure { Client::build_with_tls(info, tls.load()?) } else { Client::open(info) }
+                .map_err(|err| invalid_url(&shown, text, &err))?;
         Ok(Endpoint { client, shown })
     }
 
@@ -110,12 +145,51 @@ impl Endpoint {
                  user the ACL rule in rlock's README (\"Redis users (ACL)\"), with key patterns \
                  for your --prefix"
             )
+        } else if url.starts_with("rediss:")
+            && (detail.contains("opening directory") || detail.contains("opening file"))
+        {
+            anyhow!(
+                "cannot load this system's CA certificates for {url} ({detail}): correct \
+                 SSL_CERT_FILE / SSL_CERT_DIR, or give the CA with --tls-ca or RLOCK_TLS_CA"
+            )
+        } else if detail.contains("Unable to build client with TLS parameters") {
+            anyhow!(
+                "rlock cannot use the TLS certificates it was given for {url} ({detail}): give PEM \
+                 files, X.509 v3 certificates and their key, with --tls-ca, --tls-cert, --tls-key"
+            )
+        } else if detail.contains("invalid peer certificate") {
+            let fix = if detail.contains("NotValidForName") {
+                "connect by a host name or address the certificate lists"
+            } else {
+                "give the CA that signed it with --tls-ca or RLOCK_TLS_CA"
+            };
+            anyhow!("the TLS certificate of Redis at {url} is not trusted ({detail}): {fix}")
+        } else if detail.contains("CertificateRequired") || detail.contains("certificate required")
+        {
+            anyhow!(
+                "Redis at {url} wants a client certificate ({detail}): give one with --tls-cert and \
+                 --tls-key (RLOCK_TLS_CERT, RLOCK_TLS_KEY)"
+            )
         } else if err.is_io_error() {
-            anyhow!("lost the connection to Redis at {url} ({detail})")
+            let hint = if !url.starts_with("rediss:") && detail.contains("reset by peer") {
+                "; if that server speaks only TLS, use a rediss:// URL"
+            } else {
+                ""
+            };
+            anyhow!("lost the connection to Redis at {url} ({detail}){hint}")
         } else {
             anyhow!("Redis at {url} answered with an error: {detail}")
         }
     }
+}
+
+/// The message for a URL (or its certificates) that redis-rs cannot use.
+fn invalid_url(shown: &str, text: &str, err: &RedisError) -> Error {
+    anyhow!(
+        "'{shown}' is not a valid Redis URL ({}): write redis://[USER:PASSWORD@]HOST[:PORT][/DB], \
+         rediss://... for TLS, or unix:///PATH/TO/SOCKET",
+        scrub(&err.to_string(), text)
+    )
 }
 
 /// Returns `url` with any password replaced by `***` (also a `pass=` query parameter of unix URLs).
@@ -206,13 +280,15 @@ mod tests {
 
     #[test]
     fn refuses_unknown_schemes_and_garbage() {
-        let err = Endpoint::parse("http://host").unwrap_err().to_string();
+        let err = Endpoint::parse("http://host", &TlsFiles::default()).unwrap_err().to_string();
         assert!(err.contains("unknown scheme 'http'"), "{err}");
-        let err = Endpoint::parse("localhost:6379").unwrap_err().to_string();
+        let err = Endpoint::parse("localhost:6379", &TlsFiles::default()).unwrap_err().to_string();
         assert!(err.contains("not a Redis URL"), "{err}");
-        let err = Endpoint::parse("redis://:secret99@[::1").unwrap_err().to_string();
+        let err = Endpoint::parse("redis://:secret99@[::1", &TlsFiles::default())
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("secret99"), "{err}");
-        assert!(Endpoint::parse("redis://127.0.0.1:6379/2").is_ok());
-        assert!(Endpoint::parse("unix:///tmp/redis.sock").is_ok());
+        assert!(Endpoint::parse("redis://127.0.0.1:6379/2", &TlsFiles::default()).is_ok());
+        assert!(Endpoint::parse("unix:///tmp/redis.sock", &TlsFiles::default()).is_ok());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,66 @@ pub struct RedisServer {
     process: Child,
     port: u16,
     password: Option<String>,
+    tls: Option<Tls>,
     dir: TempDir,
+}
+
+/// A server's TLS port, and certificates made for the test (PEM files in the server's folder).
+pub struct Tls {
+    pub port: u16,
+    /// The CA that signed the server's and the client's certificates.
+    pub ca: PathBuf,
+    /// A CA that signed nothing here: trusting it alone must fail.
+    pub other_ca: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+/// Whether a TLS server asks clients for a certificate (`tls-auth-clients`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ClientCerts {
+    Required,
+    NotAsked,
+}
+
+/// Makes a CA, a server certificate for localhost and 127.0.0.1, a client certificate, and a
+/// second, unrelated CA, and writes them to `dir`. Returns the server's certificate and key paths.
+fn make_certificates(dir: &Path, port: u16) -> (Tls, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+    let write = |name: &str, pem: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).expect("cannot write a test certificate");
+        path
+    };
+    let new_ca = |name: &str| {
+        let key = KeyPair::generate().expect("cannot make a key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("cannot sign the CA");
+        (cert, Issuer::new(params, key))
+    };
+    let (ca, issuer) = new_ca("rlock test CA");
+    let (other_ca, _) = new_ca("rlock unrelated CA");
+    let leaf = |names: Vec<String>, cn: &str| {
+        let key = KeyPair::generate().expect("cannot make a key");
+        let mut params = CertificateParams::new(names).expect("certificate parameters");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &issuer).expect("cannot sign a certificate");
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server_cert, server_key) =
+        leaf(vec!["localhost".into(), "127.0.0.1".into()], "redis-server");
+    let (client_cert, client_key) = leaf(Vec::new(), "rlock client");
+    let tls = Tls {
+        port,
+        ca: write("ca.pem", ca.pem()),
+        other_ca: write("other-ca.pem", other_ca.pem()),
+        client_cert: write("client.pem", client_cert),
+        client_key: write("client.key", client_key),
+    };
+    (tls, write("server.pem", server_cert), write("server.key", server_key))
 }
 
 /// The redis-server binary: $REDIS_SERVER, or redis-server on PATH.
@@ -44,15 +103,21 @@ fn free_port() -> u16 {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        RedisServer::start_with(None)
+        RedisServer::start_with(None, None)
     }
 
     /// A server that requires this password (`requirepass`).
     pub fn with_password(password: &str) -> RedisServer {
-        RedisServer::start_with(Some(password))
+        RedisServer::start_with(Some(password), None)
     }
 
-    fn start_with(password: Option<&str>) -> RedisServer {
+    /// A server that also listens with TLS (see [`RedisServer::tls`]); its plain port stays for
+    /// the test's own connection.
+    pub fn with_tls(client_certs: ClientCerts) -> RedisServer {
+        RedisServer::start_with(None, Some(client_certs))
+    }
+
+    fn start_with(password: Option<&str>, tls: Option<ClientCerts>) -> RedisServer {
         let binary = server_binary();
         // Another process may take the port between our probe and the server's bind: try again.
         for _ in 0..5 {
@@ -74,6 +139,15 @@ impl RedisServer {
             if let Some(password) = password {
                 command.args(["--requirepass", password]);
             }
+            let tls = tls.map(|client_certs| {
+                let (tls, cert, key) = make_certificates(dir.path(), free_port());
+                command.args(["--tls-port", &tls.port.to_string()]);
+                command.arg("--tls-cert-file").arg(cert).arg("--tls-key-file").arg(key);
+                command.arg("--tls-ca-cert-file").arg(&tls.ca);
+                let asked = if client_certs == ClientCerts::Required { "yes" } else { "no" };
+                command.args(["--tls-auth-clients", asked]);
+                tls
+            });
             // If the test process dies, so does its server.
             unsafe {
                 command.pre_exec(|| {
@@ -84,7 +158,8 @@ impl RedisServer {
             let process = command
                 .spawn()
                 .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
-            let mut server = RedisServer { process, port, password: password.map(Into::into), dir };
+            let mut server =
+                RedisServer { process, port, password: password.map(Into::into), tls, dir };
             if server.wait_until_ready() {
                 return server;
             }
@@ -113,6 +188,11 @@ impl RedisServer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TLS port and certificates of a server started [`RedisServer::with_tls`].
+    pub fn tls(&self) -> &Tls {
+        self.tls.as_ref().expect("this test server was not started with TLS")
     }
 
     pub fn pid(&self) -> i32 {

@@ -8,4 +8,5 @@ mod commands;
 mod errors;
 mod run;
 mod signals;
+mod tls;
 mod waiting;
