@@ -45,8 +45,9 @@ pub struct Cli {
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS) or
-    /// unix:///PATH/TO/SOCKET
+    /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS),
+    /// unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per
+    /// Sentinel
     #[arg(
         short = 'r',
         long = "redis",

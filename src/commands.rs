@@ -9,12 +9,13 @@ use crate::cli::{
     AcquireArgs, Cli, Command, KeyArg, RefreshArgs, StatusArgs, TakeArgs, TokenArgs, TtlArgs,
 };
 use crate::duration;
-use crate::endpoint::{Endpoint, TlsFiles};
+use crate::endpoint::{self, Endpoint, TlsFiles};
 use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, LockInfo, Token, millis};
 use crate::run::{self, REDIS_TIMEOUT, RunRequest};
+use crate::sentinel::{self, Sentinels};
 use crate::ui;
 use crate::wait::{self, Outcome, Patience};
 
@@ -55,6 +56,17 @@ fn endpoint(urls: &[String], tls: &TlsFiles) -> Result<Endpoint> {
     match urls.as_slice() {
         [] => {
             bail!("no Redis URL: give one with --redis or RLOCK_REDIS, e.g. redis://127.0.0.1:6379")
+        }
+        urls if urls.iter().any(|url| sentinel::is_sentinel_url(url.trim())) => {
+            let urls: Vec<&str> = urls.iter().map(|url| url.trim()).collect();
+            if let Some(other) = urls.iter().find(|url| !sentinel::is_sentinel_url(url)) {
+                bail!(
+                    "'{}' is not a redis+sentinel:// URL, but others are: give either the \
+                     Sentinels of one deployment or one Redis server",
+                    endpoint::redact(other)
+                );
+            }
+            Ok(Endpoint::sentinel(Sentinels::parse(&urls, tls)?))
         }
         [url] => Endpoint::parse(url.trim(), tls),
         _ => bail!(

@@ -6,15 +6,23 @@ use std::time::Duration;
 use anyhow::{Error, Result, anyhow, bail};
 use std::path::{Path, PathBuf};
 
+use crate::sentinel::Sentinels;
+
 use redis::{
     Client, ClientTlsConfig, Connection, ErrorKind, IntoConnectionInfo, RedisError, TlsCertificates,
 };
 
-/// One Redis server, as given by a URL.
+/// One Redis server, as given by a URL (or the master a set of Sentinels names).
 #[derive(Clone)]
 pub struct Endpoint {
-    client: Client,
+    target: Target,
     shown: String,
+}
+
+#[derive(Clone)]
+enum Target {
+    Direct(Client),
+    Sentinel(Sentinels),
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -94,7 +102,18 @@ impl Endpoint {
         let client =
             if secure { Client::build_with_tls(info, tls.load()?) } else { Client::open(info) }
                 .map_err(|err| invalid_url(&shown, text, &err))?;
-        Ok(Endpoint { client, shown })
+        Ok(Endpoint { target: Target::Direct(client), shown })
+    }
+
+    /// The master that `sentinels` name, whichever server that is at the time of each connection.
+    pub fn sentinel(sentinels: Sentinels) -> Endpoint {
+        let shown = sentinels.shown();
+        Endpoint { target: Target::Sentinel(sentinels), shown }
+    }
+
+    /// The same server, named `shown` in messages.
+    pub fn shown_as(self, shown: String) -> Endpoint {
+        Endpoint { shown, ..self }
     }
 
     /// The URL as it may be shown: without its password.
@@ -105,8 +124,11 @@ impl Endpoint {
     /// Connects, spending at most `timeout` on connecting and on each later read or write.
     pub fn connect(&self, timeout: Duration) -> Result<Connection> {
         let timeout = timeout.max(Duration::from_millis(1));
-        let con =
-            self.client.get_connection_with_timeout(timeout).map_err(|err| self.explain(&err))?;
+        let client = match &self.target {
+            Target::Direct(client) => client,
+            Target::Sentinel(sentinels) => return sentinels.connect(timeout),
+        };
+        let con = client.get_connection_with_timeout(timeout).map_err(|err| self.explain(&err))?;
         con.set_read_timeout(Some(timeout))
             .and_then(|()| con.set_write_timeout(Some(timeout)))
             .map_err(|err| self.explain(&err))?;

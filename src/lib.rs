@@ -19,6 +19,7 @@ pub mod launch;
 pub mod lock;
 pub mod run;
 pub mod scripts;
+pub mod sentinel;
 pub mod signals;
 pub mod spawn;
 pub mod ui;

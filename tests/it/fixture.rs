@@ -103,21 +103,27 @@ fn free_port() -> u16 {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        RedisServer::start_with(None, None)
+        RedisServer::start_with(None, None, &[])
     }
 
     /// A server that requires this password (`requirepass`).
     pub fn with_password(password: &str) -> RedisServer {
-        RedisServer::start_with(Some(password), None)
+        RedisServer::start_with(Some(password), None, &[])
     }
 
     /// A server that also listens with TLS (see [`RedisServer::tls`]); its plain port stays for
     /// the test's own connection.
     pub fn with_tls(client_certs: ClientCerts) -> RedisServer {
-        RedisServer::start_with(None, Some(client_certs))
+        RedisServer::start_with(None, Some(client_certs), &[])
     }
 
-    fn start_with(password: Option<&str>, tls: Option<ClientCerts>) -> RedisServer {
+    /// A replica of `master` (`replicaof`).
+    pub fn replica_of(master: &RedisServer) -> RedisServer {
+        let port = master.port.to_string();
+        RedisServer::start_with(None, None, &["--replicaof", "127.0.0.1", &port])
+    }
+
+    fn start_with(password: Option<&str>, tls: Option<ClientCerts>, extra: &[&str]) -> RedisServer {
         let binary = server_binary();
         // Another process may take the port between our probe and the server's bind: try again.
         for _ in 0..5 {
@@ -139,6 +145,7 @@ impl RedisServer {
             if let Some(password) = password {
                 command.args(["--requirepass", password]);
             }
+            command.args(extra);
             let tls = tls.map(|client_certs| {
                 let (tls, cert, key) = make_certificates(dir.path(), free_port());
                 command.args(["--tls-port", &tls.port.to_string()]);
@@ -263,4 +270,106 @@ impl Drop for RedisServer {
 /// A loopback port that nothing listens on (for "Redis unreachable").
 pub fn closed_port() -> u16 {
     free_port()
+}
+
+/// A Redis Sentinel watching one master (as service `svc`), with quorum 1 and short timeouts.
+pub struct Sentinel {
+    process: Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Sentinel {
+    pub const SERVICE: &str = "svc";
+
+    /// Starts a Sentinel for `master` and waits until it also knows `replicas` replicas (a
+    /// failover needs one).
+    pub fn watch(master: &RedisServer, replicas: usize) -> Sentinel {
+        let dir = tempfile::tempdir().expect("cannot create a temporary folder");
+        let port = free_port();
+        let config = dir.path().join("sentinel.conf");
+        let service = Sentinel::SERVICE;
+        std::fs::write(
+            &config,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n\
+                 sentinel monitor {service} 127.0.0.1 {master} 1\n\
+                 sentinel down-after-milliseconds {service} 1000\n\
+                 sentinel failover-timeout {service} 5000\n",
+                dir = dir.path().display(),
+                master = master.port(),
+            ),
+        )
+        .expect("cannot write sentinel.conf");
+        let mut command = Command::new(server_binary());
+        command.arg(&config).arg("--sentinel").stdin(Stdio::null()).stdout(Stdio::null());
+        command.stderr(Stdio::null());
+        // SAFETY: prctl only, between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                Ok(())
+            });
+        }
+        let process = command.spawn().expect("cannot start redis-server --sentinel");
+        let sentinel = Sentinel { process, port, _dir: dir };
+        let ready = crate::harness::eventually(Duration::from_secs(20), || {
+            sentinel.try_master_port().is_some()
+                && sentinel
+                    .try_cmd::<Vec<redis::Value>>(&["SENTINEL", "REPLICAS", service])
+                    .is_some_and(|found| found.len() >= replicas)
+        });
+        assert!(ready, "the Sentinel did not come up knowing the master and its replicas");
+        sentinel
+    }
+
+    /// The URL rlock should use.
+    pub fn url(&self) -> String {
+        format!("redis+sentinel://127.0.0.1:{}/{}", self.port, Sentinel::SERVICE)
+    }
+
+    /// The port of the master the Sentinel names now.
+    pub fn master_port(&self) -> u16 {
+        self.try_master_port().expect("the Sentinel names no master")
+    }
+
+    fn try_master_port(&self) -> Option<u16> {
+        let address: Option<(String, String)> =
+            self.try_cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", Sentinel::SERVICE])?;
+        address?.1.parse().ok()
+    }
+
+    /// Starts a failover (SENTINEL FAILOVER) and waits until the Sentinel names another master.
+    pub fn fail_over(&self) -> u16 {
+        let before = self.master_port();
+        // A replica it has only just met is not yet a candidate (NOGOODSLAVE): ask again.
+        let started = crate::harness::eventually(Duration::from_secs(30), || {
+            self.try_cmd::<String>(&["SENTINEL", "FAILOVER", Sentinel::SERVICE]).as_deref()
+                == Some("OK")
+        });
+        assert!(started, "SENTINEL FAILOVER was refused for 30 s");
+        let moved = crate::harness::eventually(Duration::from_secs(20), || {
+            self.try_master_port().is_some_and(|port| port != before)
+        });
+        assert!(moved, "the failover did not happen");
+        self.master_port()
+    }
+
+    fn try_cmd<T: redis::FromRedisValue>(&self, args: &[&str]) -> Option<T> {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port)).ok()?;
+        let mut con = client.get_connection_with_timeout(Duration::from_secs(2)).ok()?;
+        con.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let mut command = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            command.arg(*arg);
+        }
+        command.query(&mut con).ok()
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }

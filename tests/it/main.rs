@@ -7,6 +7,7 @@ mod acl;
 mod commands;
 mod errors;
 mod run;
+mod sentinel;
 mod signals;
 mod tls;
 mod waiting;

@@ -1,0 +1,153 @@
+//! Redis Sentinel: `redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE[/DB]` names one Sentinel
+//! (port 26379 by default) and the master it watches; several such URLs (repeated `--redis`, or
+//! commas in RLOCK_REDIS) name several Sentinels of the same deployment. `rediss+sentinel://`
+//! speaks TLS to both. The user and password are the master's; the Sentinels are asked without.
+//!
+//! Each new connection asks the Sentinels in turn where the master is (SENTINEL
+//! GET-MASTER-ADDR-BY-NAME), connects there and checks with ROLE that it is a master, all within
+//! rlock's time limits. So after a failover the next connection (a new rlock, or a running one
+//! reconnecting to refresh its lock) reaches the new master. redis-rs has a Sentinel client too,
+//! but it waits without a time limit on a Sentinel that does not answer.
+
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use redis::Connection;
+
+use crate::endpoint::{Endpoint, TlsFiles, redact};
+
+/// The Sentinels of one deployment, and how to reach the master they name.
+#[derive(Debug, Clone)]
+pub struct Sentinels {
+    sentinels: Vec<Endpoint>,
+    service: String,
+    /// The master's URL, less its host and port: scheme, user, password, database.
+    master: url::Url,
+    tls: TlsFiles,
+}
+
+/// Whether `url` is a Sentinel URL.
+pub fn is_sentinel_url(url: &str) -> bool {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("redis+sentinel" | "rediss+sentinel"))
+}
+
+const FORM: &str = "redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE[/DB]";
+
+impl Sentinels {
+    /// Parses Sentinel URLs, which must all name the same service, user and database.
+    pub fn parse(urls: &[&str], tls: &TlsFiles) -> Result<Sentinels> {
+        let mut sentinels = Vec::new();
+        let mut master: Option<(url::Url, String)> = None;
+        for text in urls {
+            let shown = redact(text);
+            let url = url::Url::parse(text).map_err(|err| {
+                anyhow!("'{shown}' is not a valid Sentinel URL ({err}): write {FORM}")
+            })?;
+            let secure = url.scheme().eq_ignore_ascii_case("rediss+sentinel");
+            let Some(host) = url.host_str().filter(|host| !host.is_empty()) else {
+                bail!("'{shown}' names no Sentinel host: write {FORM}");
+            };
+            let port = url.port().unwrap_or(26379);
+            let mut path = url.path().trim_matches('/').split('/');
+            let service = path.next().unwrap_or_default().to_owned();
+            if service.is_empty() {
+                bail!(
+                    "'{shown}' names no service (the master's name in the Sentinels): write {FORM}"
+                );
+            }
+            let db = path.next().unwrap_or("0");
+            if db.parse::<u32>().is_err() || path.next().is_some() {
+                bail!(
+                    "'{shown}' has more than SERVICE and a database number in its path: write {FORM}"
+                );
+            }
+            // The master's URL: this one's user, password and database, on a host filled in later.
+            let mut template =
+                url::Url::parse(if secure { "rediss://master" } else { "redis://master" })?;
+            let _ = template.set_username(url.username());
+            let _ = template.set_password(url.password());
+            template.set_path(&format!("/{db}"));
+            match &master {
+                None => master = Some((template, service)),
+                Some((known, known_service)) => {
+                    if *known != template || *known_service != service {
+                        bail!(
+                            "the Sentinel URLs disagree on the service, user, password or database \
+                             ('{shown}'): every redis+sentinel:// URL must name the same master"
+                        );
+                    }
+                }
+            }
+            let scheme = if secure { "rediss" } else { "redis" };
+            let sentinel = Endpoint::parse(&format!("{scheme}://{}", host_port(host, port)), tls)?;
+            sentinels.push(sentinel.shown_as(format!("Sentinel {}", host_port(host, port))));
+        }
+        let Some((master, service)) = master else { bail!("no Sentinel URL given: write {FORM}") };
+        Ok(Sentinels { sentinels, service, master, tls: tls.clone() })
+    }
+
+    /// Connects to the master the Sentinels name now (see the module's documentation).
+    pub fn connect(&self, timeout: Duration) -> Result<Connection> {
+        let mut failures = Vec::new();
+        for sentinel in &self.sentinels {
+            match self.master_from(sentinel, timeout) {
+                Ok(con) => return Ok(con),
+                Err(err) => failures.push(format!("{err:#}")),
+            }
+        }
+        bail!("no Sentinel led to the master of '{}': {}", self.service, failures.join("; "))
+    }
+
+    fn master_from(&self, sentinel: &Endpoint, timeout: Duration) -> Result<Connection> {
+        let mut con = sentinel.connect(timeout)?;
+        let address: Option<(String, String)> = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(&self.service)
+            .query(&mut con)
+            .map_err(|err| sentinel.explain(&err))?;
+        let Some((host, port)) = address else {
+            bail!("{} knows no master named '{}'", sentinel.shown(), self.service);
+        };
+        let port: u16 = port.parse().map_err(|_| {
+            anyhow!("{} gave '{port}' as the port of '{}'", sentinel.shown(), self.service)
+        })?;
+        let mut url = self.master.clone();
+        url.set_host(Some(&host)).map_err(|err| {
+            anyhow!(
+                "{} gave '{host}' as the address of '{}' ({err})",
+                sentinel.shown(),
+                self.service
+            )
+        })?;
+        let _ = url.set_port(Some(port));
+        let master = Endpoint::parse(url.as_str(), &self.tls)?;
+        let mut con = master.connect(timeout)?;
+        let role: Vec<redis::Value> =
+            redis::cmd("ROLE").query(&mut con).map_err(|err| master.explain(&err))?;
+        match role.first() {
+            Some(redis::Value::BulkString(role)) if role.as_slice() == b"master" => Ok(con),
+            _ => bail!(
+                "{} named {} as the master of '{}', but it is not one (yet): a failover is under way, try again",
+                sentinel.shown(),
+                host_port(&host, port),
+                self.service
+            ),
+        }
+    }
+
+    /// How messages name this deployment.
+    pub fn shown(&self) -> String {
+        let first = self.sentinels.first().map(Endpoint::shown).unwrap_or_default();
+        format!("the master '{}' of {first}", self.service)
+    }
+}
+
+/// `host:port`, with brackets around an IPv6 address.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
