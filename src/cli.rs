@@ -60,6 +60,15 @@ pub struct Global {
     )]
     pub redis: Vec<String>,
 
+    /// The --redis URLs are seed nodes of one Redis Cluster
+    #[arg(
+        long,
+        env = "RLOCK_CLUSTER",
+        global = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub cluster: bool,
+
     /// For rediss:// URLs: the CA certificates (PEM) to trust instead of the system's
     #[arg(long, value_name = "FILE", env = "RLOCK_TLS_CA", global = true)]
     pub tls_ca: Option<PathBuf>,

@@ -27,7 +27,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
         cert: cli.global.tls_cert.clone(),
         key: cli.global.tls_key.clone(),
     };
-    let endpoint = endpoint(&cli.global.redis, &tls)?;
+    let endpoint = endpoint(&cli.global.redis, &tls, cli.global.cluster)?;
     let prefix = cli.global.prefix.as_str();
     match cli.command {
         Command::Run(args) => {
@@ -51,8 +51,12 @@ pub fn execute(cli: Cli) -> Result<Exit> {
 }
 
 /// The one Redis server to use. Several URLs (a quorum) come with a later version.
-fn endpoint(urls: &[String], tls: &TlsFiles) -> Result<Endpoint> {
+fn endpoint(urls: &[String], tls: &TlsFiles, cluster: bool) -> Result<Endpoint> {
     let urls: Vec<&String> = urls.iter().filter(|url| !url.trim().is_empty()).collect();
+    if cluster && !urls.is_empty() {
+        let seeds: Vec<&str> = urls.iter().map(|url| url.trim()).collect();
+        return Endpoint::cluster(&seeds, tls, REDIS_TIMEOUT);
+    }
     match urls.as_slice() {
         [] => {
             bail!("no Redis URL: give one with --redis or RLOCK_REDIS, e.g. redis://127.0.0.1:6379")

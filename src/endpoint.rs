@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use crate::sentinel::Sentinels;
 
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{
-    Client, ClientTlsConfig, Connection, ErrorKind, IntoConnectionInfo, RedisError, TlsCertificates,
+    Client, ClientTlsConfig, Connection, ConnectionLike, ErrorKind, IntoConnectionInfo, RedisError,
+    TlsCertificates,
 };
 
 /// One Redis server, as given by a URL (or the master a set of Sentinels names).
@@ -23,6 +25,82 @@ pub struct Endpoint {
 enum Target {
     Direct(Client),
     Sentinel(Sentinels),
+    /// A Redis Cluster, found through these seed nodes.
+    Cluster(ClusterClient),
+}
+
+/// A connection to one server, or to a whole Redis Cluster (which sends each command to the node
+/// that serves its keys' slot: all of one lock's keys share a slot).
+pub enum RedisConnection {
+    Single(Connection),
+    Cluster(Box<ClusterConnection>),
+}
+
+impl RedisConnection {
+    /// Sets the time allowed for each read and write.
+    pub fn set_timeouts(&self, timeout: Duration) -> redis::RedisResult<()> {
+        match self {
+            RedisConnection::Single(con) => {
+                con.set_read_timeout(Some(timeout))?;
+                con.set_write_timeout(Some(timeout))
+            }
+            RedisConnection::Cluster(con) => {
+                con.set_read_timeout(Some(timeout))?;
+                con.set_write_timeout(Some(timeout))
+            }
+        }
+    }
+
+    fn inner(&mut self) -> &mut dyn ConnectionLike {
+        match self {
+            RedisConnection::Single(con) => con,
+            RedisConnection::Cluster(con) => con.as_mut(),
+        }
+    }
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> redis::RedisResult<redis::Value> {
+        self.inner().req_packed_command(cmd)
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisResult<Vec<redis::Value>> {
+        self.inner().req_packed_commands(cmd, offset, count)
+    }
+
+    fn req_command(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+        self.inner().req_command(cmd)
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConnection::Single(con) => con.get_db(),
+            RedisConnection::Cluster(con) => con.get_db(),
+        }
+    }
+
+    fn supports_pipelining(&self) -> bool {
+        match self {
+            RedisConnection::Single(con) => con.supports_pipelining(),
+            RedisConnection::Cluster(con) => con.supports_pipelining(),
+        }
+    }
+
+    fn check_connection(&mut self) -> bool {
+        self.inner().check_connection()
+    }
+
+    fn is_open(&self) -> bool {
+        match self {
+            RedisConnection::Single(con) => con.is_open(),
+            RedisConnection::Cluster(con) => con.is_open(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -105,6 +183,48 @@ impl Endpoint {
         Ok(Endpoint { target: Target::Direct(client), shown })
     }
 
+    /// The Redis Cluster that these seed URLs (`redis://` or `rediss://`) belong to.
+    pub fn cluster(urls: &[&str], tls: &TlsFiles, timeout: Duration) -> Result<Endpoint> {
+        let mut seeds = Vec::new();
+        let mut secure = None;
+        for text in urls {
+            let shown = redact(text);
+            let is_tls = match text.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase())
+            {
+                Some(scheme) if scheme == "redis" => false,
+                Some(scheme) if scheme == "rediss" => true,
+                _ => bail!(
+                    "'{shown}' cannot be a Redis Cluster seed: give redis://HOST:PORT (or \
+                     rediss:// for TLS) URLs of cluster nodes with --cluster"
+                ),
+            };
+            if secure.is_some_and(|secure| secure != is_tls) {
+                bail!("the --cluster seeds mix redis:// and rediss://: use one or the other");
+            }
+            secure = Some(is_tls);
+            let info =
+                text.into_connection_info().map_err(|err| invalid_url(&shown, text, &err))?;
+            let settings = info.redis_settings().clone().set_skip_set_lib_name();
+            seeds.push(info.set_redis_settings(settings));
+        }
+        let shown = format!(
+            "the Redis Cluster of {}",
+            urls.iter().map(|url| redact(url)).collect::<Vec<_>>().join(", ")
+        );
+        let mut builder =
+            ClusterClientBuilder::new(seeds).connection_timeout(timeout).response_timeout(timeout);
+        if secure == Some(true) {
+            builder = builder.certs(tls.load()?);
+        }
+        let client = builder.build().map_err(|err| {
+            anyhow!(
+                "{shown} cannot be used ({}): check the --cluster seed URLs",
+                scrub_all(&err.to_string(), urls)
+            )
+        })?;
+        Ok(Endpoint { target: Target::Cluster(client), shown })
+    }
+
     /// The master that `sentinels` name, whichever server that is at the time of each connection.
     pub fn sentinel(sentinels: Sentinels) -> Endpoint {
         let shown = sentinels.shown();
@@ -122,16 +242,20 @@ impl Endpoint {
     }
 
     /// Connects, spending at most `timeout` on connecting and on each later read or write.
-    pub fn connect(&self, timeout: Duration) -> Result<Connection> {
+    pub fn connect(&self, timeout: Duration) -> Result<RedisConnection> {
         let timeout = timeout.max(Duration::from_millis(1));
-        let client = match &self.target {
-            Target::Direct(client) => client,
+        let con = match &self.target {
+            Target::Direct(client) => client
+                .get_connection_with_timeout(timeout)
+                .map(RedisConnection::Single)
+                .map_err(|err| self.explain(&err))?,
             Target::Sentinel(sentinels) => return sentinels.connect(timeout),
+            Target::Cluster(client) => client
+                .get_connection()
+                .map(|con| RedisConnection::Cluster(Box::new(con)))
+                .map_err(|err| self.explain(&err))?,
         };
-        let con = client.get_connection_with_timeout(timeout).map_err(|err| self.explain(&err))?;
-        con.set_read_timeout(Some(timeout))
-            .and_then(|()| con.set_write_timeout(Some(timeout)))
-            .map_err(|err| self.explain(&err))?;
+        con.set_timeouts(timeout).map_err(|err| self.explain(&err))?;
         Ok(con)
     }
 
@@ -174,6 +298,12 @@ impl Endpoint {
                 "cannot load this system's CA certificates for {url} ({detail}): correct \
                  SSL_CERT_FILE / SSL_CERT_DIR, or give the CA with --tls-ca or RLOCK_TLS_CA"
             )
+        } else if code == "MOVED" || err.kind() == ErrorKind::Server(redis::ServerErrorKind::Moved)
+        {
+            anyhow!(
+                "Redis at {url} is a node of a Redis Cluster, and this lock lives on another node \
+                 ({detail}): add --cluster (or RLOCK_CLUSTER=1)"
+            )
         } else if detail.contains("Unable to build client with TLS parameters") {
             anyhow!(
                 "rlock cannot use the TLS certificates it was given for {url} ({detail}): give PEM \
@@ -203,6 +333,11 @@ impl Endpoint {
             anyhow!("Redis at {url} answered with an error: {detail}")
         }
     }
+}
+
+/// `message` without the secrets of any of `urls`.
+fn scrub_all(message: &str, urls: &[&str]) -> String {
+    urls.iter().fold(message.to_owned(), |text, url| scrub(&text, url))
 }
 
 /// The message for a URL (or its certificates) that redis-rs cannot use.

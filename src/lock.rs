@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use redis::{Connection, ConnectionLike, FromRedisValue, Script, ScriptInvocation, Value};
+use redis::{ConnectionLike, FromRedisValue, Script, ScriptInvocation, Value};
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, RedisConnection};
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::scripts;
@@ -104,7 +104,7 @@ pub struct LockClient {
     endpoint: Endpoint,
     keys: LockKeys,
     timeout: Duration,
-    con: Option<Connection>,
+    con: Option<RedisConnection>,
 }
 
 impl LockClient {
@@ -125,8 +125,7 @@ impl LockClient {
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout.max(Duration::from_millis(1));
         if let Some(con) = &self.con
-            && (con.set_read_timeout(Some(self.timeout)).is_err()
-                || con.set_write_timeout(Some(self.timeout)).is_err())
+            && con.set_timeouts(self.timeout).is_err()
         {
             self.con = None;
         }
@@ -299,7 +298,7 @@ impl LockClient {
         invocation
     }
 
-    fn connection(&mut self) -> Result<&mut Connection> {
+    fn connection(&mut self) -> Result<&mut RedisConnection> {
         if self.con.is_none() {
             self.con = Some(self.endpoint.connect(self.timeout)?);
         }

@@ -12,9 +12,8 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use redis::Connection;
 
-use crate::endpoint::{Endpoint, TlsFiles, redact};
+use crate::endpoint::{Endpoint, RedisConnection, TlsFiles, redact};
 
 /// The Sentinels of one deployment, and how to reach the master they name.
 #[derive(Debug, Clone)]
@@ -88,7 +87,7 @@ impl Sentinels {
     }
 
     /// Connects to the master the Sentinels name now (see the module's documentation).
-    pub fn connect(&self, timeout: Duration) -> Result<Connection> {
+    pub fn connect(&self, timeout: Duration) -> Result<RedisConnection> {
         let mut failures = Vec::new();
         for sentinel in &self.sentinels {
             match self.master_from(sentinel, timeout) {
@@ -99,7 +98,7 @@ impl Sentinels {
         bail!("no Sentinel led to the master of '{}': {}", self.service, failures.join("; "))
     }
 
-    fn master_from(&self, sentinel: &Endpoint, timeout: Duration) -> Result<Connection> {
+    fn master_from(&self, sentinel: &Endpoint, timeout: Duration) -> Result<RedisConnection> {
         let mut con = sentinel.connect(timeout)?;
         let address: Option<(String, String)> = redis::cmd("SENTINEL")
             .arg("GET-MASTER-ADDR-BY-NAME")

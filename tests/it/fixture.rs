@@ -117,6 +117,15 @@ impl RedisServer {
         RedisServer::start_with(None, Some(client_certs), &[])
     }
 
+    /// A node for a Redis Cluster (see [`RedisCluster`]).
+    fn cluster_node() -> RedisServer {
+        RedisServer::start_with(
+            None,
+            None,
+            &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+        )
+    }
+
     /// A replica of `master` (`replicaof`).
     pub fn replica_of(master: &RedisServer) -> RedisServer {
         let port = master.port.to_string();
@@ -371,5 +380,67 @@ impl Drop for Sentinel {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+    }
+}
+
+/// A Redis Cluster of masters without replicas, made with `redis-cli --cluster create`.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub fn start(masters: usize) -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..masters).map(|_| RedisServer::cluster_node()).collect();
+        let addresses: Vec<String> =
+            nodes.iter().map(|node| format!("127.0.0.1:{}", node.port())).collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run redis-cli --cluster create (redis-cli comes with redis-server)");
+        assert!(
+            created.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&created.stdout)
+        );
+        let cluster = RedisCluster { nodes };
+        let ready = crate::harness::eventually(Duration::from_secs(30), || {
+            cluster.nodes.iter().all(|node| {
+                let info: String = node.cmd(&["CLUSTER", "INFO"]);
+                info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:") && {
+                    let known = info
+                        .lines()
+                        .find_map(|line| line.strip_prefix("cluster_known_nodes:"))
+                        .and_then(|count| count.trim().parse::<usize>().ok());
+                    known == Some(cluster.nodes.len())
+                }
+            })
+        });
+        assert!(ready, "the cluster did not settle");
+        cluster
+    }
+
+    /// A seed URL for rlock: the first node's.
+    pub fn seed(&self) -> String {
+        self.nodes[0].url()
+    }
+
+    /// The node that serves `key`'s slot.
+    pub fn owner(&self, key: &str) -> &RedisServer {
+        let slot: i64 = self.nodes[0].cmd(&["CLUSTER", "KEYSLOT", key]);
+        // Each entry: first slot, last slot, [address, port, id, ...] of its master.
+        let ranges: Vec<(i64, i64, Vec<redis::Value>)> = self.nodes[0].cmd(&["CLUSTER", "SLOTS"]);
+        let port = ranges
+            .iter()
+            .find(|(first, last, _)| (*first..=*last).contains(&slot))
+            .and_then(|(_, _, master)| match master.get(1) {
+                Some(redis::Value::Int(port)) => Some(*port),
+                _ => None,
+            })
+            .expect("no range covers the slot");
+        self.nodes.iter().find(|node| i64::from(node.port()) == port).expect("unknown node")
     }
 }

@@ -4,6 +4,7 @@ mod fixture;
 mod harness;
 
 mod acl;
+mod cluster;
 mod commands;
 mod errors;
 mod run;

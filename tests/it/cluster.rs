@@ -1,0 +1,66 @@
+//! Redis Cluster (`--cluster`): against a real cluster of three masters, with locks on each.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::fixture::RedisCluster;
+use crate::harness::{assert_one_line_mentioning, eventually, rlock_at};
+
+#[test]
+fn every_command_works_with_locks_on_every_master() {
+    let cluster = RedisCluster::start(3);
+    let seed = cluster.seed();
+    // One lock name per master.
+    let mut by_node: BTreeMap<u16, String> = BTreeMap::new();
+    for n in 0..100 {
+        let name = format!("lock{n}");
+        by_node.entry(cluster.owner(&format!("rlock:{name}")).port()).or_insert(name);
+    }
+    assert_eq!(by_node.len(), 3, "{by_node:?}");
+
+    for name in by_node.values() {
+        let rlock = || rlock_at(&seed).arg("--cluster");
+        let out = rlock().args(["run", name, "--", "sh", "-c", "echo $RLOCK_FENCE"]).output();
+        out.expect_code(0);
+        assert_eq!(out.stdout, "1\n");
+        // Everything of this lock is on its node.
+        let owner = cluster.owner(&format!("rlock:{name}"));
+        assert_eq!(owner.cmd::<i64>(&["EXISTS", &format!("{{rlock:{name}}}:fence")]), 1);
+
+        let out = rlock().args(["acquire", "-t", "1m", name]).output();
+        out.expect_code(0);
+        let token = out.stdout.trim().to_owned();
+        assert_eq!(owner.cmd::<String>(&["GET", &format!("rlock:{name}")]), token);
+        rlock().args(["ttl", name]).output().expect_code(0);
+        rlock().args(["refresh", name, &token]).output().expect_code(0);
+        // A waiter is handed the lock on release.
+        let waiter = rlock().args(["run", name, "--", "echo", "handed"]).spawn();
+        let queue = format!("{{rlock:{name}}}:queue");
+        assert!(eventually(Duration::from_secs(10), || owner.cmd::<i64>(&["ZCARD", &queue]) == 1));
+        let out = rlock().args(["status", "--json", name]).output();
+        out.expect_code(0);
+        let status: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(status["waiters"], 1, "{status}");
+        rlock().args(["release", name, &token]).output().expect_code(0);
+        let out = waiter.finish(Duration::from_secs(10));
+        out.expect_code(0);
+        assert_eq!(out.stdout, "handed\n");
+        rlock().args(["acquire", name]).output().expect_code(0);
+        rlock().args(["break", name]).output().expect_code(0);
+        rlock().args(["ttl", name]).output().expect_code(1);
+    }
+}
+
+#[test]
+fn a_cluster_node_without_cluster_says_to_add_it() {
+    let cluster = RedisCluster::start(3);
+    let seed = &cluster.nodes[0];
+    let name = (0..100)
+        .map(|n| format!("lock{n}"))
+        .find(|name| cluster.owner(&format!("rlock:{name}")).port() != seed.port())
+        .unwrap();
+    let out = rlock_at(&seed.url()).args(["run", &name, "--", "echo", "ran"]).output();
+    out.expect_code(125);
+    assert_eq!(out.stdout, "");
+    assert_one_line_mentioning(&out.stderr, &["Redis Cluster", "--cluster"]);
+}
