@@ -47,7 +47,7 @@ pub struct Cli {
 pub struct Global {
     /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS),
     /// unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per
-    /// Sentinel
+    /// Sentinel. Several redis:// URLs: a quorum of independent masters
     #[arg(
         short = 'r',
         long = "redis",

@@ -50,7 +50,8 @@ pub fn execute(cli: Cli) -> Result<Exit> {
     }
 }
 
-/// The one Redis server to use. Several URLs (a quorum) come with a later version.
+/// The Redis to use: one server, the Sentinels of one, a Redis Cluster, or several independent
+/// servers (a quorum).
 fn endpoint(urls: &[String], tls: &TlsFiles, cluster: bool) -> Result<Endpoint> {
     let urls: Vec<&String> = urls.iter().filter(|url| !url.trim().is_empty()).collect();
     if cluster && !urls.is_empty() {
@@ -73,10 +74,13 @@ fn endpoint(urls: &[String], tls: &TlsFiles, cluster: bool) -> Result<Endpoint> 
             Ok(Endpoint::sentinel(Sentinels::parse(&urls, tls)?))
         }
         [url] => Endpoint::parse(url.trim(), tls),
-        _ => bail!(
-            "{} Redis URLs were given, but this version of rlock locks on one server only: give one --redis URL",
-            urls.len()
-        ),
+        urls => {
+            let members = urls
+                .iter()
+                .map(|url| Endpoint::parse(url.trim(), tls))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Endpoint::quorum(members))
+        }
     }
 }
 

@@ -27,6 +27,8 @@ enum Target {
     Sentinel(Sentinels),
     /// A Redis Cluster, found through these seed nodes.
     Cluster(ClusterClient),
+    /// Independent masters, a majority of which holds a lock (see [`crate::quorum`]).
+    Quorum(Vec<Endpoint>),
 }
 
 /// A connection to one server, or to a whole Redis Cluster (which sends each command to the node
@@ -225,6 +227,24 @@ impl Endpoint {
         Ok(Endpoint { target: Target::Cluster(client), shown })
     }
 
+    /// Independent masters for quorum mode.
+    pub fn quorum(members: Vec<Endpoint>) -> Endpoint {
+        let shown = format!(
+            "{} Redis servers ({})",
+            members.len(),
+            members.iter().map(Endpoint::shown).collect::<Vec<_>>().join(", ")
+        );
+        Endpoint { target: Target::Quorum(members), shown }
+    }
+
+    /// The servers a lock lives on: the members of a quorum, or just this one.
+    pub fn members(&self) -> Vec<Endpoint> {
+        match &self.target {
+            Target::Quorum(members) => members.clone(),
+            _ => vec![self.clone()],
+        }
+    }
+
     /// The master that `sentinels` name, whichever server that is at the time of each connection.
     pub fn sentinel(sentinels: Sentinels) -> Endpoint {
         let shown = sentinels.shown();
@@ -250,6 +270,7 @@ impl Endpoint {
                 .map(RedisConnection::Single)
                 .map_err(|err| self.explain(&err))?,
             Target::Sentinel(sentinels) => return sentinels.connect(timeout),
+            Target::Quorum(_) => bail!("{}: connect to each server of a quorum", self.shown),
             Target::Cluster(client) => client
                 .get_connection()
                 .map(|con| RedisConnection::Cluster(Box::new(con)))

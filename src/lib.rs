@@ -17,6 +17,7 @@ pub mod keepalive;
 pub mod keys;
 pub mod launch;
 pub mod lock;
+pub mod quorum;
 pub mod run;
 pub mod scripts;
 pub mod sentinel;

@@ -8,6 +8,7 @@ use redis::{ConnectionLike, FromRedisValue, Script, ScriptInvocation, Value};
 use crate::endpoint::{Endpoint, RedisConnection};
 use crate::holder::Holder;
 use crate::keys::LockKeys;
+use crate::quorum;
 use crate::scripts;
 
 /// The secret that proves who holds a lock: 128 random bits as 32 hex digits (a UUID v4).
@@ -98,19 +99,23 @@ pub struct LockInfo {
     pub waiters: u64,
 }
 
-/// A client for one lock on one Redis server. It connects lazily and reconnects after a broken
-/// connection; each call is one atomic script.
+/// A client for one lock: on one Redis server, or on a quorum of independent servers (see
+/// [`crate::quorum`]). Each call is one atomic script on each server.
 pub struct LockClient {
     endpoint: Endpoint,
     keys: LockKeys,
-    timeout: Duration,
-    con: Option<RedisConnection>,
+    nodes: Vec<Node>,
 }
 
 impl LockClient {
-    /// A client for the lock `keys` at `endpoint`, giving each Redis round trip up to `timeout`.
+    /// A client for the lock `keys` at `endpoint`, giving each Redis round trip up to `timeout`
+    /// (in quorum mode at most [`quorum::NODE_TIMEOUT`] per server).
     pub fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> LockClient {
-        LockClient { endpoint, keys, timeout, con: None }
+        let members = endpoint.members();
+        let timeout = if members.len() > 1 { timeout.min(quorum::NODE_TIMEOUT) } else { timeout };
+        let nodes =
+            members.into_iter().map(|member| Node::new(member, keys.clone(), timeout)).collect();
+        LockClient { endpoint, keys, nodes }
     }
 
     pub fn keys(&self) -> &LockKeys {
@@ -119,6 +124,105 @@ impl LockClient {
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// Whether this is a quorum of several servers (no wait queue then).
+    pub fn is_quorum(&self) -> bool {
+        self.nodes.len() > 1
+    }
+
+    /// Changes the time allowed for each round trip from now on.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        let timeout = if self.is_quorum() { timeout.min(quorum::NODE_TIMEOUT) } else { timeout };
+        self.nodes.iter_mut().for_each(|node| node.set_timeout(timeout));
+    }
+
+    /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter`
+    /// it joins the queue when it cannot take the lock (or keeps its place there: every try is also
+    /// a heartbeat); without one, or in quorum mode, it only tries.
+    pub fn try_acquire(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        holder: &Holder,
+        waiter: Option<&Waiter>,
+    ) -> Result<Attempt> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.try_acquire(token, ttl, holder, waiter),
+            nodes => quorum::try_acquire(nodes, token, ttl, holder),
+        }
+    }
+
+    /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
+    /// turn on if the lock is free. Nothing to do in quorum mode.
+    pub fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.leave(waiter, token),
+            _ => Ok(()),
+        }
+    }
+
+    /// Blocks on this waiter's wake-up list until something arrives or `timeout` passes.
+    pub fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Wake> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.wait_for_grant(waiter, timeout),
+            _ => Err(anyhow!("no wait queue in quorum mode")),
+        }
+    }
+
+    /// Wakes this waiter from its BLPOP without handing it anything (rlock got a signal).
+    pub fn nudge(&mut self, waiter: &str) -> Result<()> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.nudge(waiter),
+            _ => Ok(()),
+        }
+    }
+
+    /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.
+    pub fn refresh(&mut self, token: &Token, ttl: Duration) -> Result<bool> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.refresh(token, ttl),
+            nodes => quorum::refresh(nodes, token, ttl),
+        }
+    }
+
+    /// Releases the lock if it is held with `token`; false when it is not (gone, or someone else's).
+    pub fn release(&mut self, token: &Token) -> Result<bool> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.release(token),
+            nodes => quorum::release(nodes, token),
+        }
+    }
+
+    /// Releases the lock whoever holds it; false when it was free.
+    pub fn force_release(&mut self) -> Result<bool> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.force_release(),
+            nodes => quorum::force_release(nodes),
+        }
+    }
+
+    /// The lock's remaining lifetime, holder and waiters; `None` when it is free.
+    pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.inspect(),
+            nodes => quorum::inspect(nodes),
+        }
+    }
+}
+
+/// One lock on one Redis server. It connects lazily and reconnects after a broken connection;
+/// each call is one atomic script.
+pub(crate) struct Node {
+    endpoint: Endpoint,
+    keys: LockKeys,
+    timeout: Duration,
+    con: Option<RedisConnection>,
+}
+
+impl Node {
+    fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> Node {
+        Node { endpoint, keys, timeout, con: None }
     }
 
     /// Changes the time allowed for each round trip from now on.
@@ -251,6 +355,13 @@ impl LockClient {
     /// Releases the lock whoever holds it; false when it was free.
     pub fn force_release(&mut self) -> Result<bool> {
         let done: i64 = self.call(self.invocation(&scripts::BREAK, &[] as &[&str]))?;
+        Ok(done == 1)
+    }
+
+    /// Quorum mode: raises the fencing counter of a lock held with `token` to `fence`.
+    pub fn raise_fence(&mut self, token: &Token, fence: u64) -> Result<bool> {
+        let args = [token.secret().to_owned(), fence.to_string()];
+        let done: i64 = self.call(self.invocation(&scripts::FENCE, &args))?;
         Ok(done == 1)
     }
 

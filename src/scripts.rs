@@ -31,3 +31,6 @@ pub static LEAVE: LazyLock<Script> =
 /// Reads a lock's remaining lifetime, holder and number of waiters.
 pub static INSPECT: LazyLock<Script> =
     LazyLock::new(|| Script::new(with_queue!("scripts/inspect.lua")));
+/// Quorum mode: raises a held lock's fencing counter to the fence the majority agreed on.
+pub static FENCE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/fence.lua")));

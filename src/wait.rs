@@ -124,6 +124,8 @@ pub fn acquire(
     nudger: &Nudger,
 ) -> Result<Outcome> {
     let waiter = match request.patience {
+        // Quorum mode has no wait queue: its waiters try again after a backoff.
+        _ if client.is_quorum() => None,
         Patience::NoWait => None,
         Patience::Until(_) => Some(Waiter {
             id: Token::generate().secret().to_owned(),
@@ -166,6 +168,7 @@ fn take_turn(
     // we sent the last call that found no grant yet. For a grant found by a try, that is the
     // BLPOP before it (`asked`); for one found by BLPOP, the try before it (`sent`).
     let mut asked = started;
+    let mut tries = 0;
     loop {
         let sent = Instant::now();
         let attempt = client.try_acquire(request.token, request.ttl, request.holder, waiter)?;
@@ -179,7 +182,7 @@ fn take_turn(
             }
             Attempt::Held(waiting) => waiting,
         };
-        let (Patience::Until(deadline), Some(waiter)) = (request.patience, waiter) else {
+        let Patience::Until(deadline) = request.patience else {
             return Ok(Outcome::GaveUp);
         };
         let now = Instant::now();
@@ -187,6 +190,22 @@ fn take_turn(
             return Ok(Outcome::GaveUp);
         }
         progress.show(&waiting, started.elapsed());
+        let Some(waiter) = waiter else {
+            // Quorum mode: try again after a jittered backoff (never sooner than the lock could
+            // be free), or at once on a signal.
+            let mut nap = backoff(tries);
+            tries += 1;
+            if let Some(left) = waiting.ttl.filter(|left| !left.is_zero()) {
+                nap = nap.min(left + Duration::from_millis(5));
+            }
+            if let Some(deadline) = deadline {
+                nap = nap.min(deadline.saturating_duration_since(now));
+            }
+            if let Ok(Event::Signal(signal)) = signals.recv_timeout(nap) {
+                return Ok(Outcome::Interrupted(signal));
+            }
+            continue;
+        };
         let head = waiting.place == 1;
         let mut nap = if head { HEARTBEAT_HEAD } else { HEARTBEAT_BEHIND };
         if head && let Some(left) = waiting.ttl {
@@ -218,6 +237,14 @@ fn take_turn(
             }
         }
     }
+}
+
+/// Quorum mode's pause before try `tries` + 1: 50 ms doubling up to 1 s, each time somewhere
+/// between half and one and a half of that, so that contenders do not keep colliding.
+pub fn backoff(tries: u32) -> Duration {
+    let base =
+        Duration::from_millis(50).saturating_mul(1 << tries.min(5)).min(Duration::from_secs(1));
+    base.mul_f64(0.5 + fastrand::f64())
 }
 
 /// Says who holds the lock we could not get.
@@ -271,7 +298,11 @@ impl Progress {
             None if waiting.ttl == Some(Duration::ZERO) => "being handed over".to_owned(),
             None => "held (not by rlock)".to_owned(),
         };
-        let place = format!("place {} of {}", waiting.place, waiting.waiters);
+        let place = if waiting.place == 0 {
+            "no queue (quorum mode)".to_owned()
+        } else {
+            format!("place {} of {}", waiting.place, waiting.waiters)
+        };
         if self.terminal {
             let line = format!(
                 "waiting for '{}': {holder}; {place}; waited {}",

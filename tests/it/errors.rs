@@ -213,8 +213,16 @@ fn a_key_of_the_wrong_type_is_refused() {
 }
 
 #[test]
-fn too_many_redis_urls_are_refused_until_quorum_exists() {
-    let out = rlock_at("redis://127.0.0.1:1,redis://127.0.0.1:2").args(["ttl", "k"]).output();
+fn several_urls_make_a_quorum_whose_mistakes_are_named() {
+    let (one, two) = (closed_port(), closed_port());
+    let urls = format!("redis://127.0.0.1:{one},redis://127.0.0.1:{two}");
+    let out = rlock_at(&urls).args(["ttl", "k"]).output();
     out.expect_code(125);
-    assert_one_line_mentioning(&out.stderr, &["2 Redis URLs"]);
+    assert_one_line_mentioning(
+        &out.stderr,
+        &["only 0 of 2 Redis servers answered", "cannot reach"],
+    );
+    let out = rlock_at(&format!("redis://127.0.0.1:{one},http://x")).args(["ttl", "k"]).output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["unknown scheme 'http'"]);
 }

@@ -253,3 +253,39 @@ pub fn assert_one_line_mentioning(stderr: &str, expected: &[&str]) {
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `contenders` processes each take `turns` turns through `rlock run` (at RLOCK_REDIS=`url`) at a
+/// read-modify-write of a counter file, with mkdir as an atomic "somebody is inside" marker; the
+/// count must come out exact, and nobody may have been inside with someone else.
+pub fn count_under_contention(url: &str, contenders: usize, turns: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("counter");
+    let marker = dir.path().join("inside");
+    let breaches = dir.path().join("breaches");
+    std::fs::write(&counter, "0\n").unwrap();
+    let critical = format!(
+        "mkdir '{m}' 2>/dev/null || echo breach >> '{b}'; n=$(cat '{c}'); echo $((n + 1)) > '{c}'; rmdir '{m}'",
+        m = marker.display(),
+        b = breaches.display(),
+        c = counter.display()
+    );
+    let loop_script = r#"for i in $(seq "$TURNS"); do "$RLOCK_BIN" run -t 10s counter -- sh -c "$CRITICAL" || exit 1; done"#;
+    let running: Vec<std::process::Child> = (0..contenders)
+        .map(|_| {
+            Command::new("sh")
+                .args(["-c", loop_script])
+                .env("RLOCK_BIN", env!("CARGO_BIN_EXE_rlock"))
+                .env("RLOCK_REDIS", url)
+                .env("CRITICAL", &critical)
+                .env("TURNS", turns.to_string())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut contender in running {
+        assert!(contender.wait().unwrap().success(), "a contender failed");
+    }
+    let count = std::fs::read_to_string(&counter).unwrap();
+    assert_eq!(count.trim(), (contenders * turns).to_string());
+    assert!(!breaches.exists(), "two contenders were inside at once");
+}

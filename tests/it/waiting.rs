@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::fixture::RedisServer;
-use crate::harness::{Running, eventually, rlock};
+use crate::harness::{Running, count_under_contention, eventually, rlock};
 
 fn queued(server: &RedisServer, key: &str) -> i64 {
     server.cmd(&["ZCARD", &format!("{{rlock:{key}}}:queue")])
@@ -115,35 +115,7 @@ fn waiters_are_woken_by_a_push_not_by_polling() {
 #[test]
 fn counter_stays_exact_under_contention() {
     let server = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let counter = dir.path().join("counter");
-    let marker = dir.path().join("inside");
-    let breaches = dir.path().join("breaches");
-    std::fs::write(&counter, "0\n").unwrap();
-    // Read-modify-write of a file, with mkdir as an atomic "somebody is inside" marker.
-    let critical = format!(
-        "mkdir '{m}' 2>/dev/null || echo breach >> '{b}'; n=$(cat '{c}'); echo $((n + 1)) > '{c}'; rmdir '{m}'",
-        m = marker.display(),
-        b = breaches.display(),
-        c = counter.display()
-    );
-    let loop_script = r#"for i in $(seq 25); do "$RLOCK_BIN" run -t 10s counter -- sh -c "$CRITICAL" || exit 1; done"#;
-    let contenders: Vec<std::process::Child> = (0..16)
-        .map(|_| {
-            std::process::Command::new("sh")
-                .args(["-c", loop_script])
-                .env("RLOCK_BIN", env!("CARGO_BIN_EXE_rlock"))
-                .env("RLOCK_REDIS", server.url())
-                .env("CRITICAL", &critical)
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut contender in contenders {
-        assert!(contender.wait().unwrap().success(), "a contender failed");
-    }
-    assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "400");
-    assert!(!breaches.exists(), "two contenders were inside at once");
+    count_under_contention(&server.url(), 16, 25);
 }
 
 #[test]

@@ -1,0 +1,157 @@
+//! Quorum mode (Redlock): one lock over 3 or 5 independent redis-servers.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::fixture::RedisServer;
+use crate::harness::{assert_one_line_mentioning, count_under_contention, eventually, rlock_at};
+
+fn servers(n: usize) -> Vec<RedisServer> {
+    (0..n).map(|_| RedisServer::start()).collect()
+}
+
+/// RLOCK_REDIS for all of them: their URLs, comma-separated.
+fn urls(servers: &[RedisServer]) -> String {
+    servers.iter().map(RedisServer::url).collect::<Vec<_>>().join(",")
+}
+
+fn fence_of(url: &str, key: &str) -> u64 {
+    let out = rlock_at(url).args(["run", key, "--", "sh", "-c", "echo $RLOCK_FENCE"]).output();
+    out.expect_code(0);
+    out.stdout.trim().parse().unwrap()
+}
+
+#[test]
+fn a_minority_down_or_frozen_changes_nothing_for_the_user() {
+    for (n, down) in [(3, 1), (5, 2)] {
+        let mut all = servers(n);
+        let url = urls(&all);
+        assert_eq!(fence_of(&url, "k"), 1);
+        // The lock is on every server.
+        for server in &all {
+            assert_eq!(server.cmd::<i64>(&["EXISTS", "{rlock:k}:fence"]), 1);
+        }
+        // One frozen (SIGSTOP), the others of the minority gone.
+        all[0].pause();
+        for _ in 1..down {
+            drop(all.pop());
+        }
+        assert_eq!(fence_of(&url, "k"), 2);
+        let out = rlock_at(&url).args(["acquire", "-t", "1m", "held"]).output();
+        out.expect_code(0);
+        let out = rlock_at(&url).args(["status", "--json", "held"]).output();
+        out.expect_code(0);
+        let status: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(status["held"], true, "{status}");
+        rlock_at(&url).args(["ttl", "held"]).output().expect_code(0);
+        rlock_at(&url).args(["run", "-n", "held", "--", "true"]).output().expect_code(75);
+        all[0].resume();
+    }
+}
+
+#[test]
+fn a_majority_down_is_an_error_naming_how_many_answered() {
+    let mut all = servers(3);
+    let url = urls(&all);
+    all[0].pause();
+    drop(all.pop());
+    let out = rlock_at(&url).args(["run", "k", "--", "echo", "ran"]).output();
+    out.expect_code(125);
+    assert_eq!(out.stdout, "", "nothing runs without a majority");
+    assert_one_line_mentioning(
+        &out.stderr,
+        &["only 1 of 3 Redis servers answered", "majority (2)"],
+    );
+    for query in ["ttl", "status"] {
+        let out = rlock_at(&url).args([query, "k"]).output();
+        out.expect_code(125);
+        assert_one_line_mentioning(&out.stderr, &["only 1 of 3"]);
+    }
+    all[0].resume();
+}
+
+#[test]
+fn losing_the_majority_while_the_command_runs_stops_it_with_124() {
+    let all = servers(3);
+    let url = urls(&all);
+    let running = rlock_at(&url)
+        .args(["run", "-t", "2s", "--kill-grace", "1s", "k", "--", "sleep", "30"])
+        .spawn();
+    assert!(eventually(Duration::from_secs(10), || {
+        all[2].cmd::<Option<String>>(&["GET", "rlock:k"]).is_some()
+    }));
+    let lost_at = Instant::now();
+    all[0].pause();
+    all[1].pause();
+    let out = running.finish(Duration::from_secs(15));
+    out.expect_code(124);
+    assert!(lost_at.elapsed() < Duration::from_secs(6), "{:?}", lost_at.elapsed());
+    assert_one_line_mentioning(&out.stderr, &["lost the lock 'k'"]);
+    all[0].resume();
+    all[1].resume();
+}
+
+/// Makes `server` refuse every client (a password it does not have) or take them again.
+fn set_away(server: &RedisServer, away: bool) {
+    let url = format!("redis://:away-pw@127.0.0.1:{}", server.port());
+    if away {
+        server.cmd::<String>(&["CONFIG", "SET", "requirepass", "away-pw"]);
+    } else {
+        let client = redis::Client::open(url).unwrap();
+        let mut con = client.get_connection().unwrap();
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("requirepass")
+            .arg("")
+            .query::<String>(&mut con)
+            .unwrap();
+    }
+}
+
+#[test]
+fn fences_keep_growing_whichever_majority_grants_the_lock() {
+    let all = servers(3);
+    let url = urls(&all);
+    // Server 0's counter is far ahead, as after a history in which the others were away.
+    all[0].cmd::<String>(&["SET", "{rlock:k}:fence", "10"]);
+    set_away(&all[2], true);
+    assert_eq!(fence_of(&url, "k"), 11, "the largest counter of the majority");
+    set_away(&all[2], false);
+    // Now a majority without server 0: its fence must still be larger than 11.
+    set_away(&all[0], true);
+    let fence = fence_of(&url, "k");
+    assert!(fence > 11, "fence {fence} after 11");
+    set_away(&all[0], false);
+}
+
+#[test]
+fn waiters_all_get_the_lock_in_turn_without_a_queue() {
+    let all = servers(3);
+    let url = urls(&all);
+    let out = rlock_at(&url).args(["acquire", "-t", "1m", "k"]).output();
+    out.expect_code(0);
+    let token = out.stdout.trim().to_owned();
+    let waiters: Vec<_> = (0..4)
+        .map(|n| rlock_at(&url).args(["run", "k", "--", "echo", &format!("waiter {n}")]).spawn())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    rlock_at(&url).args(["release", "k", &token]).output().expect_code(0);
+    for waiter in waiters {
+        waiter.finish(Duration::from_secs(20)).expect_code(0);
+    }
+    // Ctrl-C while waiting still ends the wait at once, holding nothing.
+    rlock_at(&url).args(["acquire", "-t", "1m", "k"]).output().expect_code(0);
+    let waiter = rlock_at(&url).args(["run", "k", "--", "echo", "never"]).spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    waiter.signal(Signal::SIGINT);
+    waiter.finish(Duration::from_secs(5)).expect_code(130);
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn the_counter_stays_exact_against_three_masters() {
+    let all = servers(3);
+    count_under_contention(&urls(&all), 16, 25);
+}
