@@ -111,6 +111,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Force-release a lock someone else holds, an operator's tool (exit 1 when it was free)
     Break(KeyArg),
+    /// List the locks rlock holds now, one per line: name, holder, ttl, fence
+    List(ListArgs),
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +204,17 @@ pub struct StatusArgs {
     pub key: KeyArg,
 
     /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only lock names matching this glob (Redis MATCH syntax: * ? [abc])
+    #[arg(value_name = "PATTERN", default_value = "*")]
+    pub pattern: String,
+
+    /// Print one JSON array of objects, as status --json prints them
     #[arg(long)]
     pub json: bool,
 }

@@ -1,12 +1,14 @@
 //! Carrying out a parsed command line: one function per subcommand.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use anyhow::{Result, bail};
 use serde_json::json;
 
 use crate::cli::{
-    AcquireArgs, Cli, Command, KeyArg, RefreshArgs, StatusArgs, TakeArgs, TokenArgs, TtlArgs,
+    AcquireArgs, Cli, Command, KeyArg, ListArgs, RefreshArgs, StatusArgs, TakeArgs, TokenArgs,
+    TtlArgs,
 };
 use crate::duration;
 use crate::endpoint::{self, Endpoint, TlsFiles};
@@ -14,6 +16,7 @@ use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, LockInfo, Token, millis};
+use crate::quorum;
 use crate::run::{self, REDIS_TIMEOUT, RunRequest};
 use crate::sentinel::{self, Sentinels};
 use crate::ui;
@@ -46,6 +49,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
         Command::Release(args) => release(endpoint, prefix, args),
         Command::Ttl(args) => ttl(endpoint, prefix, args),
         Command::Status(args) => status(endpoint, prefix, args),
+        Command::List(args) => list(endpoint, prefix, args),
         Command::Break(args) => force_release(endpoint, prefix, args),
     }
 }
@@ -233,6 +237,82 @@ fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
     }
     lines.push(format!("waiters:  {}", info.waiters));
     lines
+}
+
+/// `list`: the locks held now. Every lock rlock holds has a holder record, `{PREFIX NAME}:holder`
+/// (or `PREFIX NAME:holder` for a name with a hash tag): SCAN finds those on every server, and
+/// each lock is then read like `status` reads it.
+fn list(endpoint: Endpoint, prefix: &str, args: ListArgs) -> Result<Exit> {
+    let base = format!("{}{}", escape_glob(prefix), args.pattern);
+    // In quorum mode a minority of servers may be away: their locks show through the others.
+    let quorum = endpoint.members().len();
+    let timeout = if quorum > 1 { quorum::NODE_TIMEOUT } else { REDIS_TIMEOUT };
+    let mut found = BTreeMap::new();
+    let (mut answered, mut failures) = (0, Vec::new());
+    for server in endpoint.scan_targets(REDIS_TIMEOUT)? {
+        let scanned =
+            server.scan(&format!("{{{base}}}:holder"), "hash", timeout).and_then(|tagged| {
+                Ok((tagged, server.scan(&format!("{base}:holder"), "hash", timeout)?))
+            });
+        let (tagged, plain) = match scanned {
+            Ok(found) => found,
+            Err(err) if quorum > 1 => {
+                failures.push(format!("{err:#}"));
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        answered += 1;
+        let names = tagged
+            .iter()
+            .filter_map(|key| key.strip_prefix('{')?.strip_suffix("}:holder"))
+            .chain(plain.iter().filter_map(|key| key.strip_suffix(":holder")))
+            .filter_map(|lock| lock.strip_prefix(prefix));
+        for name in names {
+            // Only names whose keys really are these (not a waiter's record, say).
+            if let Ok(keys) = LockKeys::new(prefix, name)
+                && (tagged.contains(&keys.holder) || plain.contains(&keys.holder))
+            {
+                found.insert(keys.lock.clone(), keys);
+            }
+        }
+    }
+    if quorum > 1 && answered < quorum::majority(quorum) {
+        bail!(
+            "only {answered} of {quorum} Redis servers answered, and listing needs a majority ({}): {}",
+            quorum::majority(quorum),
+            failures.join("; ")
+        );
+    }
+    let mut held = Vec::new();
+    for keys in found.into_values() {
+        let mut client = LockClient::new(endpoint.clone(), keys.clone(), REDIS_TIMEOUT);
+        if let Some(info) = client.inspect()?.filter(|info| info.holder.is_some()) {
+            held.push((keys, info));
+        }
+    }
+    if args.json {
+        let all: Vec<_> = held.iter().map(|(keys, info)| status_json(keys, Some(info))).collect();
+        ui::out(serde_json::Value::Array(all))?;
+        return Ok(Exit::Success);
+    }
+    for (keys, info) in &held {
+        let holder = info.holder.as_ref().map(Holder::short).unwrap_or_default();
+        let fence = info.holder.as_ref().map_or(0, |h| h.fence);
+        let ttl = info.ttl.map_or_else(|| "no expiry".to_owned(), duration::show);
+        ui::out(format!("{}\t{holder}\tttl {ttl}\tfence {fence}", keys.name))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// `text` with the characters SCAN's MATCH treats specially escaped.
+fn escape_glob(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
+            _ => vec![c],
+        })
+        .collect()
 }
 
 fn force_release(endpoint: Endpoint, prefix: &str, args: KeyArg) -> Result<Exit> {

@@ -10,8 +10,8 @@ use crate::sentinel::Sentinels;
 
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{
-    Client, ClientTlsConfig, Connection, ConnectionLike, ErrorKind, IntoConnectionInfo, RedisError,
-    TlsCertificates,
+    Client, ClientTlsConfig, Connection, ConnectionLike, ErrorKind, FromRedisValue,
+    IntoConnectionInfo, RedisError, TlsCertificates,
 };
 
 /// One Redis server, as given by a URL (or the master a set of Sentinels names).
@@ -25,10 +25,19 @@ pub struct Endpoint {
 enum Target {
     Direct(Client),
     Sentinel(Sentinels),
-    /// A Redis Cluster, found through these seed nodes.
-    Cluster(ClusterClient),
+    /// A Redis Cluster.
+    Cluster(Box<Cluster>),
     /// Independent masters, a majority of which holds a lock (see [`crate::quorum`]).
     Quorum(Vec<Endpoint>),
+}
+
+/// A Redis Cluster, found through seed nodes; `seed` (the first seed's URL) and `tls` reach any
+/// one node directly.
+#[derive(Clone)]
+struct Cluster {
+    client: ClusterClient,
+    seed: String,
+    tls: TlsFiles,
 }
 
 /// A connection to one server, or to a whole Redis Cluster (which sends each command to the node
@@ -224,7 +233,9 @@ impl Endpoint {
                 scrub_all(&err.to_string(), urls)
             )
         })?;
-        Ok(Endpoint { target: Target::Cluster(client), shown })
+        let seed = urls.first().map(|url| (*url).to_owned()).unwrap_or_default();
+        let cluster = Cluster { client, seed, tls: tls.clone() };
+        Ok(Endpoint { target: Target::Cluster(Box::new(cluster)), shown })
     }
 
     /// Independent masters for quorum mode.
@@ -242,6 +253,63 @@ impl Endpoint {
         match &self.target {
             Target::Quorum(members) => members.clone(),
             _ => vec![self.clone()],
+        }
+    }
+
+    /// The servers that together hold every key, each to be scanned on its own: the masters of a
+    /// cluster, the members of a quorum, or just this one.
+    pub fn scan_targets(&self, timeout: Duration) -> Result<Vec<Endpoint>> {
+        let (seed, tls) = match &self.target {
+            Target::Quorum(members) => return Ok(members.clone()),
+            Target::Cluster(cluster) => (&cluster.seed, &cluster.tls),
+            _ => return Ok(vec![self.clone()]),
+        };
+        let mut con = self.connect(timeout)?;
+        // Each entry: first slot, last slot, [address, port, ...] of its master, then replicas.
+        let ranges: Vec<Vec<redis::Value>> =
+            redis::cmd("CLUSTER").arg("SLOTS").query(&mut con).map_err(|err| self.explain(&err))?;
+        let mut masters = std::collections::BTreeSet::new();
+        for range in &ranges {
+            let Some(redis::Value::Array(master)) = range.get(2) else { continue };
+            let host = master.first().and_then(|v| String::from_redis_value_ref(v).ok());
+            let port = master.get(1).and_then(|v| u16::from_redis_value_ref(v).ok());
+            if let (Some(host), Some(port)) = (host, port) {
+                masters.insert((host, port));
+            }
+        }
+        let mut url = url::Url::parse(seed).map_err(|err| anyhow!("{}: {err}", redact(seed)))?;
+        masters
+            .into_iter()
+            .map(|(host, port)| {
+                url.set_host(Some(&host)).map_err(|err| anyhow!("node address '{host}': {err}"))?;
+                let _ = url.set_port(Some(port));
+                Endpoint::parse(url.as_str(), tls)
+            })
+            .collect()
+    }
+
+    /// The keys of one type that match a glob `pattern` on this one server, found with SCAN
+    /// (a thousand at a time, so that Redis never blocks on it), never KEYS.
+    pub fn scan(&self, pattern: &str, kind: &str, timeout: Duration) -> Result<Vec<String>> {
+        let mut con = self.connect(timeout)?;
+        let mut found = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .arg("TYPE")
+                .arg(kind)
+                .query(&mut con)
+                .map_err(|err| self.explain(&err))?;
+            found.extend(keys);
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
         }
     }
 
@@ -271,7 +339,8 @@ impl Endpoint {
                 .map_err(|err| self.explain(&err))?,
             Target::Sentinel(sentinels) => return sentinels.connect(timeout),
             Target::Quorum(_) => bail!("{}: connect to each server of a quorum", self.shown),
-            Target::Cluster(client) => client
+            Target::Cluster(cluster) => cluster
+                .client
                 .get_connection()
                 .map(|con| RedisConnection::Cluster(Box::new(con)))
                 .map_err(|err| self.explain(&err))?,

@@ -49,6 +49,20 @@ fn every_command_works_with_locks_on_every_master() {
         rlock().args(["break", name]).output().expect_code(0);
         rlock().args(["ttl", name]).output().expect_code(1);
     }
+
+    // list finds the locks on every master.
+    for name in by_node.values() {
+        rlock_at(&seed).args(["--cluster", "acquire", name]).output().expect_code(0);
+    }
+    let out = rlock_at(&seed).args(["--cluster", "list", "--json"]).output();
+    out.expect_code(0);
+    let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut names: Vec<&str> =
+        listed.as_array().unwrap().iter().filter_map(|lock| lock["key"].as_str()).collect();
+    names.sort_unstable();
+    let mut expected: Vec<&str> = by_node.values().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
 }
 
 #[test]

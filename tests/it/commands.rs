@@ -176,3 +176,65 @@ fn a_unix_socket_url_works() {
     out.expect_code(0);
     assert_eq!(out.stdout, "ok\n");
 }
+
+#[test]
+fn list_shows_the_locks_held_now_among_many_other_keys_using_scan() {
+    let server = RedisServer::start();
+    // Fifty thousand unrelated keys, and a lock some other library took under the prefix.
+    let mut con = server.connection();
+    for batch in 0..50 {
+        let mut mset = redis::cmd("MSET");
+        for n in 0..1000 {
+            mset.arg(format!("junk:{batch}:{n}")).arg(n);
+        }
+        mset.query::<()>(&mut con).unwrap();
+    }
+    server.cmd::<String>(&["SET", "rlock:foreign", "their-token", "PX", "60000"]);
+    acquire(&server, &["-t", "5m", "alpha"]);
+    acquire(&server, &["-t", "5m", "{tagged}"]);
+    let beta = acquire(&server, &["-t", "5m", "beta"]);
+    // A waiter's record is not a lock.
+    let waiter = rlock(&server).args(["run", "beta", "--", "true"]).spawn();
+    assert!(crate::harness::eventually(Duration::from_secs(10), || {
+        server.cmd::<i64>(&["ZCARD", "{rlock:beta}:queue"]) == 1
+    }));
+    server.cmd::<String>(&["CONFIG", "RESETSTAT"]);
+
+    let out = rlock(&server).arg("list").output();
+    out.expect_code(0);
+    let names: Vec<&str> =
+        out.stdout.lines().map(|line| line.split('\t').next().unwrap()).collect();
+    assert_eq!(names, ["alpha", "beta", "{tagged}"], "{}", out.stdout);
+    for line in out.stdout.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), 4, "{line}");
+        assert!(fields[1].contains(" pid "), "{line}");
+        assert!(fields[2].starts_with("ttl "), "{line}");
+        assert!(fields[3].starts_with("fence "), "{line}");
+    }
+    let stats: String = server.cmd(&["INFO", "commandstats"]);
+    assert!(!stats.contains("cmdstat_keys:"), "KEYS was used: {stats}");
+    let scans = stats
+        .lines()
+        .find_map(|line| line.strip_prefix("cmdstat_scan:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|calls| calls.parse::<u64>().ok())
+        .expect("SCAN was not used");
+    assert!(scans >= 50, "only {scans} SCAN calls for 50,000 keys: COUNT too large?");
+
+    let out = rlock(&server).args(["list", "--json", "b*"]).output();
+    out.expect_code(0);
+    let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let listed = listed.as_array().expect("an array");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["key"], "beta");
+    assert_eq!(listed[0]["held"], true);
+    assert!(listed[0]["holder"]["pid"].as_u64().is_some());
+    assert!(listed[0]["ttl_ms"].as_u64().is_some_and(|ms| ms > 0));
+
+    rlock(&server).args(["release", "beta", &beta]).output().expect_code(0);
+    waiter.finish(Duration::from_secs(10)).expect_code(0);
+    let out = rlock(&server).args(["list", "--json", "nothing*"]).output();
+    out.expect_code(0);
+    assert_eq!(out.stdout.trim(), "[]");
+}

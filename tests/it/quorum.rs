@@ -45,6 +45,9 @@ fn a_minority_down_or_frozen_changes_nothing_for_the_user() {
         let status: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(status["held"], true, "{status}");
         rlock_at(&url).args(["ttl", "held"]).output().expect_code(0);
+        let out = rlock_at(&url).arg("list").output();
+        out.expect_code(0);
+        assert!(out.stdout.starts_with("held\t"), "{}", out.stdout);
         rlock_at(&url).args(["run", "-n", "held", "--", "true"]).output().expect_code(75);
         all[0].resume();
     }
@@ -63,8 +66,8 @@ fn a_majority_down_is_an_error_naming_how_many_answered() {
         &out.stderr,
         &["only 1 of 3 Redis servers answered", "majority (2)"],
     );
-    for query in ["ttl", "status"] {
-        let out = rlock_at(&url).args([query, "k"]).output();
+    for query in [&["ttl", "k"][..], &["status", "k"], &["list"]] {
+        let out = rlock_at(&url).args(query).output();
         out.expect_code(125);
         assert_one_line_mentioning(&out.stderr, &["only 1 of 3"]);
     }
