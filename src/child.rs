@@ -1,4 +1,4 @@
-//! The running command: watched from a thread, signalled as a group, reaped; and the guardian
+//! The running command: checked on SIGCHLD, signalled as a group, reaped; and the guardian
 //! that kills its process group if rlock dies.
 
 use std::ffi::{c_int, c_void};
@@ -13,7 +13,17 @@ use nix::unistd::Pid;
 
 use crate::spawn::{Helper, sys};
 
+/// What became of the command (see [`Child::check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Stopped by this signal.
+    Stopped(i32),
+    /// Exited or killed (not yet reaped).
+    Ended,
+}
+
 /// A running command, leader of its own process group.
+#[derive(Debug, Clone, Copy)]
 pub struct Child {
     group: Pid,
 }
@@ -35,34 +45,27 @@ impl Child {
         let _ = killpg(self.group, signal);
     }
 
-    /// Reports from a new thread each time the command is stopped (`on_stop(signal)`), and once
-    /// when it has exited (`on_exit()`), without reaping it.
-    pub fn watch(
-        &self,
-        on_stop: impl Fn(i32) + Send + 'static,
-        on_exit: impl FnOnce() + Send + 'static,
-    ) -> Result<()> {
-        let pid = self.group;
-        let any = WaitPidFlag::WEXITED | WaitPidFlag::WSTOPPED | WaitPidFlag::WNOWAIT;
-        std::thread::Builder::new()
-            .name("rlock-child".into())
-            .spawn(move || {
-                loop {
-                    match waitid(Id::Pid(pid), any) {
-                        Err(nix::errno::Errno::EINTR) => continue,
-                        Ok(WaitStatus::Stopped(_, signal)) => {
-                            // Consume this stop report (only a stop: never the exit), then go on.
-                            let _ =
-                                waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG);
-                            on_stop(signal as i32);
-                        }
-                        _ => break,
-                    }
+    /// What became of the command since last asked, without waiting and without reaping it:
+    /// a stop (reported once each), or its end; `None` while it runs on.
+    pub fn check(&self) -> Option<Change> {
+        let any = WaitPidFlag::WEXITED
+            | WaitPidFlag::WSTOPPED
+            | WaitPidFlag::WNOWAIT
+            | WaitPidFlag::WNOHANG;
+        loop {
+            return match waitid(Id::Pid(self.group), any) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(WaitStatus::StillAlive) => None,
+                Ok(WaitStatus::Stopped(_, signal)) => {
+                    // Consume this stop report (only a stop: never the exit).
+                    let _ =
+                        waitid(Id::Pid(self.group), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG);
+                    Some(Change::Stopped(signal as i32))
                 }
-                on_exit();
-            })
-            .context("cannot start the thread that watches the command")?;
-        Ok(())
+                // Exited, killed, or already collected: it has ended.
+                _ => Some(Change::Ended),
+            };
+        }
     }
 
     /// Collects the exit status of a command that has exited.

@@ -107,7 +107,7 @@ fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> 
     let holder = Holder::for_parent();
     // Ctrl-C while waiting leaves the queue before rlock exits.
     let (events, inbox) = std::sync::mpsc::channel();
-    let (_signals, nudger) = wait::catch_signals(&events)?;
+    let (_signals, nudger) = wait::catch_signals(&events, None)?;
     let patience = patience(&args.take);
     let take = wait::Request { token: &token, ttl: args.take.ttl, holder: &holder, patience };
     let outcome = wait::acquire(&mut client, &take, &inbox, &nudger)?;

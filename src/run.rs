@@ -2,15 +2,15 @@
 //! with the command's status.
 
 use std::ffi::OsString;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 
-use crate::child;
+use crate::child::{self, Change};
 use crate::duration;
 use crate::endpoint::Endpoint;
 use crate::events::Event;
@@ -63,7 +63,37 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         }
     };
     let (events, inbox) = mpsc::channel();
-    let (_signals, nudger) = wait::catch_signals(&events)?;
+    // Set as soon as the lock is known lost, so that nobody tries to release it after that.
+    let lock_lost = Arc::new(AtomicBool::new(false));
+    // The lock client, put here once the command runs: whoever sees the command end first (the
+    // signal thread, mostly) takes it and hands the lock on.
+    let releaser: Arc<Mutex<Option<LockClient>>> = Arc::default();
+    let child = prepared.child();
+    // One thread hears of signals and of the command stopping or ending (SIGCHLD). It hands the
+    // lock on the moment the command ends: the next holder need not wait for the main thread to
+    // wake. A lock known lost is left alone; one lost a moment ago holds someone else's token (or
+    // none) and the release is a no-op.
+    let on_child = {
+        let (events, lock_lost, releaser, token) =
+            (events.clone(), lock_lost.clone(), releaser.clone(), token.clone());
+        let mut ended = false;
+        move || {
+            while !ended && let Some(change) = child.check() {
+                match change {
+                    Change::Stopped(signal) => {
+                        let _ = events.send(Event::ChildStopped(signal));
+                    }
+                    Change::Ended => {
+                        ended = true;
+                        let released = take_client(&releaser, &lock_lost)
+                            .map(|mut client| release_now(&mut client, &token));
+                        let _ = events.send(Event::ChildExited(released));
+                    }
+                }
+            }
+        }
+    };
+    let (_signals, nudger) = wait::catch_signals(&events, Some(Box::new(on_child)))?;
 
     let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
     let holder = Holder::for_command(&request.command);
@@ -71,9 +101,6 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     // What watches the command is started before the lock is ours, so that nothing needs
     // starting when it is handed over; the refresh thread only if the command outlives a third
     // of the lock's first lifetime (supervise starts it then).
-    let child = prepared.child();
-    // Set as soon as the lock is known lost, so that nobody tries to release it after that.
-    let lock_lost = Arc::new(AtomicBool::new(false));
     let held =
         Held { endpoint, keys: request.keys.clone(), token: token.clone(), ttl: request.ttl };
     let mut keepalive = KeepAlive::ready(held, {
@@ -83,30 +110,6 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
             let _ = events.send(Event::LockLost(reason));
         }
     });
-    // The lock client goes to the watcher once the command runs.
-    let (hand_over, handed) = mpsc::channel::<LockClient>();
-    let stops = events.clone();
-    let releasing = token.clone();
-    child.watch(
-        move |signal| {
-            let _ = stops.send(Event::ChildStopped(signal));
-        },
-        {
-            let events = events.clone();
-            // Hand the lock on the moment the command ends, from this thread: the next holder
-            // need not wait for the main thread to wake. A lock known lost is left alone; one
-            // lost a moment ago holds someone else's token (or none) and the release is a no-op.
-            // No client comes when the command never started: nothing to release then.
-            move || {
-                let released = handed
-                    .recv()
-                    .ok()
-                    .filter(|_| !lock_lost.load(Ordering::SeqCst))
-                    .map(|mut client| release_now(&mut client, &releasing));
-                let _ = events.send(Event::ChildExited(released));
-            }
-        },
-    )?;
     drop(events);
 
     let take = wait::Request {
@@ -144,7 +147,9 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         return Ok(err.exit);
     }
     keepalive.begin(taken_at, lifetime);
-    let _ = hand_over.send(client);
+    if let Ok(mut slot) = releaser.lock() {
+        *slot = Some(client);
+    }
     ui::detail(format_args!("started pid {}", child.pid()));
     if let Ok(guardian) = &guardian
         && let Err(err) = guardian.watch_over(&child)
@@ -153,6 +158,10 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     }
 
     let (lost, released) = supervise(&child, &inbox, &request, &mut keepalive);
+    // The command ended before the client was put in place: release from here.
+    let released = released.or_else(|| {
+        take_client(&releaser, &lock_lost).map(|mut client| release_now(&mut client, &token))
+    });
     // The lock is handed on: what is left (reporting, reaping, tidying up) can yield the CPU to
     // the next holder's command. Raising one's own niceness needs no privilege.
     // SAFETY: setpriority only changes this thread's scheduling priority.
@@ -177,6 +186,12 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         return Ok(err.exit);
     }
     Ok(if lost { Exit::LockLost } else { Exit::from_status(status) })
+}
+
+/// The lock client, for releasing the lock, unless it is known lost or already taken.
+fn take_client(releaser: &Mutex<Option<LockClient>>, lock_lost: &AtomicBool) -> Option<LockClient> {
+    let client = releaser.lock().ok()?.take()?;
+    (!lock_lost.load(Ordering::SeqCst)).then_some(client)
 }
 
 /// Says that the guardian could not be set up, and what that means.
@@ -221,7 +236,7 @@ fn supervise(
                     kill_at = None;
                 }
             }
-            // Every sender is gone: the watcher thread could not report. Should not happen.
+            // Every sender is gone: the signal thread could not report. Should not happen.
             Err(RecvTimeoutError::Disconnected) => return (lost, None),
             Ok(Event::ChildExited(released)) => return (lost, released),
             Ok(Event::ChildStopped(number)) => {

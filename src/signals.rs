@@ -1,10 +1,10 @@
-//! The signals rlock passes on to the command: SIGINT, SIGTERM, SIGHUP and SIGQUIT.
+//! The signals rlock passes on to the command (SIGINT, SIGTERM, SIGHUP and SIGQUIT), and SIGCHLD.
 
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
 /// The signals rlock catches and forwards to the command's process group.
@@ -25,9 +25,18 @@ impl Listener {
     /// only the listener's own thread takes them, and no Redis call elsewhere is cut short
     /// (EINTR). Call it from the main thread before starting other threads, and after starting
     /// anything that should not inherit the mask.
-    pub fn start(on_signal: impl Fn(i32) + Send + 'static) -> Result<Listener> {
-        let wanted: Vec<i32> =
+    ///
+    /// With `children`, it also takes SIGCHLD (whatever its disposition was: rlock needs to hear
+    /// of its children), so that one thread hears of signals and of the command stopping or ending.
+    pub fn start(
+        children: bool,
+        mut on_signal: impl FnMut(i32) + Send + 'static,
+    ) -> Result<Listener> {
+        let mut wanted: Vec<i32> =
             FORWARDED.into_iter().filter(|&signal| !is_ignored(signal)).collect();
+        if children {
+            wanted.push(SIGCHLD);
+        }
         let mut mask = SigSet::empty();
         for signal in wanted.iter().filter_map(|&signal| Signal::try_from(signal).ok()) {
             mask.add(signal);

@@ -95,12 +95,21 @@ impl Nudger {
 }
 
 /// Catches the forwarded signals (see [`crate::signals`]): each goes to `events` and nudges a
-/// sleeping waiter.
-pub fn catch_signals(events: &Sender<Event>) -> Result<(Listener, Nudger)> {
+/// sleeping waiter. With `on_child`, SIGCHLD is caught too and calls it (on the same thread).
+pub fn catch_signals(
+    events: &Sender<Event>,
+    mut on_child: Option<Box<dyn FnMut() + Send>>,
+) -> Result<(Listener, Nudger)> {
     let nudger = Nudger::default();
-    let listener = Listener::start({
+    let listener = Listener::start(on_child.is_some(), {
         let (events, nudger) = (events.clone(), nudger.clone());
         move |signal| {
+            if signal == libc::SIGCHLD {
+                if let Some(on_child) = on_child.as_mut() {
+                    on_child();
+                }
+                return;
+            }
             let _ = events.send(Event::Signal(signal));
             nudger.ring();
         }
