@@ -1,18 +1,18 @@
-//! Where Redis is: URL parsing, redaction of secrets, connecting with time limits, and turning
-//! Redis's errors into messages that say what to do.
+//! Where Redis is (one server, the master Sentinels name, a Redis Cluster, or the servers of a
+//! quorum): URL parsing, TLS certificates, redaction of secrets, connecting with time limits, and
+//! turning Redis's errors into messages that say what to do.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Error, Result, anyhow, bail};
-use std::path::{Path, PathBuf};
-
-use crate::sentinel::Sentinels;
-
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{
     Client, ClientTlsConfig, Connection, ConnectionLike, ErrorKind, FromRedisValue,
     IntoConnectionInfo, RedisError, TlsCertificates,
 };
+
+use crate::sentinel::Sentinels;
 
 /// One Redis server, as given by a URL (or the master a set of Sentinels names).
 #[derive(Clone)]

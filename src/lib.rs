@@ -1,8 +1,9 @@
 //! rlock: take turns through Redis.
 //!
-//! The library behind the `rlock` command: a lock on one Redis server that is taken with
-//! `SET key token NX PX ttl` (the convention Redis lock libraries share), fenced, kept alive while a
-//! command runs, and released by compare-and-delete. [`commands::execute`] runs a parsed
+//! The library behind the `rlock` command: a lock taken with `SET key token NX PX ttl` (the
+//! convention Redis lock libraries share), fenced, kept alive while a command runs, and released
+//! by compare-and-delete; on one Redis server (directly, through Sentinel, or in a Redis Cluster)
+//! or on a majority of independent servers ([`quorum`]). [`commands::execute`] runs a parsed
 //! [`cli::Cli`]; [`lock::LockClient`] is the lock itself for programs that want no CLI.
 
 pub mod child;
