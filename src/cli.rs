@@ -16,6 +16,7 @@ Examples:
   rlock run -w 5m -t 1m db-migrate -- make migrate
   rlock ttl deploy                         is anyone holding it, and for how much longer?
   rlock status deploy --json               who holds it, since when, with which fence
+  rlock list                               every lock held now
 
 Exit status: the command's own; 128+N if it died of signal N; 75 lock not obtained (-E changes it);
 124 lock lost while the command ran; 125 rlock failed (usage, Redis); 126 command not executable;
