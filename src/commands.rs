@@ -240,22 +240,20 @@ fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
 }
 
 /// `list`: the locks held now. Every lock rlock holds has a holder record, `{PREFIX NAME}:holder`
-/// (or `PREFIX NAME:holder` for a name with a hash tag): SCAN finds those on every server, and
+/// (or `PREFIX NAME:holder` for a name with a hash tag): one SCAN finds those on every server, and
 /// each lock is then read like `status` reads it.
 fn list(endpoint: Endpoint, prefix: &str, args: ListArgs) -> Result<Exit> {
-    let base = format!("{}{}", escape_glob(prefix), args.pattern);
+    // One pass finds both `{PREFIX NAME}:holder` and `PREFIX NAME:holder` (a name with a hash
+    // tag); what else the pattern lets through is sorted out below.
+    let pattern = format!("*{}{}:holder", escape_glob(prefix), args.pattern);
     // In quorum mode a minority of servers may be away: their locks show through the others.
     let quorum = endpoint.members().len();
     let timeout = if quorum > 1 { quorum::NODE_TIMEOUT } else { REDIS_TIMEOUT };
     let mut found = BTreeMap::new();
     let (mut answered, mut failures) = (0, Vec::new());
     for server in endpoint.scan_targets(REDIS_TIMEOUT)? {
-        let scanned =
-            server.scan(&format!("{{{base}}}:holder"), "hash", timeout).and_then(|tagged| {
-                Ok((tagged, server.scan(&format!("{base}:holder"), "hash", timeout)?))
-            });
-        let (tagged, plain) = match scanned {
-            Ok(found) => found,
+        let holders = match server.scan(&pattern, "hash", timeout) {
+            Ok(holders) => holders,
             Err(err) if quorum > 1 => {
                 failures.push(format!("{err:#}"));
                 continue;
@@ -263,26 +261,23 @@ fn list(endpoint: Endpoint, prefix: &str, args: ListArgs) -> Result<Exit> {
             Err(err) => return Err(err),
         };
         answered += 1;
-        let names = tagged
-            .iter()
-            .filter_map(|key| key.strip_prefix('{')?.strip_suffix("}:holder"))
-            .chain(plain.iter().filter_map(|key| key.strip_suffix(":holder")))
-            .filter_map(|lock| lock.strip_prefix(prefix));
-        for name in names {
-            // Only names whose keys really are these (not a waiter's record, say).
-            if let Ok(keys) = LockKeys::new(prefix, name)
-                && (tagged.contains(&keys.holder) || plain.contains(&keys.holder))
-            {
-                found.insert(keys.lock.clone(), keys);
+        for key in &holders {
+            let tagged = key.strip_prefix('{').and_then(|key| key.strip_suffix("}:holder"));
+            let plain = key.strip_suffix(":holder");
+            for lock in tagged.into_iter().chain(plain) {
+                // Only a lock whose holder record is this very key (not a waiter's record, say).
+                if let Some(keys) = lock
+                    .strip_prefix(prefix)
+                    .and_then(|name| LockKeys::new(prefix, name).ok())
+                    .filter(|keys| keys.holder == *key)
+                {
+                    found.insert(keys.lock.clone(), keys);
+                }
             }
         }
     }
     if quorum > 1 && answered < quorum::majority(quorum) {
-        bail!(
-            "only {answered} of {quorum} Redis servers answered, and listing needs a majority ({}): {}",
-            quorum::majority(quorum),
-            failures.join("; ")
-        );
+        return Err(quorum::too_few_answered(answered, quorum, &failures.join("; ")));
     }
     let mut held = Vec::new();
     for keys in found.into_values() {

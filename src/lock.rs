@@ -112,7 +112,7 @@ impl LockClient {
     /// (in quorum mode at most [`quorum::NODE_TIMEOUT`] per server).
     pub fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> LockClient {
         let members = endpoint.members();
-        let timeout = if members.len() > 1 { timeout.min(quorum::NODE_TIMEOUT) } else { timeout };
+        let timeout = node_timeout(members.len(), timeout);
         let nodes =
             members.into_iter().map(|member| Node::new(member, keys.clone(), timeout)).collect();
         LockClient { endpoint, keys, nodes }
@@ -133,7 +133,7 @@ impl LockClient {
 
     /// Changes the time allowed for each round trip from now on.
     pub fn set_timeout(&mut self, timeout: Duration) {
-        let timeout = if self.is_quorum() { timeout.min(quorum::NODE_TIMEOUT) } else { timeout };
+        let timeout = node_timeout(self.nodes.len(), timeout);
         self.nodes.iter_mut().for_each(|node| node.set_timeout(timeout));
     }
 
@@ -235,9 +235,7 @@ impl Node {
         }
     }
 
-    /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter`
-    /// it joins the queue when it cannot take the lock (or keeps its place there: every try is also
-    /// a heartbeat); without one it only tries.
+    /// [`LockClient::try_acquire`] on this server.
     pub fn try_acquire(
         &mut self,
         token: &Token,
@@ -453,6 +451,12 @@ impl Node {
             self.keys.lock
         )
     }
+}
+
+/// The time allowed for one server's answer: `timeout`, at most [`quorum::NODE_TIMEOUT`] when
+/// there are several servers.
+fn node_timeout(servers: usize, timeout: Duration) -> Duration {
+    if servers > 1 { timeout.min(quorum::NODE_TIMEOUT) } else { timeout }
 }
 
 /// Milliseconds for Redis, at least 1.

@@ -55,11 +55,19 @@ fn on_all<T: Send>(
 fn too_few<T>(results: &[Result<T>]) -> anyhow::Error {
     let answered = results.iter().filter(|result| result.is_ok()).count();
     let first = results.iter().find_map(|result| result.as_ref().err());
-    let reason = first.map(|err| format!(": {err:#}")).unwrap_or_default();
-    anyhow!(
-        "only {answered} of {} Redis servers answered, and the lock needs a majority ({}){reason}",
+    too_few_answered(
+        answered,
         results.len(),
-        majority(results.len())
+        &first.map(|err| format!("{err:#}")).unwrap_or_default(),
+    )
+}
+
+/// The error when only `answered` of `n` servers answered, less than a majority, and why.
+pub fn too_few_answered(answered: usize, n: usize, reason: &str) -> anyhow::Error {
+    let reason = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+    anyhow!(
+        "only {answered} of {n} Redis servers answered, and the lock needs a majority ({}){reason}",
+        majority(n)
     )
 }
 
@@ -85,10 +93,12 @@ pub(crate) fn try_acquire(
     if fences.len() >= majority(nodes.len()) && !valid.is_zero() {
         let fence = fences.iter().copied().max().unwrap_or(0);
         // Best effort: a server that misses this only makes a later fence smaller than it could be.
-        let _ = on_all(nodes, |index, node| match granted[index] {
-            Some(own) if own < fence => node.raise_fence(token, fence),
-            _ => Ok(true),
-        });
+        if fences.iter().any(|&own| own < fence) {
+            let _ = on_all(nodes, |index, node| match granted[index] {
+                Some(own) if own < fence => node.raise_fence(token, fence),
+                _ => Ok(true),
+            });
+        }
         return Ok(Attempt::Acquired { fence, granted: false });
     }
     if !fences.is_empty() {
