@@ -8,12 +8,15 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::duration;
+use crate::mode::Mode;
 
 const EXAMPLES: &str = "\
 Examples:
   rlock run deploy -- ./deploy.sh          one deploy at a time, on every machine sharing the Redis
   rlock run -n nightly -- ./backup.sh      cron: skip this run if the last one is still going
   rlock run -w 5m -t 1m db-migrate -- make migrate
+  rlock run --limit 2 staging-deploy -- ./deploy.sh   at most 2 deploys to staging at once
+  rlock run --shared db -- ./report.sh     readers together; a plain 'rlock run db' writer alone
   rlock ttl deploy                         is anyone holding it, and for how much longer?
   rlock status deploy --json               who holds it, since when, with which fence
   rlock list                               every lock held now
@@ -27,6 +30,8 @@ Examples:
   rlock run deploy -- ./deploy.sh --env prod
   rlock run -n -E 0 -q nightly -- ./backup.sh  skip silently (exit 0) if a backup is running
   rlock run -w 10m -t 2m migrate -- make migrate
+  rlock run --limit 3 -n encode -- ./encode.sh  at most 3 encoders; skip if all 3 are busy
+  rlock run --shared schema -- ./read-only-report.sh
 
 The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to
 storage that rejects stale writers) and RLOCK_TTL_MS in its environment.";
@@ -105,14 +110,14 @@ pub enum Command {
     /// Extend a lock you hold (exit 1 when it is not yours or gone)
     Refresh(RefreshArgs),
     /// Release a lock you hold (exit 1 when it is not yours or gone)
-    Release(TokenArgs),
-    /// Print the lock's remaining lifetime (exit 1 when free)
+    Release(ReleaseArgs),
+    /// Print the lock's remaining lifetime, a line per holder, longest first (exit 1 when free)
     Ttl(TtlArgs),
-    /// Show who holds the lock, since when, its ttl and fence (exit 1 when free)
+    /// Show who holds the lock (every holder), since when, its ttl and fence (exit 1 when free)
     Status(StatusArgs),
     /// Force-release a lock someone else holds, an operator's tool (exit 1 when it was free)
     Break(KeyArg),
-    /// List the locks rlock holds now, one per line: name, holder, ttl, fence
+    /// List the locks rlock holds now, a line per holder: name, holder, ttl, fence
     List(ListArgs),
 }
 
@@ -141,6 +146,35 @@ pub struct TakeArgs {
     /// Exit with this code when the lock is not obtained
     #[arg(short = 'E', long, value_name = "N", default_value_t = crate::exit_code::CONFLICT)]
     pub conflict_exit_code: u8,
+
+    #[command(flatten)]
+    pub mode: ModeArgs,
+}
+
+/// How many may hold the lock at once.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ModeArgs {
+    /// Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the
+    /// same N [default: 1, exclusive]
+    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    pub limit: Option<u32>,
+
+    /// Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone;
+    /// arrivals are served in order, so a waiting exclusive one is not starved
+    #[arg(long, conflicts_with = "limit")]
+    pub shared: bool,
+}
+
+impl ModeArgs {
+    /// The mode asked for (exclusive when neither option is given).
+    pub fn mode(&self) -> Mode {
+        Mode::from_options(self.limit, self.shared)
+    }
+
+    /// The mode asked for, or `None` when neither option is given.
+    pub fn given(&self) -> Option<Mode> {
+        (self.limit.is_some() || self.shared).then(|| self.mode())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -179,10 +213,24 @@ pub struct TokenArgs {
     pub token: String,
 }
 
+/// For a lock taken with --limit or --shared: the same option, checked against how the token holds
+/// it. Without them, whichever way the token holds it.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub lock: TokenArgs,
+
+    #[command(flatten)]
+    pub mode: ModeArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
     #[command(flatten)]
     pub lock: TokenArgs,
+
+    #[command(flatten)]
+    pub mode: ModeArgs,
 
     /// New lifetime of the lock, from now
     #[arg(short, long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse_ttl)]
@@ -197,6 +245,10 @@ pub struct TtlArgs {
     /// Print whole milliseconds (-1 for a lock without expiry)
     #[arg(long)]
     pub ms: bool,
+
+    /// Print one JSON object, as status --json prints it
+    #[arg(long, conflicts_with = "ms")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +270,17 @@ pub struct ListArgs {
     /// Print one JSON array of objects, as status --json prints them
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--limit N`: a whole number, 1 or more.
+fn parse_limit(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => Err("0 would let nobody in: give 1 or more (1 is an exclusive lock)".into()),
+        Ok(limit) => Ok(limit),
+        Err(_) => Err(format!(
+            "'{text}' is not a whole number: give how many may hold the lock at once, e.g. --limit 3"
+        )),
+    }
 }
 
 #[cfg(test)]

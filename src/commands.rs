@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use serde_json::json;
 
 use crate::cli::{
-    AcquireArgs, Cli, Command, KeyArg, ListArgs, RefreshArgs, StatusArgs, TakeArgs, TokenArgs,
+    AcquireArgs, Cli, Command, KeyArg, ListArgs, RefreshArgs, ReleaseArgs, StatusArgs, TakeArgs,
     TtlArgs,
 };
 use crate::duration;
@@ -16,6 +16,7 @@ use crate::exit_code::Exit;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, LockInfo, Token, millis};
+use crate::mode::Mode;
 use crate::quorum;
 use crate::run::{self, REDIS_TIMEOUT, RunRequest};
 use crate::sentinel::{self, Sentinels};
@@ -37,6 +38,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
             let request = RunRequest {
                 keys: LockKeys::new(prefix, &args.key.key)?,
                 ttl: args.take.ttl,
+                mode: args.take.mode.mode(),
                 patience: patience(&args.take),
                 conflict_exit: args.take.conflict_exit_code,
                 kill_grace: args.kill_grace,
@@ -102,7 +104,7 @@ fn patience(take: &TakeArgs) -> Patience {
 }
 
 fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> {
-    let mut client = client(endpoint, prefix, &args.key)?;
+    let mut client = client(endpoint, prefix, &args.key)?.with_mode(Some(args.take.mode.mode()));
     let token = Token::generate();
     let holder = Holder::for_parent();
     // Ctrl-C while waiting leaves the queue before rlock exits.
@@ -134,7 +136,7 @@ fn acquire(endpoint: Endpoint, prefix: &str, args: AcquireArgs) -> Result<Exit> 
 }
 
 fn refresh(endpoint: Endpoint, prefix: &str, args: RefreshArgs) -> Result<Exit> {
-    let mut client = client(endpoint, prefix, &args.lock.key)?;
+    let mut client = client(endpoint, prefix, &args.lock.key)?.with_mode(args.mode.given());
     let token = Token::given(&args.lock.token)?;
     if client.refresh(&token, args.ttl)? {
         Ok(Exit::Success)
@@ -143,10 +145,10 @@ fn refresh(endpoint: Endpoint, prefix: &str, args: RefreshArgs) -> Result<Exit> 
     }
 }
 
-fn release(endpoint: Endpoint, prefix: &str, args: TokenArgs) -> Result<Exit> {
-    let mut client = client(endpoint, prefix, &args.key)?;
-    let token = Token::given(&args.token)?;
-    if client.release(&token)? { Ok(Exit::Success) } else { not_yours(&args.key.key) }
+fn release(endpoint: Endpoint, prefix: &str, args: ReleaseArgs) -> Result<Exit> {
+    let mut client = client(endpoint, prefix, &args.lock.key)?.with_mode(args.mode.given());
+    let token = Token::given(&args.lock.token)?;
+    if client.release(&token)? { Ok(Exit::Success) } else { not_yours(&args.lock.key.key) }
 }
 
 fn not_yours(name: &str) -> Result<Exit> {
@@ -158,17 +160,32 @@ fn not_yours(name: &str) -> Result<Exit> {
 
 fn ttl(endpoint: Endpoint, prefix: &str, args: TtlArgs) -> Result<Exit> {
     let mut client = client(endpoint, prefix, &args.key)?;
-    let Some(info) = client.inspect()? else {
+    let info = client.inspect()?;
+    if args.json {
+        ui::out(status_json(client.keys(), info.as_ref()))?;
+    }
+    let Some(info) = info else {
         ui::notice(format_args!("'{}' is free", args.key.key));
         return Ok(Exit::NotHeld);
     };
-    let line = match (info.ttl, args.ms) {
-        (Some(ttl), true) => millis(ttl).to_string(),
-        (Some(ttl), false) => duration::show(ttl),
-        (None, true) => "-1".into(),
-        (None, false) => "no expiry".into(),
-    };
-    ui::out(line)?;
+    if args.json {
+        return Ok(Exit::Success);
+    }
+    // A line per holder, longest-lived first: the first line is how long the lock stays held.
+    let mut ttls: Vec<Option<std::time::Duration>> =
+        info.holders.iter().map(|holder| holder.ttl).collect();
+    if ttls.is_empty() {
+        ttls.push(info.ttl);
+    }
+    ttls.sort_by_key(|ttl| std::cmp::Reverse(ttl.unwrap_or(std::time::Duration::MAX)));
+    for ttl in ttls {
+        ui::out(match (ttl, args.ms) {
+            (Some(ttl), true) => millis(ttl).to_string(),
+            (Some(ttl), false) => duration::show(ttl),
+            (None, true) => "-1".into(),
+            (None, false) => "no expiry".into(),
+        })?;
+    }
     Ok(Exit::Success)
 }
 
@@ -186,24 +203,43 @@ fn status(endpoint: Endpoint, prefix: &str, args: StatusArgs) -> Result<Exit> {
     Ok(if info.is_some() { Exit::Success } else { Exit::NotHeld })
 }
 
-/// `status --json`: one object; absent facts are null.
+/// `status --json` (and `ttl --json`, and each element of `list --json`): one object; absent
+/// facts are null. `holders` lists every holder in the order they took the lock; `holder` and
+/// `fence` are the first of them (the only one of an exclusive lock).
 pub fn status_json(keys: &LockKeys, info: Option<&LockInfo>) -> serde_json::Value {
-    let holder = info.and_then(|info| info.holder.as_ref());
-    json!({
-        "key": keys.name,
-        "redis_key": keys.lock,
-        "held": info.is_some(),
-        "ttl_ms": info.and_then(|info| info.ttl).map(millis),
-        "fence": holder.map(|h| h.fence),
-        "waiters": info.map_or(0, |info| info.waiters),
-        "holder": holder.map(|h| json!({
+    let holder = info.and_then(LockInfo::holder);
+    let mode = info.and_then(|info| info.mode);
+    let described = |h: &Holder| {
+        json!({
             "host": h.host,
             "pid": h.pid,
             "user": h.user,
             "command": h.command,
             "since": humantime::format_rfc3339_seconds(h.since()).to_string(),
             "since_unix_ms": h.since_ms,
-        })),
+            "fence": h.fence,
+            "ttl_ms": h.ttl.map(millis),
+        })
+    };
+    json!({
+        "key": keys.name,
+        "redis_key": keys.lock,
+        "held": info.is_some(),
+        "mode": mode.map(|mode| match mode {
+            Mode::Exclusive => "exclusive",
+            Mode::Shared => "shared",
+            Mode::Limit(_) => "limit",
+        }),
+        "limit": match mode {
+            Some(Mode::Limit(limit)) => Some(limit),
+            Some(Mode::Exclusive) => Some(1),
+            _ => None,
+        },
+        "ttl_ms": info.and_then(|info| info.ttl).map(millis),
+        "fence": holder.map(|h| h.fence),
+        "waiters": info.map_or(0, |info| info.waiters),
+        "holder": holder.map(described),
+        "holders": info.map_or_else(Vec::new, |info| info.holders.iter().map(described).collect()),
     })
 }
 
@@ -213,26 +249,40 @@ fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
         lines.push("state:    free".into());
         return lines;
     };
-    match &info.holder {
-        Some(h) => {
-            let ago = SystemTime::now().duration_since(h.since()).unwrap_or_default();
-            lines.push("state:    held".into());
+    let count = info.holders.len();
+    lines.push(match info.mode {
+        None => "state:    held, not by rlock (no holder record)".into(),
+        Some(Mode::Exclusive) => "state:    held".into(),
+        Some(Mode::Shared) => format!("state:    held shared by {count}"),
+        Some(Mode::Limit(limit)) => format!("state:    held by {count} of at most {limit}"),
+    });
+    for h in &info.holders {
+        let ago = SystemTime::now().duration_since(h.since()).unwrap_or_default();
+        let since = format!(
+            "{} ({} ago)",
+            humantime::format_rfc3339_seconds(h.since()),
+            duration::show(std::time::Duration::from_secs(ago.as_secs()))
+        );
+        let command = if h.command.is_empty() { "-" } else { &h.command };
+        if info.mode == Some(Mode::Exclusive) {
             lines.push(format!("holder:   {} pid {} user {}", h.host, h.pid, h.user));
-            lines
-                .push(format!("command:  {}", if h.command.is_empty() { "-" } else { &h.command }));
+            lines.push(format!("command:  {command}"));
+            lines.push(format!("since:    {since}"));
+        } else {
+            let ttl = h.ttl.map_or_else(|| "no expiry".to_owned(), duration::show);
             lines.push(format!(
-                "since:    {} ({} ago)",
-                humantime::format_rfc3339_seconds(h.since()),
-                duration::show(std::time::Duration::from_secs(ago.as_secs()))
+                "holder:   {} pid {} user {}; fence {}; ttl {ttl}; since {since}; command: {command}",
+                h.host, h.pid, h.user, h.fence
             ));
         }
-        None => lines.push("state:    held, not by rlock (no holder record)".into()),
     }
     lines.push(match info.ttl {
         Some(ttl) => format!("ttl:      {}", duration::show(ttl)),
         None => "ttl:      none (the key never expires)".into(),
     });
-    if let Some(h) = &info.holder {
+    if info.mode == Some(Mode::Exclusive)
+        && let Some(h) = info.holder()
+    {
         lines.push(format!("fence:    {}", h.fence));
     }
     lines.push(format!("waiters:  {}", info.waiters));
@@ -277,12 +327,13 @@ fn list(endpoint: Endpoint, prefix: &str, args: ListArgs) -> Result<Exit> {
         }
     }
     if quorum > 1 && answered < quorum::majority(quorum) {
-        return Err(quorum::too_few_answered(answered, quorum, &failures.join("; ")));
+        let majority = quorum::majority(quorum);
+        return Err(quorum::too_few_answered(answered, quorum, majority, &failures.join("; ")));
     }
     let mut held = Vec::new();
     for keys in found.into_values() {
         let mut client = LockClient::new(endpoint.clone(), keys.clone(), REDIS_TIMEOUT);
-        if let Some(info) = client.inspect()?.filter(|info| info.holder.is_some()) {
+        if let Some(info) = client.inspect()?.filter(|info| !info.holders.is_empty()) {
             held.push((keys, info));
         }
     }
@@ -291,11 +342,13 @@ fn list(endpoint: Endpoint, prefix: &str, args: ListArgs) -> Result<Exit> {
         ui::out(serde_json::Value::Array(all))?;
         return Ok(Exit::Success);
     }
+    // A line per holder: a shared or limited lock shows as many lines as it has holders.
     for (keys, info) in &held {
-        let holder = info.holder.as_ref().map(Holder::short).unwrap_or_default();
-        let fence = info.holder.as_ref().map_or(0, |h| h.fence);
-        let ttl = info.ttl.map_or_else(|| "no expiry".to_owned(), duration::show);
-        ui::out(format!("{}\t{holder}\tttl {ttl}\tfence {fence}", keys.name))?;
+        for holder in &info.holders {
+            let ttl = holder.ttl.map_or_else(|| "no expiry".to_owned(), duration::show);
+            let (who, fence) = (holder.short(), holder.fence);
+            ui::out(format!("{}\t{who}\tttl {ttl}\tfence {fence}", keys.name))?;
+        }
     }
     Ok(Exit::Success)
 }
@@ -313,9 +366,13 @@ fn escape_glob(text: &str) -> String {
 fn force_release(endpoint: Endpoint, prefix: &str, args: KeyArg) -> Result<Exit> {
     let mut client = client(endpoint, prefix, &args)?;
     // Who held it is only for the message; the break itself is one atomic script.
-    let holder = client.inspect()?.and_then(|info| info.holder);
+    let holders = client.inspect()?.map(|info| info.holders).unwrap_or_default();
     if client.force_release()? {
-        let from = holder.map(|h| format!(" from {}", h.short())).unwrap_or_default();
+        let from = match holders.as_slice() {
+            [] => String::new(),
+            [holder] => format!(" from {}", holder.short()),
+            many => format!(" from {} holders", many.len()),
+        };
         ui::notice(format_args!("broke '{}'{from}", args.key));
         Ok(Exit::Success)
     } else {

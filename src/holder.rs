@@ -17,6 +17,12 @@ pub struct Holder {
     pub since_ms: u64,
     /// The fencing number of this acquisition (0 until Redis assigns it).
     pub fence: u64,
+    /// How long this holder keeps the lock unless it refreshes it, as read back from Redis
+    /// (`None` before that, or for a key without expiry).
+    pub ttl: Option<Duration>,
+    /// A digest of the holder's token, read back from Redis: the same on every server, so holders
+    /// can be told apart without showing their tokens (empty before that).
+    pub id: String,
 }
 
 impl Holder {
@@ -31,6 +37,8 @@ impl Holder {
             command: shorten(command),
             since_ms: unix_ms(SystemTime::now()),
             fence: 0,
+            ttl: None,
+            id: String::new(),
         }
     }
 
@@ -80,6 +88,7 @@ impl Holder {
                 "command" => holder.command = value.clone(),
                 "since_ms" => holder.since_ms = value.parse().unwrap_or(0),
                 "fence" => holder.fence = value.parse().unwrap_or(0),
+                "id" => holder.id = value.clone(),
                 _ => {}
             }
         }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::endpoint::Endpoint;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, Token};
+use crate::mode::Mode;
 
 /// The keep-alive thread; stop it before releasing the lock.
 ///
@@ -42,6 +43,7 @@ pub fn drift(ttl: Duration) -> Duration {
 pub struct Held {
     pub endpoint: Endpoint,
     pub keys: LockKeys,
+    pub mode: Mode,
     pub token: Token,
     pub ttl: Duration,
 }
@@ -126,7 +128,7 @@ fn keep(
     lifetime: Duration,
     orders: &mpsc::Receiver<Control>,
 ) -> Option<String> {
-    let Held { endpoint, keys, token, ttl } = held;
+    let Held { endpoint, keys, mode, token, ttl } = held;
     let period = ttl / 3;
     let retry = (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let valid_for = ttl.saturating_sub(drift(ttl));
@@ -134,7 +136,7 @@ fn keep(
     // A lock handed over while we waited has a short first lifetime: refresh within a third of it.
     let mut next = taken_at + lifetime / 3;
     let mut last_error: Option<String> = None;
-    let mut client = LockClient::new(endpoint, keys, period);
+    let mut client = LockClient::new(endpoint, keys, period).with_mode(Some(mode));
     loop {
         let wake = next.min(valid_until);
         match orders.recv_timeout(wake.saturating_duration_since(Instant::now())) {

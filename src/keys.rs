@@ -18,6 +18,9 @@ pub struct LockKeys {
     /// When each waiter's place lapses unless it sends a heartbeat: a sorted set of waiter ids,
     /// scored by that deadline in Redis's own clock (milliseconds).
     pub alive: String,
+    /// The holders of a shared or limited lock: a sorted set of tokens, scored by the end of each
+    /// one's lifetime in Redis's own clock (milliseconds); each has its record at `holders:TOKEN`.
+    pub holders: String,
 }
 
 impl LockKeys {
@@ -39,13 +42,15 @@ impl LockKeys {
             fence: sibling(&lock, "fence"),
             queue: sibling(&lock, "queue"),
             alive: sibling(&lock, "alive"),
+            holders: sibling(&lock, "holders"),
             lock,
         })
     }
 
-    /// All keys in the order the Lua scripts expect them: lock, holder, fence, queue, alive.
-    pub fn all(&self) -> [&str; 5] {
-        [&self.lock, &self.holder, &self.fence, &self.queue, &self.alive]
+    /// All keys in the order the Lua scripts expect them: lock, holder, fence, queue, alive,
+    /// holders.
+    pub fn all(&self) -> [&str; 6] {
+        [&self.lock, &self.holder, &self.fence, &self.queue, &self.alive, &self.holders]
     }
 
     /// The list a waiter blocks on (BLPOP) until it is told the lock is free. The scripts build the
@@ -81,6 +86,7 @@ mod tests {
         assert_eq!(keys.holder, "{rlock:deploy}:holder");
         assert_eq!(keys.fence, "{rlock:deploy}:fence");
         assert_eq!(keys.queue, "{rlock:deploy}:queue");
+        assert_eq!(keys.holders, "{rlock:deploy}:holders");
         assert_eq!(keys.wake("w1"), "{rlock:deploy}:queue:w1");
     }
 

@@ -2,9 +2,10 @@
 //!
 //! The library behind the `rlock` command: a lock taken with `SET key token NX PX ttl` (the
 //! convention Redis lock libraries share), fenced, kept alive while a command runs, and released
-//! by compare-and-delete; on one Redis server (directly, through Sentinel, or in a Redis Cluster)
-//! or on a majority of independent servers ([`quorum`]). [`commands::execute`] runs a parsed
-//! [`cli::Cli`]; [`lock::LockClient`] is the lock itself for programs that want no CLI.
+//! by compare-and-delete; or held by several at once, shared or up to a limit ([`mode`]). On one
+//! Redis server (directly, through Sentinel, or in a Redis Cluster) or on a quorum of independent
+//! servers ([`quorum`]). [`commands::execute`] runs a parsed [`cli::Cli`]; [`lock::LockClient`] is
+//! the lock itself for programs that want no CLI.
 
 pub mod child;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod keepalive;
 pub mod keys;
 pub mod launch;
 pub mod lock;
+pub mod mode;
 pub mod quorum;
 pub mod run;
 pub mod scripts;

@@ -1,4 +1,5 @@
-//! The lock client: one lock on one Redis server, taken, refreshed and released by token.
+//! The lock client: one lock on one Redis server, taken, refreshed and released by token; held
+//! by one holder, by readers together, or by up to N holders (see [`Mode`]).
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use redis::{ConnectionLike, FromRedisValue, Script, ScriptInvocation, Value};
 use crate::endpoint::{Endpoint, RedisConnection};
 use crate::holder::Holder;
 use crate::keys::LockKeys;
+use crate::mode::{Mode, ModeConflict};
 use crate::quorum;
 use crate::scripts;
 
@@ -84,19 +86,35 @@ pub struct Waiting {
     pub place: u64,
     /// How many are waiting, us included.
     pub waiters: u64,
-    /// Host, pid and since (ms) of the holder, when rlock took the lock.
+    /// Host, pid and since (ms) of the holder (the first one, when there are several), when rlock
+    /// took the lock.
     pub holder: Option<Holder>,
+    /// How many hold it (0 when it is held by another tool).
+    pub holders: u64,
+    /// The mode it is held in, when rlock holds it.
+    pub mode: Option<Mode>,
 }
 
 /// What a held lock looks like from outside.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockInfo {
-    /// Remaining lifetime; `None` when the key has no expiry (set by something other than rlock).
+    /// The mode it is held in; `None` when something other than rlock holds it.
+    pub mode: Option<Mode>,
+    /// Remaining lifetime (of the longest-lived holder); `None` when the key has no expiry (set
+    /// by something other than rlock).
     pub ttl: Option<Duration>,
-    /// Who holds it, when rlock took it.
-    pub holder: Option<Holder>,
+    /// Who holds it, in the order they took it, each with its own remaining lifetime; empty when
+    /// something other than rlock holds it.
+    pub holders: Vec<Holder>,
     /// How many wait for it.
     pub waiters: u64,
+}
+
+impl LockInfo {
+    /// The holder that took it first.
+    pub fn holder(&self) -> Option<&Holder> {
+        self.holders.first()
+    }
 }
 
 /// A client for one lock: on one Redis server, or on a quorum of independent servers (see
@@ -104,6 +122,7 @@ pub struct LockInfo {
 pub struct LockClient {
     endpoint: Endpoint,
     keys: LockKeys,
+    mode: Option<Mode>,
     nodes: Vec<Node>,
 }
 
@@ -115,7 +134,19 @@ impl LockClient {
         let timeout = node_timeout(members.len(), timeout);
         let nodes =
             members.into_iter().map(|member| Node::new(member, keys.clone(), timeout)).collect();
-        LockClient { endpoint, keys, nodes }
+        LockClient { endpoint, keys, mode: None, nodes }
+    }
+
+    /// Takes, refreshes and releases the lock in `mode`. Without one, it is taken exclusively, and
+    /// refreshed and released in whatever mode the token holds it.
+    pub fn with_mode(mut self, mode: Option<Mode>) -> LockClient {
+        self.mode = mode;
+        self
+    }
+
+    /// The mode given with [`LockClient::with_mode`].
+    pub fn mode(&self) -> Option<Mode> {
+        self.mode
     }
 
     pub fn keys(&self) -> &LockKeys {
@@ -147,9 +178,10 @@ impl LockClient {
         holder: &Holder,
         waiter: Option<&Waiter>,
     ) -> Result<Attempt> {
+        let mode = self.mode.unwrap_or_default();
         match self.nodes.as_mut_slice() {
-            [node] => node.try_acquire(token, ttl, holder, waiter),
-            nodes => quorum::try_acquire(nodes, token, ttl, holder),
+            [node] => node.try_acquire(token, ttl, holder, waiter, mode),
+            nodes => quorum::try_acquire(nodes, token, ttl, holder, mode),
         }
     }
 
@@ -180,17 +212,19 @@ impl LockClient {
 
     /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.
     pub fn refresh(&mut self, token: &Token, ttl: Duration) -> Result<bool> {
+        let want = self.mode;
         match self.nodes.as_mut_slice() {
-            [node] => node.refresh(token, ttl),
-            nodes => quorum::refresh(nodes, token, ttl),
+            [node] => Ok(node.refresh(token, ttl, want)?.is_some()),
+            nodes => quorum::refresh(nodes, token, ttl, want),
         }
     }
 
     /// Releases the lock if it is held with `token`; false when it is not (gone, or someone else's).
     pub fn release(&mut self, token: &Token) -> Result<bool> {
+        let want = self.mode;
         match self.nodes.as_mut_slice() {
-            [node] => node.release(token),
-            nodes => quorum::release(nodes, token),
+            [node] => Ok(node.release(token, want)?.is_some()),
+            nodes => quorum::release(nodes, token, want),
         }
     }
 
@@ -242,6 +276,7 @@ impl Node {
         ttl: Duration,
         holder: &Holder,
         waiter: Option<&Waiter>,
+        mode: Mode,
     ) -> Result<Attempt> {
         let (id, lapse, grant) = match waiter {
             Some(waiter) => (waiter.id.as_str(), millis(waiter.lapse), millis(waiter.grant)),
@@ -253,6 +288,7 @@ impl Node {
             id.to_owned(),
             lapse.to_string(),
             grant.to_string(),
+            mode.code(),
         ];
         for (name, value) in holder.fields() {
             args.push(name.to_owned());
@@ -268,6 +304,7 @@ impl Node {
                 .unwrap_or_default()
         };
         match (number(0), number(1)) {
+            (Some(-1), _) => Err(self.conflict(&text(1), mode, false)),
             (Some(1), Some(fence)) => Ok(Attempt::Acquired {
                 fence: u64::try_from(fence).unwrap_or(0),
                 granted: number(2) == Some(1),
@@ -285,6 +322,8 @@ impl Node {
                     place: number(2).and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                     waiters: number(3).and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                     holder,
+                    holders: number(7).and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    mode: Mode::from_code(&text(8)),
                 }))
             }
             _ => Err(self.unexpected(&format!("{reply:?}"))),
@@ -337,17 +376,53 @@ impl Node {
         result.map_err(|err| self.failed(err))
     }
 
-    /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.
-    pub fn refresh(&mut self, token: &Token, ttl: Duration) -> Result<bool> {
-        let args = [token.secret().to_owned(), millis(ttl).to_string()];
-        let done: i64 = self.call(self.invocation(&scripts::REFRESH, &args))?;
-        Ok(done == 1)
+    /// Extends the lock to `ttl` from now if it is still held with `token` (in mode `want`, when
+    /// given): the mode it is held in, or `None` when it is not held with that token.
+    pub fn refresh(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        want: Option<Mode>,
+    ) -> Result<Option<Mode>> {
+        let args = [token.secret().to_owned(), millis(ttl).to_string(), code_of(want)];
+        let reply: Vec<Value> = self.call(self.invocation(&scripts::REFRESH, &args))?;
+        self.held_in(&reply, want)
     }
 
-    /// Releases the lock if it is held with `token`; false when it is not (gone, or someone else's).
-    pub fn release(&mut self, token: &Token) -> Result<bool> {
-        let done: i64 = self.call(self.invocation(&scripts::RELEASE, &[token.secret()]))?;
-        Ok(done == 1)
+    /// Releases the lock if it is held with `token` (in mode `want`, when given): the mode it was
+    /// held in, or `None` when it was not held with that token (gone, or someone else's).
+    pub fn release(&mut self, token: &Token, want: Option<Mode>) -> Result<Option<Mode>> {
+        let args = [token.secret().to_owned(), code_of(want)];
+        let reply: Vec<Value> = self.call(self.invocation(&scripts::RELEASE, &args))?;
+        self.held_in(&reply, want)
+    }
+
+    /// Reads `{1, mode}`, `{0}` or `{-1, mode}` from refresh and release.
+    fn held_in(&self, reply: &[Value], want: Option<Mode>) -> Result<Option<Mode>> {
+        let number = reply.first().and_then(|value| i64::from_redis_value_ref(value).ok());
+        let code = reply.get(1).and_then(|value| String::from_redis_value_ref(value).ok());
+        match (number, code) {
+            (Some(0), _) => Ok(None),
+            (Some(1), Some(code)) => match Mode::from_code(&code) {
+                Some(mode) => Ok(Some(mode)),
+                None => Err(self.unexpected(&format!("{reply:?}"))),
+            },
+            (Some(-1), Some(code)) => Err(self.conflict(&code, want.unwrap_or_default(), true)),
+            _ => Err(self.unexpected(&format!("{reply:?}"))),
+        }
+    }
+
+    /// The error for a lock in use in mode `found` (a script's code) when `asked` was asked for.
+    fn conflict(&self, found: &str, asked: Mode, holding: bool) -> anyhow::Error {
+        match Mode::from_code(found) {
+            Some(found) => anyhow::Error::new(ModeConflict {
+                lock: self.keys.name.clone(),
+                found,
+                asked,
+                holding,
+            }),
+            None => self.unexpected(&format!("mode '{found}'")),
+        }
     }
 
     /// Releases the lock whoever holds it; false when it was free.
@@ -363,7 +438,7 @@ impl Node {
         Ok(done == 1)
     }
 
-    /// The lock's remaining lifetime, holder and waiters; `None` when it is free.
+    /// The lock's mode, remaining lifetime, holders and waiters; `None` when it is free.
     pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
         let reply: Vec<Value> = self.call(self.invocation(&scripts::INSPECT, &[] as &[&str]))?;
         let number =
@@ -374,19 +449,39 @@ impl Node {
         if held == 0 {
             return Ok(None);
         }
-        let mut pairs = Vec::new();
-        for pair in reply.get(3..).unwrap_or_default().chunks(2) {
-            if let [name, value] = pair {
-                let name =
-                    String::from_redis_value_ref(name).map_err(|_| self.unexpected("a field"))?;
-                let value =
-                    String::from_redis_value_ref(value).map_err(|_| self.unexpected("a value"))?;
-                pairs.push((name, value));
+        let code = reply.get(3).and_then(|value| String::from_redis_value_ref(value).ok());
+        let entries = match reply.get(4) {
+            Some(Value::Array(entries)) => entries.as_slice(),
+            _ => return Err(self.unexpected(&format!("{reply:?}"))),
+        };
+        let mut holders = Vec::new();
+        for entry in entries {
+            let Value::Array(entry) = entry else {
+                return Err(self.unexpected("a holder"));
+            };
+            let ttl = entry.first().and_then(|value| i64::from_redis_value_ref(value).ok());
+            let mut pairs = Vec::new();
+            for pair in entry.get(1..).unwrap_or_default().chunks(2) {
+                if let [name, value] = pair {
+                    let name = String::from_redis_value_ref(name)
+                        .map_err(|_| self.unexpected("a field"))?;
+                    let value = String::from_redis_value_ref(value)
+                        .map_err(|_| self.unexpected("a value"))?;
+                    pairs.push((name, value));
+                }
+            }
+            if let Some(mut holder) = Holder::from_fields(&pairs) {
+                holder.ttl = ttl.and_then(pttl_to_ttl);
+                holders.push(holder);
             }
         }
+        holders.sort_by_key(|holder| (holder.since_ms, holder.fence));
+        let mode =
+            if holders.is_empty() { None } else { code.as_deref().and_then(Mode::from_code) };
         Ok(Some(LockInfo {
+            mode,
             ttl: pttl_to_ttl(pttl),
-            holder: Holder::from_fields(&pairs),
+            holders,
             waiters: u64::try_from(waiters).unwrap_or(0),
         }))
     }
@@ -470,4 +565,9 @@ fn pttl_to_ttl(pttl: i64) -> Option<Duration> {
         -1 => None,
         ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
     }
+}
+
+/// A mode for the scripts; '' for "whichever the token holds".
+fn code_of(mode: Option<Mode>) -> String {
+    mode.map(Mode::code).unwrap_or_default()
 }

@@ -20,6 +20,7 @@ use crate::keepalive::{Held, KeepAlive};
 use crate::keys::LockKeys;
 use crate::launch;
 use crate::lock::{LockClient, Token};
+use crate::mode::Mode;
 use crate::signals;
 use crate::ui;
 use crate::wait::{self, Outcome, Patience};
@@ -32,6 +33,8 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RunRequest {
     pub keys: LockKeys,
     pub ttl: Duration,
+    /// Exclusive, shared or limited.
+    pub mode: Mode,
     pub patience: Patience,
     pub conflict_exit: u8,
     pub kill_grace: Duration,
@@ -95,14 +98,20 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     };
     let (_signals, nudger) = wait::catch_signals(&events, Some(Box::new(on_child)))?;
 
-    let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT);
+    let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT)
+        .with_mode(Some(request.mode));
     let holder = Holder::for_command(&request.command);
 
     // What watches the command is started before the lock is ours, so that nothing needs
     // starting when it is handed over; the refresh thread only if the command outlives a third
     // of the lock's first lifetime (supervise starts it then).
-    let held =
-        Held { endpoint, keys: request.keys.clone(), token: token.clone(), ttl: request.ttl };
+    let held = Held {
+        endpoint,
+        keys: request.keys.clone(),
+        mode: request.mode,
+        token: token.clone(),
+        ttl: request.ttl,
+    };
     let mut keepalive = KeepAlive::ready(held, {
         let (events, lock_lost) = (events.clone(), lock_lost.clone());
         move |reason| {

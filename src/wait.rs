@@ -261,7 +261,11 @@ pub fn report_gave_up(client: &mut LockClient) {
     let name = client.keys().name.clone();
     match client.inspect() {
         Ok(Some(info)) => {
-            let who = info.holder.map(|h| format!(" by {}", h.short())).unwrap_or_default();
+            let who = match info.holders.as_slice() {
+                [] => String::new(),
+                [holder] => format!(" by {}", holder.short()),
+                many => format!(" by {} holders", many.len()),
+            };
             let ttl = match info.ttl {
                 Some(ttl) => format!("for another {}", duration::show(ttl)),
                 None => "with no expiry".into(),
@@ -300,6 +304,7 @@ impl Progress {
 
     fn show(&mut self, waiting: &Waiting, waited: Duration) {
         let holder = match &waiting.holder {
+            Some(_) if waiting.holders > 1 => format!("held by {} holders", waiting.holders),
             Some(h) => {
                 let held = SystemTime::now().duration_since(h.since()).unwrap_or_default();
                 format!("held by {} for {}", h.short(), whole_seconds(held))

@@ -1,42 +1,70 @@
--- Take the lock if it is free and nobody is ahead in the queue; otherwise join the queue (or keep
--- one's place in it: every call is also a heartbeat).
+-- Take the lock if it is free (or, shared or limited, has room) and nobody is ahead in the queue;
+-- otherwise join the queue (or keep one's place in it: every call is also a heartbeat).
 -- ARGV[1] token, ARGV[2] ttl in ms, ARGV[3] waiter id ('' to try once without queueing),
 -- ARGV[4] ms a waiter's place lasts without a heartbeat, ARGV[5] ms of a granted lock's first
--- lifetime, ARGV[6..] holder field/value pairs.
+-- lifetime, ARGV[6] mode ('x', 's' or N), ARGV[7..] holder field/value pairs.
 -- Returns {1, fence, 0} when taken, {1, fence, 1} when it had been granted to us (its lifetime is
--- then the grant's); {0, pttl of the holder, place in the queue (1 = next, 0 = not queued),
--- waiters, host, pid, since_ms} when not.
+-- then the grant's); {-1, mode} when the lock is in use in a mode this one cannot go with;
+-- {0, ms until a holder's lifetime ends, place in the queue (1 = next, 0 = not queued), waiters,
+-- host, pid, since_ms (of rlock's first holder), holders, mode held ('' for another tool's)}
+-- when not taken.
 local bad = check_lock_type()
 if bad then return bad end
 local fence_kind = redis.call('TYPE', KEYS[3]).ok
 if fence_kind ~= 'none' and (fence_kind ~= 'string' or not tonumber(redis.call('GET', KEYS[3]))) then
   return redis.error_reply('WRONGTYPE the fencing counter ' .. KEYS[3] .. ' is not a number')
 end
-local token, id = ARGV[1], ARGV[3]
+local token, ttl, id, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[6]
 local now = now_ms()
 purge(now)
+purge_holders(now)
+local clash = conflict(mode)
+if clash then
+  return {-1, clash}
+end
 
-if id ~= '' and redis.call('GET', KEYS[1]) == token then
+if id ~= '' then
   -- Granted to us between two wake-ups.
-  redis.call('DEL', wake_key(id))
-  return {1, tonumber(redis.call('HGET', KEYS[2], 'fence')) or 0, 1}
+  if redis.call('GET', KEYS[1]) == token then
+    redis.call('DEL', wake_key(id))
+    return {1, tonumber(redis.call('HGET', KEYS[2], 'fence')) or 0, 1}
+  end
+  if shared_by(token, now) then
+    redis.call('DEL', wake_key(id))
+    return {1, tonumber(redis.call('HGET', holder_record(token), 'fence')) or 0, 1}
+  end
 end
 
 local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
 if head == nil or head == id then
-  -- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude each other.
-  if redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then
-    local fence = redis.call('INCR', KEYS[3])
-    redis.call('DEL', KEYS[2])
-    redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 6))
-    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  if mode == 'x' then
+    -- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude
+    -- each other.
+    if redis.call('SET', KEYS[1], token, 'NX', 'PX', ttl) then
+      local fence = redis.call('INCR', KEYS[3])
+      redis.call('DEL', KEYS[2])
+      redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 7))
+      redis.call('PEXPIRE', KEYS[2], ttl)
+      if id ~= '' then
+        leave(id)
+      end
+      return {1, fence, 0}
+    end
+  elseif fits(mode) then
+    local record = holder_record(token)
+    redis.call('DEL', record)
+    redis.call('HSET', record, 'mode', mode, unpack(ARGV, 7))
+    local fence = add_holder(mode, token, ttl, now)
     if id ~= '' then
       leave(id)
     end
+    -- Those behind us may fit too (readers after a reader).
+    grant_head(now)
     return {1, fence, 0}
   end
-elseif redis.call('EXISTS', KEYS[1]) == 0 then
-  -- Free, but someone else's turn (their holder may have crashed): hand it to them.
+else
+  -- Someone else's turn: if there is room now (a holder crashed, a lock held through another tool
+  -- was freed), hand it to them.
   grant_head(now)
 end
 
@@ -47,7 +75,8 @@ if id ~= '' then
     local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
     local ticket = last[2] and (tonumber(last[2]) + 1) or 1
     redis.call('ZADD', KEYS[4], ticket, id)
-    redis.call('HSET', record_key(id), 'token', token, 'ttl', ARGV[2], 'grant', ARGV[5], unpack(ARGV, 6))
+    redis.call('HSET', record_key(id), 'token', token, 'ttl', ARGV[2], 'grant', ARGV[5],
+      'mode', mode, unpack(ARGV, 7))
   end
   redis.call('ZADD', KEYS[5], now + lapse, id)
   -- All of it vanishes by itself once every waiter is gone.
@@ -57,9 +86,29 @@ if id ~= '' then
   place = redis.call('ZRANK', KEYS[4], id) + 1
 end
 
-local host, pid, since = false, false, false
-if redis.call('HGET', KEYS[2], 'token') == redis.call('GET', KEYS[1]) then
-  local fields = redis.call('HMGET', KEYS[2], 'host', 'pid', 'since_ms')
+local value = redis.call('GET', KEYS[1])
+local kind = kind_of(value)
+local pttl, holders, host, pid, since = redis.call('PTTL', KEYS[1]), 0, false, false, false
+local first = nil
+if kind == 'x' then
+  if redis.call('HGET', KEYS[2], 'token') == value then
+    first, holders = KEYS[2], 1
+  else
+    kind = ''
+  end
+elseif kind then
+  -- A place frees up when the first holder's lifetime ends.
+  local soonest = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+  if soonest[2] then
+    pttl = math.max(tonumber(soonest[2]) - now, 0)
+    first = holder_record(soonest[1])
+  end
+  holders = redis.call('ZCARD', KEYS[6])
+else
+  kind = ''
+end
+if first then
+  local fields = redis.call('HMGET', first, 'host', 'pid', 'since_ms')
   host, pid, since = fields[1], fields[2], fields[3]
 end
-return {0, redis.call('PTTL', KEYS[1]), place, redis.call('ZCARD', KEYS[4]), host or '', pid or '', since or ''}
+return {0, pttl, place, redis.call('ZCARD', KEYS[4]), host or '', pid or '', since or '', holders, kind}

@@ -1,5 +1,5 @@
--- Force-release the lock whoever holds it (an operator's tool), and hand it to the next waiter.
--- Returns 1 when a lock was removed, 0 when it was free.
+-- Force-release the lock whoever holds it (every holder of a shared or limited one), and hand
+-- it to the next waiters. Returns 1 when a lock was removed, 0 when it was free.
 local bad = check_lock_type()
 if bad then return bad end
 if redis.call('EXISTS', KEYS[1]) == 0 then

@@ -1,21 +1,41 @@
 -- Describe the lock without changing it.
--- Returns {held (0/1), pttl, live waiters, holder fields...}; the holder fields are empty when the
--- lock is free, was taken by something other than rlock, or the record is not the one rlock wrote.
--- The token never leaves Redis.
+-- Returns {held (0/1), pttl, live waiters, mode held ('x', 's', N; '' when free), holders}, each
+-- holder {its pttl, 'id', digest of its token, field, value, ...}: the one exclusive holder, or every live shared or limited
+-- one. There are none when the lock is free, was taken by something other than rlock, or its
+-- record is not the one rlock wrote. Tokens never leave Redis.
 local bad = check_lock_type()
 if bad then return bad end
-local waiters = redis.call('ZCOUNT', KEYS[5], now_ms(), '+inf')
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {0, -2, waiters}
+local now = now_ms()
+local waiters = redis.call('ZCOUNT', KEYS[5], now, '+inf')
+local value = redis.call('GET', KEYS[1])
+if not value then
+  return {0, -2, waiters, '', {}}
 end
-local reply = {1, redis.call('PTTL', KEYS[1]), waiters}
-if redis.call('HGET', KEYS[2], 'token') == redis.call('GET', KEYS[1]) then
-  local fields = redis.call('HGETALL', KEYS[2])
+
+-- A holder: its pttl, a digest of its token that is the same on every server (so quorum mode
+-- can tell holders apart), and its fields.
+local function described(key, token, pttl)
+  local entry = {pttl, 'id', string.sub(redis.sha1hex(token), 1, 16)}
+  local fields = redis.call('HGETALL', key)
   for i = 1, #fields, 2 do
     if fields[i] ~= 'token' then
-      reply[#reply + 1] = fields[i]
-      reply[#reply + 1] = fields[i + 1]
+      entry[#entry + 1] = fields[i]
+      entry[#entry + 1] = fields[i + 1]
     end
   end
+  return entry
 end
-return reply
+
+local kind = kind_of(value)
+local holders = {}
+if kind == 'x' then
+  if redis.call('HGET', KEYS[2], 'token') == value then
+    holders[1] = described(KEYS[2], value, redis.call('PTTL', KEYS[1]))
+  end
+else
+  local live = redis.call('ZRANGEBYSCORE', KEYS[6], now, '+inf', 'WITHSCORES')
+  for i = 1, #live, 2 do
+    holders[#holders + 1] = described(holder_record(live[i]), live[i], tonumber(live[i + 1]) - now)
+  end
+end
+return {1, redis.call('PTTL', KEYS[1]), waiters, kind, holders}

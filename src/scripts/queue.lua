@@ -1,16 +1,11 @@
--- The wait queue, shared by every script that changes a lock (this file is prepended to them).
--- KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter,
+-- The wait queue, shared by every script that changes a lock (prepended to them, after
+-- holders.lua). KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter,
 -- KEYS[4] queue (waiter id -> ticket), KEYS[5] alive (waiter id -> deadline in ms, Redis clock).
 -- Per waiter, in the same slot: its wake-up list KEYS[4]:id and its record KEYS[4]:id:holder
--- (token, ttl, grant and the holder fields it will have once it holds the lock).
+-- (token, ttl, grant, mode and the holder fields it will have once it holds the lock).
 
 -- How long a pending wake-up is kept for a waiter that never comes to take it.
 local WAKE_TTL_MS = 60000
-
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 
 local function wake_key(id)
   return KEYS[4] .. ':' .. id
@@ -34,10 +29,11 @@ local function purge(now)
   end
 end
 
--- Hand the free lock straight to the first waiter: its token is in its record, so the lock is its
--- own before it even wakes, and the wake-up carries the fence. The first lifetime is short (the
--- waiter's 'grant'), so a waiter that died a moment ago holds nobody up for long; a live one
--- extends it as soon as it wakes.
+-- Hand the lock straight to the waiters at the head of the queue, as many as fit: one exclusive
+-- waiter, a run of shared ones, or limited ones up to the limit. A waiter's token is in its
+-- record, so the lock is its own before it even wakes, and the wake-up carries the fence. The first
+-- lifetime is short (the waiter's 'grant'), so a waiter that died a moment ago holds nobody up for
+-- long; a live one extends it as soon as it wakes.
 local function grant_head(now)
   if not tonumber(redis.call('GET', KEYS[3]) or '0') then
     return
@@ -45,31 +41,73 @@ local function grant_head(now)
   local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
   while head do
     local record = record_key(head)
-    local found = redis.call('HMGET', record, 'token', 'grant')
+    local found = redis.call('HMGET', record, 'token', 'grant', 'mode')
     if found[1] and found[2] then
-      redis.call('SET', KEYS[1], found[1], 'PX', found[2])
-      local fence = redis.call('INCR', KEYS[3])
-      -- The waiter's record becomes the holder record (RENAME replaces any stale one).
-      redis.call('RENAME', record, KEYS[2])
-      redis.call('HSET', KEYS[2], 'fence', fence, 'since_ms', now)
-      redis.call('PEXPIRE', KEYS[2], found[2])
+      local token, life, mode = found[1], tonumber(found[2]), found[3] or 'x'
+      if not fits(mode) then
+        return
+      end
+      local fence
+      if mode == 'x' then
+        redis.call('SET', KEYS[1], token, 'PX', life)
+        fence = redis.call('INCR', KEYS[3])
+        -- The waiter's record becomes the holder record (RENAME replaces any stale one).
+        redis.call('RENAME', record, KEYS[2])
+        redis.call('HSET', KEYS[2], 'fence', fence, 'since_ms', now)
+        redis.call('PEXPIRE', KEYS[2], life)
+      else
+        redis.call('RENAME', record, holder_record(token))
+        fence = add_holder(mode, token, life, now)
+      end
       leave(head)
       redis.call('RPUSH', wake_key(head), fence)
       redis.call('PEXPIRE', wake_key(head), WAKE_TTL_MS)
-      return
+      if mode == 'x' then
+        return
+      end
+    else
+      -- A place without a record cannot be granted: drop it and look at the next.
+      leave(head)
     end
-    -- A place without a record cannot be granted: drop it and look at the next.
-    leave(head)
     head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
   end
 end
 
--- The lock is free (or freed here): give it to the next live waiter.
+-- Give whatever is free now to the next live waiters.
+local function pass_on(now)
+  purge(now)
+  purge_holders(now)
+  grant_head(now)
+end
+
+-- The lock is free (or freed here): give it to the next live waiters.
 local function hand_on()
   redis.call('DEL', KEYS[1], KEYS[2])
-  local now = now_ms()
-  purge(now)
-  grant_head(now)
+  clear_holders()
+  pass_on(now_ms())
+end
+
+-- The mode this lock is in use with (held, or waited for), when `mode` cannot go with it: a
+-- limit with anything but the same limit. Nil when they go together.
+local function conflict(mode)
+  local value = redis.call('GET', KEYS[1])
+  local kind = kind_of(value)
+  -- Another tool's token says nothing about modes; rlock's own exclusive lock does.
+  if kind == 'x' and redis.call('HGET', KEYS[2], 'token') ~= value then
+    kind = nil
+  end
+  if kind and family(kind) ~= family(mode) then
+    return kind
+  end
+  local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+  if head then
+    -- (A record gone or written without a mode says nothing.)
+    local other = redis.call('HGET', record_key(head), 'mode')
+    if other and family(other) ~= family(mode) then
+      return other
+    end
+  end
+  return nil
 end
 
 local function check_lock_type()

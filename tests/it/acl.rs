@@ -67,6 +67,25 @@ fn the_readme_acl_rule_is_enough_for_everything_rlock_does() {
     rlock_at(&url).args(["acquire", "other"]).output().expect_code(0);
     rlock_at(&url).args(["break", "other"]).output().expect_code(0);
 
+    // Shared and limited locks: taken, queued for, handed over, listed, refreshed and broken.
+    let take = |args: &[&str]| {
+        let out = rlock_at(&url).arg("acquire").args(args).output();
+        out.expect_code(0);
+        out.stdout.trim().to_owned()
+    };
+    let first = take(&["--limit", "2", "-t", "1m", "pool"]);
+    take(&["--limit", "2", "-t", "1m", "pool"]);
+    let waiter = rlock_at(&url).args(["run", "--limit", "2", "pool", "--", "echo", "in"]).spawn();
+    assert!(eventually(Duration::from_secs(10), || queued(&server, "pool") == 1));
+    rlock_at(&url).args(["refresh", "--limit", "2", "pool", &first]).output().expect_code(0);
+    rlock_at(&url).args(["release", "pool", &first]).output().expect_code(0);
+    waiter.finish(Duration::from_secs(10)).expect_code(0);
+    take(&["--shared", "db"]);
+    rlock_at(&url).args(["run", "--shared", "db", "--", "true"]).output().expect_code(0);
+    rlock_at(&url).args(["ttl", "--json", "pool"]).output().expect_code(0);
+    rlock_at(&url).arg("list").output().expect_code(0);
+    rlock_at(&url).args(["break", "db"]).output().expect_code(0);
+
     // Redis logged no denial along the way.
     let denials: Vec<redis::Value> = server.cmd(&["ACL", "LOG"]);
     assert!(denials.is_empty(), "{denials:?}");
