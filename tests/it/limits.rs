@@ -446,3 +446,38 @@ fn a_bad_limit_is_a_usage_error() {
         assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
     }
 }
+
+#[test]
+fn waiters_for_a_limited_lock_get_in_in_the_order_they_came() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let order = dir.path().join("order");
+    let tokens: Vec<String> = (0..2).map(|_| acquire(&url, &["--limit", "2", "pool"])).collect();
+    let waiters: Vec<Running> = (1..=6)
+        .map(|i| {
+            let script = format!("echo {i} >> '{}'; sleep 0.2", order.display());
+            let waiter = rlock(&server).args(["run", "--limit", "2", "pool", "--", "sh", "-c"]);
+            let waiter = waiter.arg(script).spawn();
+            assert!(eventually(Duration::from_secs(10), || queued(&server, "pool") == i));
+            waiter
+        })
+        .collect();
+    for token in &tokens {
+        rlock(&server).args(["release", "pool", token]).output().expect_code(0);
+    }
+    for waiter in waiters {
+        let out = waiter.finish(Duration::from_secs(20));
+        out.expect_code(0);
+    }
+    let entered: Vec<u32> = std::fs::read_to_string(&order)
+        .unwrap()
+        .lines()
+        .map(|line| line.parse().unwrap())
+        .collect();
+    // Two places: waiters go in by twos, in the order they came (within a pair, the two start
+    // a moment apart and may write in either order).
+    let mut pairs: Vec<Vec<u32>> = entered.chunks(2).map(<[u32]>::to_vec).collect();
+    pairs.iter_mut().for_each(|pair| pair.sort());
+    assert_eq!(pairs, [[1, 2], [3, 4], [5, 6]], "{entered:?}");
+}
