@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use redis::{ConnectionLike, FromRedisValue, Script, ScriptInvocation, Value};
+use redis::{ConnectionLike, ErrorKind, FromRedisValue, ServerErrorKind, Value};
 
 use crate::endpoint::{Endpoint, RedisConnection};
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::mode::{Mode, ModeConflict};
 use crate::quorum;
-use crate::scripts;
+use crate::scripts::{self, LuaScript};
 
 /// The secret that proves who holds a lock: 128 random bits as 32 hex digits (a UUID v4).
 #[derive(Clone, PartialEq, Eq)]
@@ -294,7 +294,7 @@ impl Node {
             args.push(name.to_owned());
             args.push(value);
         }
-        let reply: Vec<Value> = self.call(self.invocation(&scripts::ACQUIRE, &args))?;
+        let reply: Vec<Value> = self.call(&scripts::ACQUIRE, &args)?;
         let number =
             |at: usize| reply.get(at).and_then(|value| i64::from_redis_value_ref(value).ok());
         let text = |at: usize| {
@@ -333,7 +333,7 @@ impl Node {
     /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
     /// turn on if the lock is free.
     pub fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
-        let _: i64 = self.call(self.invocation(&scripts::LEAVE, &[waiter, token.secret()]))?;
+        let _: i64 = self.call(&scripts::LEAVE, &[waiter, token.secret()])?;
         Ok(())
     }
 
@@ -385,7 +385,7 @@ impl Node {
         want: Option<Mode>,
     ) -> Result<Option<Mode>> {
         let args = [token.secret().to_owned(), millis(ttl).to_string(), code_of(want)];
-        let reply: Vec<Value> = self.call(self.invocation(&scripts::REFRESH, &args))?;
+        let reply: Vec<Value> = self.call(&scripts::REFRESH, &args)?;
         self.held_in(&reply, want)
     }
 
@@ -393,7 +393,7 @@ impl Node {
     /// held in, or `None` when it was not held with that token (gone, or someone else's).
     pub fn release(&mut self, token: &Token, want: Option<Mode>) -> Result<Option<Mode>> {
         let args = [token.secret().to_owned(), code_of(want)];
-        let reply: Vec<Value> = self.call(self.invocation(&scripts::RELEASE, &args))?;
+        let reply: Vec<Value> = self.call(&scripts::RELEASE, &args)?;
         self.held_in(&reply, want)
     }
 
@@ -427,20 +427,20 @@ impl Node {
 
     /// Releases the lock whoever holds it; false when it was free.
     pub fn force_release(&mut self) -> Result<bool> {
-        let done: i64 = self.call(self.invocation(&scripts::BREAK, &[] as &[&str]))?;
+        let done: i64 = self.call(&scripts::BREAK, &[] as &[&str])?;
         Ok(done == 1)
     }
 
     /// Quorum mode: raises the fencing counter of a lock held with `token` to `fence`.
     pub fn raise_fence(&mut self, token: &Token, fence: u64) -> Result<bool> {
         let args = [token.secret().to_owned(), fence.to_string()];
-        let done: i64 = self.call(self.invocation(&scripts::FENCE, &args))?;
+        let done: i64 = self.call(&scripts::FENCE, &args)?;
         Ok(done == 1)
     }
 
     /// The lock's mode, remaining lifetime, holders and waiters; `None` when it is free.
     pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
-        let reply: Vec<Value> = self.call(self.invocation(&scripts::INSPECT, &[] as &[&str]))?;
+        let reply: Vec<Value> = self.call(&scripts::INSPECT, &[] as &[&str])?;
         let number =
             |at: usize| reply.get(at).and_then(|value| i64::from_redis_value_ref(value).ok());
         let (Some(held), Some(pttl), Some(waiters)) = (number(0), number(1), number(2)) else {
@@ -486,20 +486,31 @@ impl Node {
         }))
     }
 
-    /// A call of `script` on the lock's keys (lock, holder, fence, queue, alive) with `args`.
-    fn invocation(
-        &self,
-        script: &'static Script,
+    /// Runs `script` on the lock's keys (lock, holder, fence, queue, alive, holders) with `args`:
+    /// EVALSHA, and SCRIPT LOAD first when this server has not seen the script yet.
+    fn call<T: FromRedisValue>(
+        &mut self,
+        script: &'static LuaScript,
         args: &[impl AsRef<str>],
-    ) -> ScriptInvocation<'static> {
-        let mut invocation = script.prepare_invoke();
-        for key in self.keys.all() {
-            invocation.key(key);
-        }
+    ) -> Result<T> {
+        let keys = self.keys.all();
+        let mut eval = redis::cmd("EVALSHA");
+        eval.arg(script.sha1).arg(keys.len()).arg(&keys[..]);
         for arg in args {
-            invocation.arg(arg.as_ref());
+            eval.arg(arg.as_ref());
         }
-        invocation
+        let con = self.connection()?;
+        let result = match eval.query::<T>(con) {
+            Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(script.code)
+                    .query::<String>(con)
+                    .and_then(|_| eval.query::<T>(con))
+            }
+            result => result,
+        };
+        result.map_err(|err| self.failed(err))
     }
 
     fn connection(&mut self) -> Result<&mut RedisConnection> {
@@ -507,14 +518,6 @@ impl Node {
             self.con = Some(self.endpoint.connect(self.timeout)?);
         }
         self.con.as_mut().ok_or_else(|| anyhow!("no connection"))
-    }
-
-    fn call<T: FromRedisValue>(&mut self, invocation: ScriptInvocation<'static>) -> Result<T> {
-        let con = self.connection()?;
-        match invocation.invoke::<T>(con) {
-            Ok(value) => Ok(value),
-            Err(err) => Err(self.failed(err)),
-        }
     }
 
     /// The message for a failed call; drops a connection that may be out of step.

@@ -18,24 +18,25 @@ local token, ttl, id, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[6]
 local now = now_ms()
 purge(now)
 purge_holders(now)
-local clash = conflict(mode)
+local value = redis.call('GET', KEYS[1])
+local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+local clash = conflict(mode, value, head)
 if clash then
   return {-1, clash}
 end
 
 if id ~= '' then
   -- Granted to us between two wake-ups.
-  if redis.call('GET', KEYS[1]) == token then
+  if value == token then
     redis.call('DEL', wake_key(id))
     return {1, tonumber(redis.call('HGET', KEYS[2], 'fence')) or 0, 1}
   end
-  if shared_by(token, now) then
+  if value and kind_of(value) ~= 'x' and shared_by(token, now) then
     redis.call('DEL', wake_key(id))
     return {1, tonumber(redis.call('HGET', holder_record(token), 'fence')) or 0, 1}
   end
 end
 
-local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
 if head == nil or head == id then
   if mode == 'x' then
     -- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude
@@ -62,9 +63,9 @@ if head == nil or head == id then
     grant_head(now)
     return {1, fence, 0}
   end
-else
-  -- Someone else's turn: if there is room now (a holder crashed, a lock held through another tool
-  -- was freed), hand it to them.
+elseif kind_of(value) ~= 'x' then
+  -- Someone else's turn, and there may be room now (the lock is free, a holder crashed, a lock
+  -- held through another tool was freed): hand it to them.
   grant_head(now)
 end
 
@@ -86,7 +87,7 @@ if id ~= '' then
   place = redis.call('ZRANK', KEYS[4], id) + 1
 end
 
-local value = redis.call('GET', KEYS[1])
+value = redis.call('GET', KEYS[1])
 local kind = kind_of(value)
 local pttl, holders, host, pid, since = redis.call('PTTL', KEYS[1]), 0, false, false, false
 local first = nil

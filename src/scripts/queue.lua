@@ -83,23 +83,26 @@ end
 -- The lock is free (or freed here): give it to the next live waiters.
 local function hand_on()
   redis.call('DEL', KEYS[1], KEYS[2])
-  clear_holders()
+  -- With the lock record gone, this also forgets any shared or limited holders.
   pass_on(now_ms())
 end
 
 -- The mode this lock is in use with (held, or waited for), when `mode` cannot go with it: a
--- limit with anything but the same limit. Nil when they go together.
-local function conflict(mode)
-  local value = redis.call('GET', KEYS[1])
+-- limit with anything but the same limit. Nil when they go together. `value` is the lock
+-- record's, `head` the first waiter.
+local function conflict(mode, value, head)
   local kind = kind_of(value)
   -- Another tool's token says nothing about modes; rlock's own exclusive lock does.
-  if kind == 'x' and redis.call('HGET', KEYS[2], 'token') ~= value then
+  if kind == 'x' and family(mode) ~= '1' and redis.call('HGET', KEYS[2], 'token') ~= value then
     kind = nil
   end
-  if kind and family(kind) ~= family(mode) then
-    return kind
+  if kind then
+    -- Whoever waits joined while the lock was held this way, or waits behind someone who did.
+    if family(kind) ~= family(mode) then
+      return kind
+    end
+    return nil
   end
-  local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
   if head then
     -- (A record gone or written without a mode says nothing.)
     local other = redis.call('HGET', record_key(head), 'mode')
