@@ -170,7 +170,7 @@ fn keep(
                 ));
             }
             Ok(false) => {
-                return Some("its key was deleted or now holds someone else's token".into());
+                return Some("Redis no longer has it under our token (deleted, broken, or expired and taken)".into());
             }
             Err(err) => {
                 crate::ui::detail(format_args!("refresh failed, retrying: {err:#}"));

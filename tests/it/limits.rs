@@ -481,3 +481,40 @@ fn waiters_for_a_limited_lock_get_in_in_the_order_they_came() {
     pairs.iter_mut().for_each(|pair| pair.sort());
     assert_eq!(pairs, [[1, 2], [3, 4], [5, 6]], "{entered:?}");
 }
+
+#[test]
+fn a_broken_or_deleted_shared_lock_stops_its_commands_with_124() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Each holder gets a fence of its own in its environment.
+    let holders: Vec<Running> = (0..2)
+        .map(|i| {
+            let fence = dir.path().join(format!("fence{i}"));
+            let script = format!("echo $RLOCK_FENCE > '{}'; sleep 60", fence.display());
+            rlock(&server)
+                .args(["run", "--limit", "2", "-t", "1500ms", "pool", "--", "sh", "-c", &script])
+                .spawn()
+        })
+        .collect();
+    let fences = || -> BTreeSet<String> {
+        (0..2)
+            .filter_map(|i| std::fs::read_to_string(dir.path().join(format!("fence{i}"))).ok())
+            .map(|fence| fence.trim().to_owned())
+            .collect()
+    };
+    assert!(eventually(Duration::from_secs(10), || fences().len() == 2), "{:?}", fences());
+    assert_eq!(fences(), BTreeSet::from(["1".to_owned(), "2".to_owned()]));
+    rlock(&server).args(["break", "pool"]).output().expect_code(0);
+    for holder in holders {
+        let out = holder.finish(Duration::from_secs(20));
+        out.expect_code(124);
+        assert!(out.stderr.contains("lost the lock"), "{}", out.stderr);
+        assert!(out.elapsed < Duration::from_secs(12), "took {:?}", out.elapsed);
+    }
+    // Deleting the lock record by hand does the same to a shared holder.
+    let reader = rlock(&server)
+        .args(["run", "--shared", "-t", "1500ms", "db", "--", "sleep", "60"])
+        .spawn_holding(&server, "rlock:db");
+    server.cmd::<i64>(&["DEL", "rlock:db"]);
+    reader.finish(Duration::from_secs(20)).expect_code(124);
+}
