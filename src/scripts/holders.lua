@@ -11,6 +11,11 @@
 
 local SHARED = 'rlock-shared'
 
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local function marker(mode)
   if mode == 's' then
     return SHARED
@@ -97,6 +102,26 @@ local function shared_by(token, now)
   return nil
 end
 
+-- How `token` holds the lock, whose record read `value` (a pcall's answer: a key of another type
+-- is simply not ours): {1, mode} when it holds it (in mode `want`, unless that is ''), {-1, mode}
+-- when it holds it in another mode than `want`, {0} when it does not hold it.
+local function holding(token, value, want)
+  if type(value) ~= 'string' then
+    return {0}
+  end
+  local kind = 'x'
+  if value ~= token then
+    kind = shared_by(token, now_ms())
+    if not kind then
+      return {0}
+    end
+  end
+  if want ~= '' and want ~= kind then
+    return {-1, kind}
+  end
+  return {1, kind}
+end
+
 -- Whether one more holder of `mode` may take the lock now (the queue is the caller's business).
 local function fits(mode)
   local kind = kind_of(redis.call('GET', KEYS[1]))
@@ -158,9 +183,4 @@ local function drop_holder(token, now)
   redis.call('DEL', holder_record(token))
   settle(now)
   return true
-end
-
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
