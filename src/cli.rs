@@ -15,8 +15,8 @@ Examples:
   rlock run deploy -- ./deploy.sh          one deploy at a time, on every machine sharing the Redis
   rlock run -n nightly -- ./backup.sh      cron: skip this run if the last one is still going
   rlock run -w 5m -t 1m db-migrate -- make migrate
-  rlock run --limit 2 staging-deploy -- ./deploy.sh   at most 2 deploys to staging at once
-  rlock run --shared db -- ./report.sh     readers together; a plain 'rlock run db' writer alone
+  rlock run --limit 2 stage -- ./deploy.sh at most 2 deploys to staging at once
+  rlock run --shared db -- ./report.sh     readers together; a plain 'rlock run db' runs alone
   rlock ttl deploy                         is anyone holding it, and for how much longer?
   rlock status deploy --json               who holds it, since when, with which fence
   rlock list                               every lock held now
@@ -35,6 +35,10 @@ Examples:
 
 The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to
 storage that rejects stale writers) and RLOCK_TTL_MS in its environment.";
+
+const TOKEN_MODE: &str = "\
+The token says how it holds the lock. --limit N or --shared, if given, must be the option the lock
+was taken with (exit 125 otherwise).";
 
 /// Take turns through Redis: run a command while holding a lock that every machine sharing the
 /// Redis respects.
@@ -108,8 +112,10 @@ pub enum Command {
     /// Take the lock and print its token, for scripts that span several commands
     Acquire(AcquireArgs),
     /// Extend a lock you hold (exit 1 when it is not yours or gone)
+    #[command(after_help = TOKEN_MODE)]
     Refresh(RefreshArgs),
     /// Release a lock you hold (exit 1 when it is not yours or gone)
+    #[command(after_help = TOKEN_MODE)]
     Release(ReleaseArgs),
     /// Print the lock's remaining lifetime, a line per holder, longest first (exit 1 when free)
     Ttl(TtlArgs),
