@@ -1,5 +1,5 @@
-//! The command line, as clap derive definitions. They also drive `--help`, and later the shell
-//! completions and the man page.
+//! The command line, as clap derive definitions. They also drive `--help`, the shell completions
+//! and the man page ([`crate::generate`]).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,20 +10,35 @@ use clap::{Args, Parser, Subcommand};
 use crate::duration;
 use crate::mode::Mode;
 
-const EXAMPLES: &str = "\
-Examples:
-  rlock run deploy -- ./deploy.sh          one deploy at a time, on every machine sharing the Redis
-  rlock run -n nightly -- ./backup.sh      cron: skip this run if the last one is still going
-  rlock run -w 5m -t 1m db-migrate -- make migrate
-  rlock run --limit 2 stage -- ./deploy.sh at most 2 deploys to staging at once
-  rlock run --shared db -- ./report.sh     readers together; a plain 'rlock run db' runs alone
-  rlock ttl deploy                         is anyone holding it, and for how much longer?
-  rlock status deploy --json               who holds it, since when, with which fence
-  rlock list                               every lock held now
+/// The examples of `rlock --help`, also the man page's EXAMPLES: a command, two spaces or more,
+/// and what it does.
+macro_rules! example_lines {
+    () => {
+        "  rlock run deploy -- ./deploy.sh            one deploy at a time, across all machines
+  rlock run -n nightly -- ./backup.sh        cron: skip this run if the last one is still going
+  rlock run -w 5m -t 1m migrate -- make it   wait up to 5 minutes; a 1-minute ttl, kept refreshed
+  rlock run --limit 2 stage -- ./deploy.sh   at most 2 deploys to staging at once
+  rlock run --shared db -- ./report.sh       readers together; a plain 'rlock run db' runs alone
+  rlock ttl deploy                           is anyone holding it, and for how much longer?
+  rlock status deploy --json                 who holds it, since when, with which fence
+  rlock list                                 every lock held now
+  tok=$(rlock acquire -t 10m job)            take a lock in a script...
+  rlock release job \"$tok\"                   ...and release it
+  rlock completions bash > rlock.bash        completions (also zsh, fish, elvish, powershell)"
+    };
+}
 
+/// The same examples, for the man page.
+pub const EXAMPLE_LINES: &str = example_lines!();
+
+const EXAMPLES: &str = concat!(
+    "Examples:\n",
+    example_lines!(),
+    "\n
 Exit status: the command's own; 128+N if it died of signal N; 75 lock not obtained (-E changes it);
 124 lock lost while the command ran; 125 rlock failed (usage, Redis); 126 command not executable;
-127 command not found. Query commands: 0 held/done, 1 free/not yours.";
+127 command not found. Query commands: 0 held/done, 1 free/not yours."
+);
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -36,6 +51,24 @@ Examples:
 The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to
 storage that rejects stale writers) and RLOCK_TTL_MS in its environment.";
 
+const DESCRIPTION: &str = "\
+Take turns through Redis: run a command while holding a lock that every machine sharing the Redis
+respects.
+
+rlock run KEY -- COMMAND waits until it holds the lock named KEY, runs COMMAND (without a shell,
+with stdin, stdout and stderr passed through), refreshes the lock every ttl/3 while COMMAND runs,
+releases it when COMMAND ends, and exits with COMMAND's status. If the lock is lost while COMMAND
+runs, rlock stops COMMAND (SIGTERM, then SIGKILL) and exits with 124. Signals sent to rlock are
+passed on to COMMAND's process group; if rlock itself is killed, COMMAND dies with it.
+
+Waiters are served in the order they came, and the lock is handed to the next one the moment it is
+released. A lock can also admit several holders: at most N (--limit N), or readers together and
+a writer alone (--shared). One Redis server, Sentinel, a Redis Cluster (--cluster) or a quorum of
+independent servers (several --redis URLs) can hold the locks; rediss:// URLs use TLS.
+
+The other subcommands take a lock for a script (acquire, refresh, release), look at locks (ttl,
+status, list), break one (break), or print shell completions and this page.";
+
 const TOKEN_MODE: &str = "\
 The token says how it holds the lock. --limit N or --shared, if given, must be the option the lock
 was taken with (exit 125 otherwise).";
@@ -43,7 +76,13 @@ was taken with (exit 125 otherwise).";
 /// Take turns through Redis: run a command while holding a lock that every machine sharing the
 /// Redis respects.
 #[derive(Debug, Parser)]
-#[command(name = "rlock", version, after_help = EXAMPLES, max_term_width = 100)]
+#[command(
+    name = "rlock",
+    version,
+    after_help = EXAMPLES,
+    max_term_width = 100,
+    long_about = DESCRIPTION
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -125,6 +164,24 @@ pub enum Command {
     Break(KeyArg),
     /// List the locks rlock holds now, a line per holder: name, holder, ttl, fence
     List(ListArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = COMPLETION_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): rlock man > rlock.1; man -l rlock.1
+    Man,
+}
+
+const COMPLETION_HELP: &str = "\
+Examples:
+  rlock completions bash > ~/.local/share/bash-completion/completions/rlock
+  rlock completions zsh > ~/.zfunc/_rlock      (with ~/.zfunc on $fpath)
+  rlock completions fish > ~/.config/fish/completions/rlock.fish";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ use crate::cli::{
 use crate::duration;
 use crate::endpoint::{self, Endpoint, TlsFiles};
 use crate::exit_code::Exit;
+use crate::generate;
 use crate::holder::Holder;
 use crate::keys::LockKeys;
 use crate::lock::{LockClient, LockInfo, Token, millis};
@@ -26,6 +27,18 @@ use crate::wait::{self, Outcome, Patience};
 /// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
 pub fn execute(cli: Cli) -> Result<Exit> {
     ui::set_level(cli.global.verbose, cli.global.quiet);
+    // These need no Redis.
+    match &cli.command {
+        Command::Completions(args) => {
+            generate::completions(args.shell, &mut std::io::stdout().lock())?;
+            return Ok(Exit::Success);
+        }
+        Command::Man => {
+            generate::man_page(&mut std::io::stdout().lock())?;
+            return Ok(Exit::Success);
+        }
+        _ => {}
+    }
     let tls = TlsFiles {
         ca: cli.global.tls_ca.clone(),
         cert: cli.global.tls_cert.clone(),
@@ -53,6 +66,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
         Command::Status(args) => status(endpoint, prefix, args),
         Command::List(args) => list(endpoint, prefix, args),
         Command::Break(args) => force_release(endpoint, prefix, args),
+        Command::Completions(_) | Command::Man => Ok(Exit::Success),
     }
 }
 

@@ -6,6 +6,30 @@
 /// It is `EX_TEMPFAIL` from sysexits.h: "try again later".
 pub const CONFLICT: u8 = 75;
 
+/// Every exit status and what it means, for the man page (and in the README's words).
+pub const TABLE: [(&str, &str); 8] = [
+    ("the command's", "the command ran, and exited with this status"),
+    ("128+N", "the command died of signal N (143 for SIGTERM, 137 for SIGKILL)"),
+    (
+        "75",
+        "the lock was not obtained: it was held and -n was given, or --wait ran out \
+         (-E changes the code)",
+    ),
+    ("124", "the lock was lost while the command ran, and rlock stopped the command"),
+    (
+        "125",
+        "rlock itself failed: bad usage, Redis unreachable, authentication or TLS refused, an \
+         unexpected reply, or a lock in use with another --limit",
+    ),
+    ("126", "the command was found but could not be executed"),
+    ("127", "the command was not found"),
+    (
+        "0 or 1",
+        "ttl, status, refresh, release and break: 0 when the lock is held or the action was \
+         done, 1 when it is free or not held with the token",
+    ),
+];
+
 /// How rlock ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

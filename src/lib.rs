@@ -14,6 +14,7 @@ pub mod duration;
 pub mod endpoint;
 pub mod events;
 pub mod exit_code;
+pub mod generate;
 pub mod holder;
 pub mod keepalive;
 pub mod keys;

@@ -44,10 +44,14 @@ pub fn out(line: impl Display) -> std::io::Result<()> {
     }
 }
 
-/// Whether to keep a status line updated in place: stderr is a terminal and not `-q`.
+/// Whether to keep a status line updated in place (with a carriage return and an erase-line
+/// code): stderr is a terminal, not `-q`, and neither `NO_COLOR` nor `TERM=dumb` asks for plain
+/// output.
 pub fn status_line_wanted() -> bool {
     use std::io::IsTerminal;
-    level() >= 0 && std::io::stderr().is_terminal()
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
+    level() >= 0 && !no_color && !dumb && std::io::stderr().is_terminal()
 }
 
 /// Replaces the status line on the terminal with `text`.

@@ -261,6 +261,7 @@ fn waiting_on_a_terminal(
     server: &RedisServer,
     key: &str,
     extra: &[&str],
+    env: &[(&str, &str)],
     hold: Duration,
 ) -> String {
     use std::io::Read;
@@ -268,6 +269,9 @@ fn waiting_on_a_terminal(
     let pty = nix::pty::openpty(None, None).expect("cannot open a pseudo-terminal");
     let mut waiter = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
         .env("RLOCK_REDIS", server.url())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .envs(env.iter().copied())
         .args(extra)
         .args(["run", key, "--", "true"])
         .stdin(std::process::Stdio::null())
@@ -298,7 +302,7 @@ fn waiting_on_a_terminal(
 #[test]
 fn waiting_on_a_terminal_shows_one_updating_line() {
     let server = RedisServer::start();
-    let seen = waiting_on_a_terminal(&server, "tty", &[], Duration::from_millis(2500));
+    let seen = waiting_on_a_terminal(&server, "tty", &[], &[], Duration::from_millis(2500));
     let updates: Vec<&str> = seen.split("\r\x1b[K").filter(|part| !part.is_empty()).collect();
     assert!(updates.len() >= 2, "the line should be redrawn as time passes: {seen:?}");
     let host = nix::unistd::gethostname().unwrap().to_string_lossy().into_owned();
@@ -313,8 +317,42 @@ fn waiting_on_a_terminal_shows_one_updating_line() {
     assert!(["2s", "3s"].contains(&waited(updates.last().unwrap()).as_str()), "{seen:?}");
     assert!(seen.ends_with("\r\x1b[K"), "the line is cleared once the lock is taken: {seen:?}");
 
-    let seen = waiting_on_a_terminal(&server, "tty", &["-q"], Duration::from_millis(500));
+    let seen = waiting_on_a_terminal(&server, "tty", &["-q"], &[], Duration::from_millis(500));
     assert_eq!(seen, "", "-q shows nothing");
+}
+
+#[test]
+fn no_color_and_dumb_terminals_get_no_control_codes() {
+    let server = RedisServer::start();
+    let hold = Duration::from_millis(500);
+    for env in [("NO_COLOR", "1"), ("TERM", "dumb")] {
+        let seen = waiting_on_a_terminal(&server, "tty", &[], &[env], hold);
+        assert_eq!(seen, "", "{env:?}: nothing while waiting");
+        let seen = waiting_on_a_terminal(&server, "tty", &["-v"], &[env], hold);
+        assert!(seen.contains("rlock: waiting for 'tty': held by "), "{env:?}: {seen:?}");
+        assert!(!seen.contains('\x1b') && !seen.contains("\r\x1b"), "{env:?}: {seen:?}");
+    }
+    // Usage errors: coloured on a terminal, plain with NO_COLOR.
+    let usage_error = |no_color: bool| {
+        let pty = nix::pty::openpty(None, None).expect("cannot open a pseudo-terminal");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"));
+        command.args(["run", "--bogus"]).env("TERM", "xterm").env_remove("NO_COLOR");
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let out = command.stderr(std::process::Stdio::from(pty.slave)).output().unwrap();
+        assert_eq!(out.status.code(), Some(125));
+        let mut master = std::fs::File::from(pty.master);
+        let mut seen = vec![0u8; 4096];
+        let n = std::io::Read::read(&mut master, &mut seen).unwrap();
+        String::from_utf8_lossy(&seen[..n]).into_owned()
+    };
+    assert!(usage_error(false).contains('\x1b'), "a terminal gets colour by default");
+    let plain = usage_error(true);
+    assert!(
+        plain.contains("unexpected argument '--bogus'") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
 }
 
 #[test]

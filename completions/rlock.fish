@@ -1,0 +1,170 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rlock_global_optspecs
+    string join \n r/redis= cluster tls-ca= tls-cert= tls-key= prefix= v/verbose q/quiet h/help V/version
+end
+
+function __fish_rlock_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rlock_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rlock_using_subcommand
+    set -l cmd (__fish_rlock_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rlock -n "__fish_rlock_needs_command" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_needs_command" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_needs_command" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_needs_command" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_needs_command" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_needs_command" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_needs_command" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_needs_command" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rlock -n "__fish_rlock_needs_command" -s V -l version -d 'Print version'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "run" -d 'Run a command while holding the lock KEY; exit with the command\'s status'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "acquire" -d 'Take the lock and print its token, for scripts that span several commands'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "refresh" -d 'Extend a lock you hold (exit 1 when it is not yours or gone)'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "release" -d 'Release a lock you hold (exit 1 when it is not yours or gone)'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "ttl" -d 'Print the lock\'s remaining lifetime, a line per holder, longest first (exit 1 when free)'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "status" -d 'Show who holds the lock (every holder), since when, its ttl and fence (exit 1 when free)'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "break" -d 'Force-release a lock someone else holds, an operator\'s tool (exit 1 when it was free)'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "list" -d 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "man" -d 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s t -l ttl -d 'Lifetime of the lock; rlock refreshes it every ttl/3 while it holds it' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s w -l wait -d 'Wait at most this long for a held lock [default: wait forever]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s E -l conflict-exit-code -d 'Exit with this code when the lock is not obtained' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l kill-grace -d 'Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s n -l no-wait -d 'Do not wait: give up at once if the lock is held'
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s t -l ttl -d 'Lifetime of the lock; rlock refreshes it every ttl/3 while it holds it' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s w -l wait -d 'Wait at most this long for a held lock [default: wait forever]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s E -l conflict-exit-code -d 'Exit with this code when the lock is not obtained' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s n -l no-wait -d 'Do not wait: give up at once if the lock is held'
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s t -l ttl -d 'New lifetime of the lock, from now' -r
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand release" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand release" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand release" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand release" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l ms -d 'Print whole milliseconds (-1 for a lock without expiry)'
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l json -d 'Print one JSON object, as status --json prints it'
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand status" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand status" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand status" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand status" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand status" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand status" -l json -d 'Print one JSON object'
+complete -c rlock -n "__fish_rlock_using_subcommand status" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand status" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand status" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand status" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand break" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand break" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand break" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand break" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand break" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand break" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand list" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l json -d 'Print one JSON array of objects, as status --json prints them'
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand list" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand list" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand man" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
+complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand man" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand man" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
+complete -c rlock -n "__fish_rlock_using_subcommand man" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand man" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c rlock -n "__fish_rlock_using_subcommand man" -s h -l help -d 'Print help'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "run" -d 'Run a command while holding the lock KEY; exit with the command\'s status'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "acquire" -d 'Take the lock and print its token, for scripts that span several commands'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "refresh" -d 'Extend a lock you hold (exit 1 when it is not yours or gone)'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "release" -d 'Release a lock you hold (exit 1 when it is not yours or gone)'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "ttl" -d 'Print the lock\'s remaining lifetime, a line per holder, longest first (exit 1 when free)'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "status" -d 'Show who holds the lock (every holder), since when, its ttl and fence (exit 1 when free)'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "break" -d 'Force-release a lock someone else holds, an operator\'s tool (exit 1 when it was free)'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "list" -d 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "man" -d 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
