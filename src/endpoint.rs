@@ -138,7 +138,11 @@ impl TlsFiles {
                 anyhow!("cannot read {what} '{}' ({err}): give a readable PEM file", path.display())
             })?;
             if !pem.windows(11).any(|window| window == b"-----BEGIN ") {
-                bail!("{what} '{}' is not in PEM format (-----BEGIN ...)", path.display());
+                bail!(
+                    "{what} '{}' is not in PEM format (-----BEGIN ...): give the PEM file, or \
+                     convert a DER one with openssl x509 -inform der -outform pem",
+                    path.display()
+                );
             }
             Ok(pem)
         };
@@ -152,7 +156,9 @@ impl TlsFiles {
                 client_key: read(key, "the TLS client key (--tls-key, RLOCK_TLS_KEY)")?,
             }),
             (None, None) => None,
-            _ => bail!("--tls-cert and --tls-key (RLOCK_TLS_CERT, RLOCK_TLS_KEY) go together"),
+            _ => bail!(
+                "--tls-cert and --tls-key (RLOCK_TLS_CERT, RLOCK_TLS_KEY) go together: give both"
+            ),
         };
         Ok(TlsCertificates { client_tls, root_cert })
     }
@@ -420,7 +426,10 @@ impl Endpoint {
             };
             anyhow!("lost the connection to Redis at {url} ({detail}){hint}")
         } else {
-            anyhow!("Redis at {url} answered with an error: {detail}")
+            anyhow!(
+                "Redis at {url} answered with an error: {detail}; rlock needs Redis 6 or later, \
+                 and the server's log may say more"
+            )
         }
     }
 }

@@ -238,3 +238,58 @@ fn list_shows_the_locks_held_now_among_many_other_keys_using_scan() {
     out.expect_code(0);
     assert_eq!(out.stdout.trim(), "[]");
 }
+
+/// The fields the README documents for `status --json`, `ttl --json` and each `list --json` entry.
+/// (Sorted: serde_json writes an object's keys in order.)
+const LOCK_FIELDS: [&str; 10] = [
+    "fence",
+    "held",
+    "holder",
+    "holders",
+    "key",
+    "limit",
+    "mode",
+    "redis_key",
+    "ttl_ms",
+    "waiters",
+];
+const HOLDER_FIELDS: [&str; 8] =
+    ["command", "fence", "host", "pid", "since", "since_unix_ms", "ttl_ms", "user"];
+
+fn keys_of(value: &serde_json::Value) -> Vec<String> {
+    value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
+}
+
+#[test]
+fn status_ttl_and_list_print_one_json_schema() {
+    let server = RedisServer::start();
+    let fields: Vec<String> = LOCK_FIELDS.iter().map(|field| field.to_string()).collect();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = rlock(&server).args(args).output();
+        serde_json::from_str(&out.stdout).unwrap_or_else(|err| panic!("{args:?}: {err}"))
+    };
+    // Free: the same fields, nulls and false.
+    for args in [&["status", "--json", "job"][..], &["ttl", "--json", "job"][..]] {
+        let free = json(args);
+        assert_eq!(keys_of(&free), fields, "{args:?}");
+        assert_eq!(free["held"], false);
+        assert_eq!(free["holders"], serde_json::json!([]));
+        assert!(free["mode"].is_null() && free["ttl_ms"].is_null() && free["holder"].is_null());
+    }
+    acquire(&server, &["-t", "1m", "job"]);
+    let status = json(&["status", "--json", "job"]);
+    let ttl = json(&["ttl", "--json", "job"]);
+    let list = json(&["list", "--json"]);
+    let listed = &list.as_array().unwrap()[0];
+    for object in [&status, &ttl, listed] {
+        assert_eq!(keys_of(object), fields, "{object}");
+        assert_eq!(object["key"], "job");
+        assert_eq!(object["mode"], "exclusive");
+        assert_eq!(object["limit"], 1);
+        assert_eq!(object["held"], true);
+        assert!(object["ttl_ms"].as_u64().unwrap() > 50_000, "{object}");
+        assert_eq!(keys_of(&object["holder"]), HOLDER_FIELDS, "{object}");
+        assert_eq!(object["holders"][0], object["holder"], "{object}");
+        assert_eq!(object["fence"], object["holder"]["fence"], "{object}");
+    }
+}
