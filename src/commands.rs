@@ -30,11 +30,11 @@ pub fn execute(cli: Cli) -> Result<Exit> {
     // These need no Redis.
     match &cli.command {
         Command::Completions(args) => {
-            generate::completions(args.shell, &mut std::io::stdout().lock())?;
+            ui::out_raw(&generate::completions(args.shell))?;
             return Ok(Exit::Success);
         }
         Command::Man => {
-            generate::man_page(&mut std::io::stdout().lock())?;
+            ui::out_raw(&generate::man_page()?)?;
             return Ok(Exit::Success);
         }
         _ => {}

@@ -36,15 +36,22 @@ pub const CHILD_ENVIRONMENT: [(&str, &str); 4] = [
     ("RLOCK_TTL_MS", "the lock's ttl in milliseconds"),
 ];
 
-/// Writes the completion script for `shell`.
-pub fn completions(shell: Shell, out: &mut dyn Write) -> Result<()> {
-    let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "rlock", out);
-    Ok(())
+/// The completion script for `shell`. (Made in memory: clap_complete panics when it cannot write,
+/// as into a pipe closed early.)
+pub fn completions(shell: Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rlock", &mut script);
+    script
 }
 
-/// Writes the man page, `rlock.1`.
-pub fn man_page(out: &mut dyn Write) -> Result<()> {
+/// The man page, `rlock.1`.
+pub fn man_page() -> Result<Vec<u8>> {
+    let mut page = Vec::new();
+    write_man_page(&mut page)?;
+    Ok(page)
+}
+
+fn write_man_page(out: &mut dyn Write) -> Result<()> {
     let command = Cli::command();
     let man = clap_mangen::Man::new(command.clone()).date("");
     let failed = "cannot write the man page";

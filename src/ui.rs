@@ -37,8 +37,13 @@ pub fn error(message: impl Display) {
 
 /// One line of results on stdout. A closed pipe (`rlock status | head -1`) is not an error.
 pub fn out(line: impl Display) -> std::io::Result<()> {
+    out_raw(format!("{line}\n").as_bytes())
+}
+
+/// Results on stdout as they are (a generated file). A closed pipe is not an error.
+pub fn out_raw(bytes: &[u8]) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err),
         _ => Ok(()),
     }

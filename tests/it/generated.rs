@@ -132,3 +132,20 @@ fn bash_completes_subcommands_options_and_values() {
     let shells: Vec<&String> = words.iter().filter(|word| !word.starts_with('-')).collect();
     assert_eq!(shells, ["bash", "elvish", "fish", "powershell", "zsh"]);
 }
+
+#[test]
+fn a_closed_pipe_is_no_error() {
+    // A pipe whose reading end is already closed: every write fails (EPIPE).
+    for args in [&["completions", "powershell"][..], &["man"][..], &["--help"][..]] {
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_rlock"))
+            .args(args)
+            .stdout(std::process::Stdio::from(writer))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
