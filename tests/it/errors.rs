@@ -73,7 +73,12 @@ fn bad_usage_gives_125() {
     let out = rlock(&server).args(["--help"]).output();
     out.expect_code(0);
     assert!(out.stdout.contains("Examples:"));
-    rlock(&server).args(["--version"]).output().expect_code(0);
+    let out = rlock(&server).args(["run", "--help"]).output();
+    out.expect_code(0);
+    assert!(out.stdout.contains("Examples:") && out.stdout.contains("--limit"), "{}", out.stdout);
+    let out = rlock(&server).args(["--version"]).output();
+    out.expect_code(0);
+    assert_eq!(out.stdout, format!("rlock {}\n", env!("CARGO_PKG_VERSION")));
 }
 
 #[test]
