@@ -11,6 +11,8 @@ use tempfile::TempDir;
 
 pub struct RedisServer {
     process: Child,
+    /// How it was started, to start it again (see [`RedisServer::restart`]).
+    command_line: Vec<std::ffi::OsString>,
     port: u16,
     password: Option<String>,
     tls: Option<Tls>,
@@ -171,11 +173,12 @@ impl RedisServer {
                     Ok(())
                 });
             }
+            let command_line = command.get_args().map(Into::into).collect();
             let process = command
                 .spawn()
                 .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
-            let mut server =
-                RedisServer { process, port, password: password.map(Into::into), tls, dir };
+            let password = password.map(Into::into);
+            let mut server = RedisServer { process, command_line, port, password, tls, dir };
             if server.wait_until_ready() {
                 return server;
             }
@@ -260,6 +263,28 @@ impl RedisServer {
             nix::sys::signal::Signal::SIGCONT,
         )
         .expect("cannot SIGCONT redis-server");
+    }
+
+    /// Kills the server (SIGKILL: no shutdown, and it keeps nothing, having no persistence) and
+    /// starts it again on the same port, empty. The new process dies when the thread that calls
+    /// this ends (PR_SET_PDEATHSIG is per thread): call it from one that outlives its use.
+    pub fn restart(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let mut command = Command::new(server_binary());
+        command
+            .args(&self.command_line)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                Ok(())
+            });
+        }
+        self.process = command.spawn().expect("cannot start redis-server again");
+        assert!(self.wait_until_ready(), "redis-server did not start again on its port");
     }
 
     /// The server's unix socket.

@@ -7,6 +7,7 @@ mod acl;
 mod cluster;
 mod commands;
 mod errors;
+mod faults;
 mod generated;
 mod limits;
 mod quorum;

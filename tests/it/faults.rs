@@ -1,0 +1,413 @@
+//! Fault injection: many rlock processes take turns on one key, each turn a read-modify-write of a
+//! counter in a store that refuses any request carrying a fence lower than the highest it has
+//! seen (as Kleppmann's fenced storage does), while holders are SIGKILLed, holders are frozen
+//! (SIGSTOP) past their ttl and let go on, redis-server is killed and started again empty, and a
+//! quorum server goes down. Every phase is bounded in time; each reports turns completed, faults
+//! injected, writes refused, lost updates and late writes accepted, and the last two must be 0.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::fixture::RedisServer;
+use crate::harness::rlock_at;
+
+const KEY: &str = "counter";
+/// Exit status of a turn whose request the store refused (its fence was too low).
+const REFUSED: i32 = 3;
+
+/// The fenced store: a counter, the highest fence seen, and logs of what was accepted and refused.
+/// Requests go through `store.sh`, one at a time (flock).
+struct Store {
+    dir: tempfile::TempDir,
+}
+
+impl Store {
+    fn new() -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        std::fs::write(path.join("counter"), "0\n").unwrap();
+        std::fs::write(path.join("fence"), "0\n").unwrap();
+        std::fs::write(path.join("accepted"), "").unwrap();
+        std::fs::write(path.join("refused"), "").unwrap();
+        std::fs::write(path.join("turns"), "").unwrap();
+        // A request: `store.sh read` prints the counter, `store.sh write V` sets it; either is
+        // refused (exit 3) when $RLOCK_FENCE is lower than a fence the store has seen.
+        std::fs::write(
+            path.join("store.sh"),
+            r#"dir=$(dirname "$0")
+exec 9>>"$dir/lock"
+flock 9
+last=$(cat "$dir/fence")
+if [ "$RLOCK_FENCE" -lt "$last" ]; then
+  echo "$1 $RLOCK_FENCE $last $TURN_ID" >> "$dir/refused"
+  exit 3
+fi
+# (Files are replaced, never rewritten in place: a request killed half-way leaves them whole.)
+echo "$RLOCK_FENCE" > "$dir/fence.new" && mv "$dir/fence.new" "$dir/fence"
+case $1 in
+  read) cat "$dir/counter" ;;
+  write)
+    echo "$RLOCK_FENCE $2 $TURN_ID" >> "$dir/accepted"
+    echo "$2" > "$dir/counter.new" && mv "$dir/counter.new" "$dir/counter" ;;
+esac
+"#,
+        )
+        .unwrap();
+        // A turn: read, work a little, write what was read plus one; stamped in and out.
+        std::fs::write(
+            path.join("turn.sh"),
+            r#"dir=$(dirname "$0")
+echo "in $TURN_ID $(date +%s%N)" >> "$dir/turns"
+v=$(sh "$dir/store.sh" read) || exit 3
+sleep 0.05
+sh "$dir/store.sh" write $((v + 1)) || exit 3
+echo "out $TURN_ID $(date +%s%N)" >> "$dir/turns"
+"#,
+        )
+        .unwrap();
+        Store { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn lines(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path(name)).unwrap().lines().map(str::to_owned).collect()
+    }
+
+    /// (fence, value written) of every accepted write, in the order the store took them.
+    fn accepted(&self) -> Vec<(u64, u64)> {
+        self.lines("accepted")
+            .iter()
+            .map(|line| {
+                let mut words = line.split_whitespace().map(|word| word.parse::<u64>().unwrap());
+                (words.next().unwrap(), words.next().unwrap())
+            })
+            .collect()
+    }
+}
+
+/// What one phase did.
+#[derive(Debug, Default)]
+struct Report {
+    turns: usize,
+    faults: u64,
+    refused: usize,
+    lost_updates: u64,
+    late_writes_accepted: usize,
+    exits: HashMap<i32, usize>,
+    failures: Vec<String>,
+}
+
+impl Report {
+    fn of(store: &Store, faults: u64, exits: HashMap<i32, usize>, holders: &Holders) -> Report {
+        let accepted = store.accepted();
+        // Every accepted write is its turn's read plus one: a value written twice is an update
+        // lost (two turns read the same value). (A turn killed between its write and the new
+        // counter leaves a gap instead, which loses nothing that was accepted.)
+        let values: std::collections::HashSet<u64> =
+            accepted.iter().map(|(_, value)| *value).collect();
+        let lost_updates = (accepted.len() - values.len()) as u64;
+        // The store's own rule, checked independently: no accepted write has a fence lower than
+        // one accepted before it.
+        let mut highest = 0;
+        let late_writes_accepted = accepted
+            .iter()
+            .filter(|(fence, _)| {
+                let late = *fence < highest;
+                highest = highest.max(*fence);
+                late
+            })
+            .count();
+        Report {
+            turns: accepted.len(),
+            faults,
+            refused: store.lines("refused").len(),
+            lost_updates,
+            late_writes_accepted,
+            exits,
+            failures: holders.failures.lock().unwrap().clone(),
+        }
+    }
+
+    fn check(&self, phase: &str) {
+        eprintln!(
+            "fault injection, {phase}: {} turns completed, {} faults injected, {} requests refused \
+             by fence, {} lost updates, {} late writes accepted; rlock exits {:?} {:?}",
+            self.turns,
+            self.faults,
+            self.refused,
+            self.lost_updates,
+            self.late_writes_accepted,
+            self.exits,
+            self.failures
+        );
+        assert_eq!(self.lost_updates, 0, "{phase}: {self:?}");
+        assert_eq!(self.late_writes_accepted, 0, "{phase}: {self:?}");
+        assert!(self.faults > 0, "{phase}: no fault was injected: {self:?}");
+    }
+}
+
+/// The rlock processes of a phase: pid -> turn id of those running, for the fault injector, and
+/// turn id -> exit code of those done.
+#[derive(Default)]
+struct Holders {
+    turns: Mutex<HashMap<i32, u64>>,
+    codes: Mutex<HashMap<u64, i32>>,
+    /// Why rlock failed (exit 125), the first few different reasons.
+    failures: Mutex<Vec<String>>,
+}
+
+/// Runs `workers` loops of turns against `url` until `until`, while `inject` runs on its own
+/// thread (it is told when to stop); returns how rlock exited, by code.
+fn take_turns(
+    url: &str,
+    store: &Store,
+    workers: usize,
+    until: Instant,
+    holders: &Holders,
+    inject: impl FnOnce(&AtomicBool) + Send,
+) -> HashMap<i32, usize> {
+    let next_turn = AtomicU64::new(1);
+    let exits = Mutex::new(HashMap::new());
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let injector = scope.spawn(|| inject(&done));
+        let loops: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    while Instant::now() < until {
+                        let turn = next_turn.fetch_add(1, Ordering::SeqCst);
+                        let running = rlock_at(url)
+                            .args(["run", "-t", "1s", "-w", "20s", "--kill-grace", "1s", KEY, "--"])
+                            .arg("sh")
+                            .arg_path(&store.path("turn.sh"))
+                            .env("TURN_ID", turn.to_string())
+                            .spawn();
+                        let pid = running.pid().as_raw();
+                        holders.turns.lock().unwrap().insert(pid, turn);
+                        let out = running.finish(Duration::from_secs(60));
+                        holders.turns.lock().unwrap().remove(&pid);
+                        let code = out.status.code().unwrap_or(-1);
+                        if code == 125 {
+                            let mut failures = holders.failures.lock().unwrap();
+                            let why = out.stderr.lines().next().unwrap_or_default().to_owned();
+                            if !failures.contains(&why) && failures.len() < 5 {
+                                failures.push(why);
+                            }
+                        }
+                        holders.codes.lock().unwrap().insert(turn, code);
+                        *exits.lock().unwrap().entry(code).or_insert(0) += 1;
+                    }
+                })
+            })
+            .collect();
+        for worker in loops {
+            worker.join().unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        injector.join().unwrap();
+    });
+    exits.into_inner().unwrap()
+}
+
+/// The pid of the rlock holding the lock now, if one of ours does (by its holder record on any of
+/// `urls`).
+fn holder(urls: &[String], holders: &Holders) -> Option<i32> {
+    urls.iter().find_map(|url| {
+        let client = redis::Client::open(url.as_str()).ok()?;
+        let mut con = client.get_connection_with_timeout(Duration::from_millis(300)).ok()?;
+        let pid: Option<i32> = redis::cmd("HGET")
+            .arg(format!("{{rlock:{KEY}}}:holder"))
+            .arg("pid")
+            .query(&mut con)
+            .ok()?;
+        pid.filter(|pid| holders.turns.lock().unwrap().contains_key(pid))
+    })
+}
+
+/// The process group of the command rlock `pid` runs (its child that leads a group of its own).
+fn command_group(pid: i32) -> Option<Pid> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("children")).ok())
+        .flat_map(|children| {
+            children.split_whitespace().filter_map(|child| child.parse().ok()).collect::<Vec<i32>>()
+        })
+        .map(Pid::from_raw)
+        .find(|&child| nix::unistd::getpgid(Some(child)) == Ok(child))
+}
+
+/// Sleeps `duration` in short steps, returning early (false) once `done` is set.
+fn nap(duration: Duration, done: &AtomicBool) -> bool {
+    let until = Instant::now() + duration;
+    while Instant::now() < until {
+        if done.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+fn phase_length() -> Duration {
+    Duration::from_secs(8)
+}
+
+#[test]
+fn holders_killed_with_sigkill_lose_no_update() {
+    let server = RedisServer::start();
+    let store = Store::new();
+    let holders = Holders::default();
+    let faults = AtomicU64::new(0);
+    let urls = [server.url()];
+    let exits =
+        take_turns(&urls[0], &store, 6, Instant::now() + phase_length(), &holders, |done| {
+            while nap(Duration::from_millis(600), done) {
+                if let Some(pid) = holder(&urls, &holders)
+                    && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
+                {
+                    faults.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+    let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
+    report.check("holders SIGKILLed");
+    assert!(report.turns > 5, "{report:?}");
+    assert_eq!(report.refused, 0, "no holder outlives its lock here: {report:?}");
+    assert_no_overlap(&store);
+}
+
+/// With SIGKILLed holders (their commands die with them), no two turns ever ran at once: no turn
+/// starts while one that later finishes is inside.
+fn assert_no_overlap(store: &Store) {
+    let stamps: Vec<(String, String)> = store
+        .lines("turns")
+        .iter()
+        .map(|line| {
+            let mut words = line.split_whitespace().map(str::to_owned);
+            (words.next().unwrap(), words.next().unwrap())
+        })
+        .collect();
+    let finished: std::collections::HashSet<&String> =
+        stamps.iter().filter(|(what, _)| what == "out").map(|(_, turn)| turn).collect();
+    let mut inside: Option<&String> = None;
+    for (what, turn) in &stamps {
+        if what == "in" {
+            // A turn killed half-way never stamps out: it is over once another starts.
+            if let Some(other) = inside {
+                assert!(!finished.contains(other), "turn {turn} started while {other} ran");
+            }
+            inside = Some(turn);
+        } else {
+            inside = None;
+        }
+    }
+}
+
+#[test]
+fn holders_frozen_past_their_ttl_are_stopped_or_refused() {
+    let server = RedisServer::start();
+    let store = Store::new();
+    let holders = Holders::default();
+    let faults = AtomicU64::new(0);
+    let frozen_turns = Mutex::new(Vec::new());
+    let urls = [server.url()];
+    let exits =
+        take_turns(&urls[0], &store, 5, Instant::now() + phase_length(), &holders, |done| {
+            while nap(Duration::from_millis(400), done) {
+                let Some(pid) = holder(&urls, &holders) else { continue };
+                let Some(group) = command_group(pid) else { continue };
+                // A paused machine: rlock and its command stop together, for twice the ttl.
+                let rlock = Pid::from_raw(pid);
+                if kill(rlock, Signal::SIGSTOP).is_err() {
+                    continue;
+                }
+                let _ = nix::sys::signal::killpg(group, Signal::SIGSTOP);
+                faults.fetch_add(1, Ordering::SeqCst);
+                frozen_turns.lock().unwrap().push(holders.turns.lock().unwrap().get(&pid).copied());
+                std::thread::sleep(Duration::from_secs(2));
+                let _ = nix::sys::signal::killpg(group, Signal::SIGCONT);
+                let _ = kill(rlock, Signal::SIGCONT);
+                nap(Duration::from_millis(600), done);
+            }
+        });
+    let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
+    report.check("holders frozen past their ttl");
+    assert!(report.turns > 5, "{report:?}");
+    // Each frozen holder either found its lock gone and was stopped (124), or had its late request
+    // refused, or finished before anyone else came to the store.
+    assert!(report.exits.get(&124).copied().unwrap_or(0) + report.refused > 0, "{report:?}");
+}
+
+#[test]
+fn a_redis_restart_without_persistence_stops_the_holder() {
+    let mut server = RedisServer::start();
+    let store = Store::new();
+    let holders = Holders::default();
+    let url = server.url();
+    let urls = [url.clone()];
+    let restarted = Mutex::new(None);
+    let server_ref = &mut server;
+    let exits = take_turns(&url, &store, 4, Instant::now() + phase_length(), &holders, |done| {
+        // Once turns are going, kill Redis while someone holds the lock, and start it empty.
+        if !nap(Duration::from_secs(2), done) {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while holder(&urls, &holders).is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let victim = holder(&urls, &holders)
+            .and_then(|pid| holders.turns.lock().unwrap().get(&pid).copied());
+        server_ref.restart();
+        *restarted.lock().unwrap() = Some((Instant::now(), victim));
+        // The new server dies with the thread that started it (PR_SET_PDEATHSIG): stay.
+        while nap(Duration::from_millis(100), done) {}
+    });
+    let (_, victim) = restarted.into_inner().unwrap().expect("Redis was never restarted");
+    let report = Report::of(&store, 1, exits, &holders);
+    report.check("redis-server killed and started again empty");
+    // Fences start again from 1 on the empty server: the store refuses requests until the new
+    // counter passes the highest fence it saw, as fenced storage should when the lock service
+    // forgot its counter. Waiters that lost their connection exit 125.
+    let victim = victim.expect("nobody held the lock when Redis was killed");
+    // The holder at that moment finished its turn before it noticed (0), or had a request refused
+    // (3), or found the lock gone and was stopped (124): never anything else.
+    let code = holders.codes.lock().unwrap().get(&victim).copied();
+    assert!(matches!(code, Some(0 | REFUSED | 124)), "the holder's rlock exited {code:?}");
+}
+
+#[test]
+fn a_quorum_server_down_loses_no_update() {
+    let mut servers: Vec<RedisServer> = (0..3).map(|_| RedisServer::start()).collect();
+    let urls: Vec<String> = servers.iter().map(RedisServer::url).collect();
+    let quorum = urls.join(",");
+    let store = Store::new();
+    let holders = Holders::default();
+    let faults = AtomicU64::new(0);
+    let down = Mutex::new(Some(servers.pop().unwrap()));
+    let exits = take_turns(&quorum, &store, 5, Instant::now() + phase_length(), &holders, |done| {
+        if nap(Duration::from_secs(2), done) {
+            drop(down.lock().unwrap().take());
+            faults.fetch_add(1, Ordering::SeqCst);
+        }
+        while nap(Duration::from_millis(900), done) {
+            if let Some(pid) = holder(&urls[..2], &holders)
+                && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
+            {
+                faults.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
+    report.check("one of 3 quorum servers down, holders SIGKILLed");
+    assert!(report.turns > 5, "{report:?}");
+}
