@@ -8,7 +8,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if trimmed.is_empty() {
         return Err("empty duration: write it with a unit, such as 30s, 500ms or 1m 30s".into());
     }
-    if trimmed.parse::<f64>().is_ok() {
+    // The hint only for numbers it fixes (not `-1`, `inf`, `1e3` or `.5`).
+    let fixed_by = |unit| humantime::parse_duration(&format!("{trimmed}{unit}")).is_ok();
+    if trimmed.parse::<f64>().is_ok() && fixed_by("s") && fixed_by("ms") {
         return Err(format!(
             "'{trimmed}' has no unit: write {trimmed}s for seconds or {trimmed}ms for milliseconds"
         ));
@@ -72,6 +74,11 @@ mod tests {
         assert!(parse("1.5").unwrap_err().contains("no unit"));
         assert!(parse("").is_err());
         assert!(parse("soon").unwrap_err().contains("30s"));
+        // No hint that would not parse either ("-1s", "infs").
+        for text in ["-1", "inf", "1e3", ".5"] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains("is not a duration"), "{err}");
+        }
     }
 
     #[test]

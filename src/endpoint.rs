@@ -449,10 +449,12 @@ fn invalid_url(shown: &str, text: &str, err: &RedisError) -> Error {
 }
 
 /// Returns `url` with any password replaced by `***` (also a `pass=` query parameter of unix URLs).
-/// Works on malformed URLs too, as far as they have a `scheme://user:password@` shape.
+/// Works on malformed URLs too, as far as they have a `scheme://user:password@` shape or a
+/// `?pass=` parameter.
 pub fn redact(url: &str) -> String {
     if let Ok(mut parsed) = url::Url::parse(url) {
-        if secrets(url).is_empty() {
+        // Not `secrets`, which leaves out passwords too short to scrub from messages.
+        if parsed.password().is_none() && !parsed.query_pairs().any(|(name, _)| name == "pass") {
             return url.into();
         }
         if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
@@ -470,7 +472,16 @@ pub fn redact(url: &str) -> String {
         }
         return parsed.to_string();
     }
-    // Not a URL the parser accepts: hide anything between "://user:" and the last "@".
+    // Not a URL the parser accepts: hide `pass=` values, and anything between "://user:" and the
+    // last "@".
+    let url = match url.split_once('?') {
+        Some((base, query)) => {
+            let hide = |pair| if typed_pass(pair).is_some() { "pass=***" } else { pair };
+            format!("{base}?{}", query.split('&').map(hide).collect::<Vec<_>>().join("&"))
+        }
+        None => url.to_owned(),
+    };
+    let url = url.as_str();
     let Some(start) = url.find("://").map(|at| at + 3) else {
         return url.into();
     };
@@ -495,16 +506,23 @@ pub fn secrets(url: &str) -> Vec<String> {
             }
         }
         found.extend(parsed.query_pairs().filter(|(n, _)| n == "pass").map(|(_, v)| v.into()));
-    } else if let Some(start) = url.find("://").map(|at| at + 3) {
-        let rest = &url[start..];
-        if let (Some(colon), Some(at)) = (rest.find(':'), rest.rfind('@'))
+    } else {
+        if let Some(rest) = url.split_once("://").map(|(_, rest)| rest)
+            && let (Some(colon), Some(at)) = (rest.find(':'), rest.rfind('@'))
             && colon < at
         {
             found.push(rest[colon + 1..at].to_owned());
         }
+        let query = url.split_once('?').map_or("", |(_, query)| query);
+        found.extend(query.split('&').filter_map(typed_pass).map(str::to_owned));
     }
     found.retain(|secret| secret.len() >= 3 && secret != "***");
     found
+}
+
+/// The value of a `pass=VALUE` pair of a query, as typed.
+fn typed_pass(pair: &str) -> Option<&str> {
+    pair.strip_prefix("pass=")
 }
 
 /// `message` with every secret of `url` replaced by `***`.
@@ -525,7 +543,10 @@ mod tests {
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
         assert!(!redact("unix:///tmp/r.sock?pass=hunter2&db=1").contains("hunter2"));
         assert!(!redact("redis://:hunter2@[::1").contains("hunter2"));
+        assert_eq!(redact("unix://[/r.sock?db=1&pass=hunter2"), "unix://[/r.sock?db=1&pass=***");
         assert!(!redact("http://bob:hunter2@x").contains("hunter2"));
+        assert_eq!(redact("redis://bob:pw@host"), "redis://bob:***@host");
+        assert_eq!(redact("unix:///tmp/r.sock?pass=pw"), "unix:///tmp/r.sock?pass=***");
     }
 
     #[test]

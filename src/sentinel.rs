@@ -16,13 +16,24 @@ use anyhow::{Result, anyhow, bail};
 use crate::endpoint::{Endpoint, RedisConnection, TlsFiles, redact};
 
 /// The Sentinels of one deployment, and how to reach the master they name.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Sentinels {
     sentinels: Vec<Endpoint>,
     service: String,
     /// The master's URL, less its host and port: scheme, user, password, database.
     master: url::Url,
     tls: TlsFiles,
+}
+
+impl std::fmt::Debug for Sentinels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sentinels")
+            .field("sentinels", &self.sentinels)
+            .field("service", &self.service)
+            .field("master", &redact(self.master.as_str()))
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 /// Whether `url` is a Sentinel URL.

@@ -10,6 +10,7 @@ mod errors;
 mod faults;
 mod generated;
 mod limits;
+mod properties;
 mod quorum;
 mod run;
 mod sentinel;
