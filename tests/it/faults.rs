@@ -48,13 +48,14 @@ if [ "$RLOCK_FENCE" -lt "$last" ]; then
   echo "$1 $RLOCK_FENCE $last $TURN_ID" >> "$dir/refused"
   exit 3
 fi
-# (Files are replaced, never rewritten in place: a request killed half-way leaves them whole.)
+# (Files are replaced, never rewritten in place, so a request killed half-way leaves them whole;
+# and a write is logged only once it is made, so a killed one is never logged without effect.)
 echo "$RLOCK_FENCE" > "$dir/fence.new" && mv "$dir/fence.new" "$dir/fence"
 case $1 in
   read) cat "$dir/counter" ;;
   write)
-    echo "$RLOCK_FENCE $2 $TURN_ID" >> "$dir/accepted"
-    echo "$2" > "$dir/counter.new" && mv "$dir/counter.new" "$dir/counter" ;;
+    echo "$2" > "$dir/counter.new" && mv "$dir/counter.new" "$dir/counter"
+    echo "$RLOCK_FENCE $2 $TURN_ID" >> "$dir/accepted" ;;
 esac
 "#,
         )
@@ -110,8 +111,8 @@ impl Report {
     fn of(store: &Store, faults: u64, exits: HashMap<i32, usize>, holders: &Holders) -> Report {
         let accepted = store.accepted();
         // Every accepted write is its turn's read plus one: a value written twice is an update
-        // lost (two turns read the same value). (A turn killed between its write and the new
-        // counter leaves a gap instead, which loses nothing that was accepted.)
+        // lost (two turns read the same value). (A turn killed between its write and the log
+        // leaves a gap instead, which loses nothing.)
         let values: std::collections::HashSet<u64> =
             accepted.iter().map(|(_, value)| *value).collect();
         let lost_updates = (accepted.len() - values.len()) as u64;
