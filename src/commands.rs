@@ -27,24 +27,13 @@ use crate::wait::{self, Outcome, Patience};
 /// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
 pub fn execute(cli: Cli) -> Result<Exit> {
     ui::set_level(cli.global.verbose, cli.global.quiet);
-    // These need no Redis.
-    match &cli.command {
-        Command::Completions(args) => {
-            ui::out_raw(&generate::completions(args.shell))?;
-            return Ok(Exit::Success);
-        }
-        Command::Man => {
-            ui::out_raw(&generate::man_page()?)?;
-            return Ok(Exit::Success);
-        }
-        _ => {}
-    }
     let tls = TlsFiles {
         ca: cli.global.tls_ca.clone(),
         cert: cli.global.tls_cert.clone(),
         key: cli.global.tls_key.clone(),
     };
-    let endpoint = endpoint(&cli.global.redis, &tls, cli.global.cluster)?;
+    // Made only by the subcommands that talk to Redis (not completions and man).
+    let endpoint = || endpoint(&cli.global.redis, &tls, cli.global.cluster);
     let prefix = cli.global.prefix.as_str();
     match cli.command {
         Command::Run(args) => {
@@ -57,16 +46,23 @@ pub fn execute(cli: Cli) -> Result<Exit> {
                 kill_grace: args.kill_grace,
                 command: args.command,
             };
-            run::run(endpoint, request)
+            run::run(endpoint()?, request)
         }
-        Command::Acquire(args) => acquire(endpoint, prefix, args),
-        Command::Refresh(args) => refresh(endpoint, prefix, args),
-        Command::Release(args) => release(endpoint, prefix, args),
-        Command::Ttl(args) => ttl(endpoint, prefix, args),
-        Command::Status(args) => status(endpoint, prefix, args),
-        Command::List(args) => list(endpoint, prefix, args),
-        Command::Break(args) => force_release(endpoint, prefix, args),
-        Command::Completions(_) | Command::Man => Ok(Exit::Success),
+        Command::Acquire(args) => acquire(endpoint()?, prefix, args),
+        Command::Refresh(args) => refresh(endpoint()?, prefix, args),
+        Command::Release(args) => release(endpoint()?, prefix, args),
+        Command::Ttl(args) => ttl(endpoint()?, prefix, args),
+        Command::Status(args) => status(endpoint()?, prefix, args),
+        Command::List(args) => list(endpoint()?, prefix, args),
+        Command::Break(args) => force_release(endpoint()?, prefix, args),
+        Command::Completions(args) => {
+            ui::out_raw(&generate::completions(args.shell))?;
+            Ok(Exit::Success)
+        }
+        Command::Man => {
+            ui::out_raw(&generate::man_page()?)?;
+            Ok(Exit::Success)
+        }
     }
 }
 
@@ -173,18 +169,14 @@ fn not_yours(name: &str) -> Result<Exit> {
 }
 
 fn ttl(endpoint: Endpoint, prefix: &str, args: TtlArgs) -> Result<Exit> {
-    let mut client = client(endpoint, prefix, &args.key)?;
-    let info = client.inspect()?;
     if args.json {
-        ui::out(status_json(client.keys(), info.as_ref()))?;
+        return status(endpoint, prefix, StatusArgs { key: args.key, json: true });
     }
-    let Some(info) = info else {
+    let mut client = client(endpoint, prefix, &args.key)?;
+    let Some(info) = client.inspect()? else {
         ui::notice(format_args!("'{}' is free", args.key.key));
         return Ok(Exit::NotHeld);
     };
-    if args.json {
-        return Ok(Exit::Success);
-    }
     // A line per holder, longest-lived first: the first line is how long the lock stays held.
     let mut ttls: Vec<Option<std::time::Duration>> =
         info.holders.iter().map(|holder| holder.ttl).collect();
