@@ -159,11 +159,8 @@ local function add_holder(mode, token, life, now)
   return fence
 end
 
--- Extend a shared or limited holder to `life` ms from now; false when it holds nothing.
+-- Extend a shared or limited holder to `life` ms from now (the caller checked that it holds).
 local function extend_holder(token, life, now)
-  if not shared_by(token, now) then
-    return false
-  end
   redis.call('ZADD', KEYS[6], 'XX', now + life, token)
   redis.call('PEXPIRE', holder_record(token), life)
   if redis.call('PTTL', KEYS[1]) < life then
@@ -171,7 +168,6 @@ local function extend_holder(token, life, now)
     redis.call('PEXPIRE', KEYS[2], life)
     redis.call('PEXPIRE', KEYS[6], life)
   end
-  return true
 end
 
 -- Remove a shared or limited holder; false when it held nothing.
