@@ -42,4 +42,38 @@ fn main() {
         .expect("writing to a String");
     }
     std::fs::write(Path::new(&out).join("scripts.rs"), generated).expect("cannot write to OUT_DIR");
+    link_unwinder_statically();
+}
+
+/// On Linux with glibc, links GCC's unwinder (libgcc_eh.a) into rlock, as `gcc -static-libgcc`
+/// does, instead of loading libgcc_s.so.1 at every start. Loading it (and running its
+/// constructor, which queries the CPU) took about 0.13 ms of the 2.6 ms an uncontended
+/// `rlock run KEY -- true` takes, where flock takes 1.6. libc stays a shared library: a static
+/// glibc would need --target for every build, as proc-macros cannot link statically.
+///
+/// The archive goes in whole, ahead of the standard library, so that nothing is left for
+/// libgcc_s.so.1 to provide and the linker (--as-needed) drops it. When the C compiler cannot
+/// name the archive (another libc, a cross build), rlock links as usual.
+fn link_unwinder_statically() {
+    println!("cargo::rerun-if-env-changed=CC");
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_OS") != "linux"
+        || var("CARGO_CFG_TARGET_ENV") != "gnu"
+        || var("TARGET") != var("HOST")
+    {
+        return;
+    }
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let Ok(output) =
+        std::process::Command::new(compiler).arg("-print-file-name=libgcc_eh.a").output()
+    else {
+        return;
+    };
+    let archive = std::path::PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    // Not found, the compiler prints the bare name back.
+    let (true, Some(dir)) = (archive.is_absolute() && archive.is_file(), archive.parent()) else {
+        return;
+    };
+    println!("cargo::rustc-link-search=native={}", dir.display());
+    println!("cargo::rustc-link-lib=static:+whole-archive,-bundle=gcc_eh");
 }
