@@ -113,12 +113,20 @@ pub fn unix_ms(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// The user's name, as Python's `getpass.getuser` finds it: LOGNAME, USER, LNAME or USERNAME if
+/// set (login, cron, sudo and ssh set them), else the password database. The lookup that the
+/// variables save (NSS: nsswitch.conf, nscd, /etc/passwd) took about 60 µs of every run.
 fn current_user() -> String {
-    let uid = nix::unistd::getuid();
-    match nix::unistd::User::from_uid(uid) {
-        Ok(Some(user)) => user.name,
-        _ => std::env::var("USER").unwrap_or_else(|_| uid.to_string()),
-    }
+    ["LOGNAME", "USER", "LNAME", "USERNAME"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+        .unwrap_or_else(|| {
+            let uid = nix::unistd::getuid();
+            match nix::unistd::User::from_uid(uid) {
+                Ok(Some(user)) => user.name,
+                _ => uid.to_string(),
+            }
+        })
 }
 
 /// The command line as a shell would need it typed: arguments with special characters quoted.

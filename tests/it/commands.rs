@@ -293,3 +293,29 @@ fn status_ttl_and_list_print_one_json_schema() {
         assert_eq!(object["fence"], object["holder"]["fence"], "{object}");
     }
 }
+
+/// The holder's user: LOGNAME (then USER, LNAME, USERNAME) as cron, login and sudo set it, else
+/// the password database's name for rlock's uid.
+#[test]
+fn the_holder_names_its_user() {
+    let server = RedisServer::start();
+    let user_of = |key: &str| -> String {
+        let out = rlock(&server).args(["status", "--json", key]).output();
+        out.expect_code(0);
+        let status: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        status["holder"]["user"].as_str().unwrap().to_owned()
+    };
+
+    rlock(&server).env("LOGNAME", "deploy-bot").args(["acquire", "a"]).output().expect_code(0);
+    assert_eq!(user_of("a"), "deploy-bot");
+
+    rlock(&server)
+        .env_remove("USER")
+        .env("USERNAME", "")
+        .args(["acquire", "b"])
+        .output()
+        .expect_code(0);
+    let uid = nix::unistd::getuid();
+    let name = nix::unistd::User::from_uid(uid).unwrap().map_or(uid.to_string(), |user| user.name);
+    assert_eq!(user_of("b"), name);
+}

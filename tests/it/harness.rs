@@ -59,6 +59,11 @@ impl Rlock {
         self
     }
 
+    pub fn env_remove(mut self, name: &str) -> Rlock {
+        self.command.env_remove(name);
+        self
+    }
+
     /// Runs rlock as the leader of a process group of its own, so a test can kill that group.
     pub fn own_process_group(mut self) -> Rlock {
         use std::os::unix::process::CommandExt;
