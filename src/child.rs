@@ -123,12 +123,12 @@ impl Guardian {
         Ok(())
     }
 
-    /// Tells the guardian rlock is ending normally, and waits for it to leave.
-    pub fn dismiss(mut self) {
-        if let Some(pipe) = &self.pipe {
-            let _ = nix::unistd::write(pipe, &[1]);
+    /// Tells the guardian rlock is ending normally. It leaves at once, while rlock finishes;
+    /// dropping the Guardian reaps it.
+    pub fn dismiss(&mut self) {
+        if let Some(pipe) = self.pipe.take() {
+            let _ = nix::unistd::write(&pipe, &[1]);
         }
-        self.leave();
     }
 
     /// Closes the pipe (without the dismissal byte, a guarded group is killed), and reaps the

@@ -47,7 +47,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         bail!("nothing to run: put the command after --, as in: rlock run KEY -- ./deploy.sh");
     }
     // Both helper processes start first, while rlock has no other thread and no signal handler.
-    let guardian = child::Guardian::start();
+    let mut guardian = child::Guardian::start();
     if let Err(err) = &guardian {
         unguarded(err);
     }
@@ -180,14 +180,17 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     if lost {
         // Whatever is left of the command's group must not go on without the lock.
         child.signal_group(Signal::SIGKILL);
-    } else if let Some(released) = released {
+    }
+    // The guardian exits while rlock finishes here; it is reaped when dropped.
+    if let Ok(guardian) = &mut guardian {
+        guardian.dismiss();
+    }
+    if let Some(released) = released.filter(|_| !lost) {
         report_release(&request.keys.name, released, request.ttl);
     }
     keepalive.stop();
     let status = child.reap();
-    if let Ok(guardian) = guardian {
-        guardian.dismiss();
-    }
+    drop(guardian);
     let status = status?;
     // The execve failed (found in PATH a moment ago, it can still be unrunnable): say why.
     if let Some(err) = prepared.failure() {

@@ -1,7 +1,5 @@
 //! The signals rlock passes on to the command (SIGINT, SIGTERM, SIGHUP and SIGQUIT), and SIGCHLD.
 
-use std::thread::JoinHandle;
-
 use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
@@ -16,7 +14,6 @@ pub const FORWARDED: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
 /// SIGQUIT) stays ignored, and the command inherits that, as it would without rlock.
 pub struct Listener {
     handle: Handle,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Listener {
@@ -45,7 +42,7 @@ impl Listener {
         let handle = signals.handle();
         pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
             .context("cannot block signals in the main thread")?;
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("rlock-signals".into())
             .spawn(move || {
                 let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
@@ -54,16 +51,15 @@ impl Listener {
                 }
             })
             .context("cannot start the signal thread")?;
-        Ok(Listener { handle, thread: Some(thread) })
+        Ok(Listener { handle })
     }
 }
 
 impl Drop for Listener {
+    /// Ends the listening: the thread leaves by itself. It is not waited for (that took a
+    /// wake-up, about 20 µs of every run's exit), and it keeps only what it was given.
     fn drop(&mut self) {
         self.handle.close();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
