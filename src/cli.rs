@@ -91,8 +91,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every subcommand takes.
+/// Options every subcommand takes. Listed after each subcommand's own (see `Command`).
 #[derive(Debug, Args)]
+#[command(next_display_order = 100)]
 pub struct Global {
     /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS),
     /// unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per
@@ -143,7 +144,12 @@ pub struct Global {
     pub quiet: bool,
 }
 
+/// The subcommands. Only the one used has its options built (`defer`), which saves about 40 µs of
+/// every start. Two things follow: a doc comment on a struct flattened into a subcommand would
+/// replace the subcommand's about text (so those structs have plain comments), and the global
+/// options come first in a subcommand (so they carry a display order that lists them last).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Run a command while holding the lock KEY; exit with the command's status
     #[command(after_help = RUN_EXAMPLES)]
@@ -191,7 +197,8 @@ pub struct KeyArg {
     pub key: String,
 }
 
-/// How to take a lock: lifetime and patience.
+// How to take a lock: lifetime and patience. (Not a doc comment: on a flattened struct, clap
+// would make it the subcommand's about text, see `Command`.)
 #[derive(Debug, Args)]
 pub struct TakeArgs {
     /// Lifetime of the lock; rlock refreshes it every ttl/3 while it holds it
@@ -214,7 +221,7 @@ pub struct TakeArgs {
     pub mode: ModeArgs,
 }
 
-/// How many may hold the lock at once.
+// How many may hold the lock at once.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct ModeArgs {
     /// Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the
@@ -276,8 +283,8 @@ pub struct TokenArgs {
     pub token: String,
 }
 
-/// For a lock taken with --limit or --shared: the same option, checked against how the token holds
-/// it. Without them, whichever way the token holds it.
+// For a lock taken with --limit or --shared: the same option, checked against how the token
+// holds it. Without them, whichever way the token holds it.
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
     #[command(flatten)]
