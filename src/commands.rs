@@ -54,12 +54,12 @@ pub fn execute(cli: Cli) -> Result<Exit> {
         Command::Ttl(args) => ttl(endpoint()?, prefix, args),
         Command::Status(args) => status(endpoint()?, prefix, args),
         Command::List(args) => list(endpoint()?, prefix, args),
-        Command::Break(args) => force_release(endpoint()?, prefix, args),
+        Command::Break(args) => force_release(endpoint()?, prefix, args.key),
         Command::Completions(args) => {
             ui::out_raw(&generate::completions(args.shell))?;
             Ok(Exit::Success)
         }
-        Command::Man => {
+        Command::Man(_) => {
             ui::out_raw(&generate::man_page()?)?;
             Ok(Exit::Success)
         }
@@ -170,7 +170,11 @@ fn not_yours(name: &str) -> Result<Exit> {
 
 fn ttl(endpoint: Endpoint, prefix: &str, args: TtlArgs) -> Result<Exit> {
     if args.json {
-        return status(endpoint, prefix, StatusArgs { key: args.key, json: true });
+        return status(
+            endpoint,
+            prefix,
+            StatusArgs { key: args.key, json: true, global: args.global },
+        );
     }
     let mut client = client(endpoint, prefix, &args.key)?;
     let Some(info) = client.inspect()? else {

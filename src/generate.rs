@@ -124,7 +124,13 @@ fn write_man_page(out: &mut dyn Write) -> Result<()> {
 /// subsection heading instead of section ones; then its notes and examples, line by line.
 fn subcommand(sub: &clap::Command, out: &mut dyn Write) -> std::io::Result<()> {
     let name = format!("rlock {}", sub.get_name());
-    let man = clap_mangen::Man::new(sub.clone().bin_name(&name));
+    // Its options once defined (they are deferred), less its copy of the global ones.
+    let mut sub = sub.clone().bin_name(&name);
+    sub.build();
+    let sub = sub.mut_args(|arg| {
+        if cli::GLOBAL_IDS.contains(&arg.get_id().as_str()) { arg.hide(true) } else { arg }
+    });
+    let man = clap_mangen::Man::new(sub.clone());
     let mut heading = Roff::new();
     heading.control("SS", [name.as_str()]);
     out.write_all(heading.to_roff().as_bytes())?;

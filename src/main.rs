@@ -10,8 +10,6 @@
 
 use std::ffi::{c_char, c_int};
 
-use clap::Parser;
-use rlock::cli::Cli;
 use rlock::endpoint::scrub;
 use rlock::exit_code::Exit;
 
@@ -51,7 +49,7 @@ fn run() -> u8 {
     urls.extend(std::env::var("RLOCK_REDIS").ok());
     let clean = |text: String| urls.iter().fold(text, |text, url| scrub(&text, url));
 
-    let cli = match Cli::try_parse() {
+    let cli = match rlock::cli::parse() {
         Ok(cli) => cli,
         Err(err) => {
             let code = if err.exit_code() == 0 { 0 } else { Exit::Failure.code() };

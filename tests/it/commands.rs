@@ -319,3 +319,32 @@ fn the_holder_names_its_user() {
     let name = nix::unistd::User::from_uid(uid).unwrap().map_or(uid.to_string(), |user| user.name);
     assert_eq!(user_of("b"), name);
 }
+
+/// A global option given on the command line, before the subcommand or after it, wins over its
+/// variable; given in both places, the one after the subcommand wins. `run --help` lists the
+/// subcommand's own options first.
+#[test]
+fn global_options_work_before_and_after_the_subcommand() {
+    let server = RedisServer::start();
+    let nowhere = "redis://127.0.0.1:1";
+    let good = server.url();
+    for args in [
+        vec!["-r", &good, "ttl", "k"],
+        vec!["ttl", "-r", &good, "k"],
+        vec!["-r", nowhere, "ttl", "-r", &good, "k"],
+    ] {
+        crate::harness::rlock_at(nowhere).args(&args).output().expect_code(1);
+    }
+    let out = rlock(&server).args(["-r", &good, "ttl", "-r", nowhere, "k"]).output();
+    out.expect_code(125);
+    assert!(out.stderr.contains("127.0.0.1:1"), "{}", out.stderr);
+
+    rlock(&server).args(["--prefix", "app:", "acquire", "p"]).output().expect_code(0);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "app:p"]), 1);
+    rlock(&server).env("RLOCK_PREFIX", "x:").args(["acquire", "--prefix", "y:", "q"]).output();
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "y:q"]), 1);
+
+    let help = rlock(&server).args(["run", "--help"]).output().stdout;
+    let at = |option: &str| help.find(option).unwrap_or_else(|| panic!("{option}: {help}"));
+    assert!(at("--ttl") < at("--kill-grace") && at("--kill-grace") < at("--redis"), "{help}");
+}
