@@ -277,3 +277,33 @@ fn prefix_changes_the_key_and_empty_prefix_locks_the_bare_key() {
     let out = rlock(&server).env("RLOCK_PREFIX", "").args(["ttl", "bare"]).output();
     out.expect_code(0);
 }
+
+/// Started with stdin and stdout closed, rlock opens /dev/null in their place (as Rust's usual
+/// start-up does, which rlock skips), so that neither a pipe nor the Redis connection takes
+/// their numbers and reaches the command as its input or output.
+#[test]
+fn closed_standard_descriptors_are_reopened_on_dev_null() {
+    let server = RedisServer::start();
+    // The command says what its stdin and stdout are, on stderr (the only one left open).
+    let report = r#"a=$(readlink /proc/$$/fd/0); b=$(readlink /proc/$$/fd/1); echo "$a $b" >&2"#;
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$RLOCK_BIN" run k -- sh -c "$REPORT" <&- >&-"#)
+        .env("RLOCK_BIN", env!("CARGO_BIN_EXE_rlock"))
+        .env("RLOCK_REDIS", server.url())
+        .env("REPORT", report)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "/dev/null /dev/null\n");
+}
+
+/// rlock links GCC's unwinder in (build.rs) rather than loading libgcc_s.so.1 at every start.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_does_not_load_libgcc_s() {
+    let out = std::process::Command::new("ldd").arg(env!("CARGO_BIN_EXE_rlock")).output().unwrap();
+    let libraries = String::from_utf8_lossy(&out.stdout);
+    assert!(libraries.contains("libc.so"), "{libraries}");
+    assert!(!libraries.contains("libgcc_s"), "{libraries}");
+}
