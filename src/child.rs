@@ -109,7 +109,7 @@ impl Guardian {
         let mut ends = Box::new([watch.as_raw_fd(), pipe.as_raw_fd()]);
         let data: *mut [c_int; 2] = &mut *ends;
         // SAFETY: guard keeps to the helper rules, and `ends` lives until the guardian is reaped.
-        let helper = unsafe { Helper::start(guard, data.cast()) }
+        let helper = unsafe { Helper::start_silent(guard, data.cast()) }
             .context("cannot start the guardian process")?;
         drop(watch);
         Ok(Guardian { pipe: Some(pipe), helper: Some(helper), _ends: ends })
@@ -136,7 +136,7 @@ impl Guardian {
     fn leave(&mut self) {
         drop(self.pipe.take());
         if let Some(helper) = self.helper.take() {
-            let _ = nix::sys::wait::waitpid(helper.pid(), None);
+            helper.reap_silent();
         }
     }
 }

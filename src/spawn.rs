@@ -42,9 +42,37 @@ impl Helper {
     /// to must stay valid and unchanged until the helper has exec'd or been reaped. No signal
     /// handler may be installed yet.
     pub unsafe fn start(entry: Entry, data: *mut c_void) -> io::Result<Helper> {
+        // SAFETY: as the caller promised.
+        unsafe { Helper::start_with(entry, data, libc::SIGCHLD) }
+    }
+
+    /// [`Helper::start`], for a helper whose end rlock need not hear of: it sends no signal when
+    /// it ends (a clone "exit signal" of 0), so rlock's signal thread does not wake for it.
+    /// Reap it with [`Helper::reap_silent`]. Should rlock end first, the helper is handed to
+    /// init, which gets SIGCHLD for it as for any orphan.
+    /// # Safety
+    /// As for [`Helper::start`].
+    pub unsafe fn start_silent(entry: Entry, data: *mut c_void) -> io::Result<Helper> {
+        // SAFETY: as the caller promised.
+        unsafe { Helper::start_with(entry, data, 0) }
+    }
+
+    /// Waits for a helper made by [`Helper::start_silent`] to end (`__WCLONE`: a child that sends
+    /// no SIGCHLD is waited for only with that flag).
+    pub fn reap_silent(&self) {
+        let _ = nix::sys::wait::waitpid(self.pid, Some(nix::sys::wait::WaitPidFlag::__WCLONE));
+    }
+
+    /// # Safety
+    /// As for [`Helper::start`].
+    unsafe fn start_with(
+        entry: Entry,
+        data: *mut c_void,
+        exit_signal: c_int,
+    ) -> io::Result<Helper> {
         let stack = Stack::new()?;
         // SAFETY: the stack is ours, mapped and writable; the caller vouches for entry and data.
-        let pid = unsafe { libc::clone(entry, stack.top(), libc::CLONE_VM | libc::SIGCHLD, data) };
+        let pid = unsafe { libc::clone(entry, stack.top(), libc::CLONE_VM | exit_signal, data) };
         if pid < 0 {
             return Err(io::Error::last_os_error());
         }
