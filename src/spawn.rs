@@ -60,7 +60,8 @@ impl Helper {
     /// Waits for a helper made by [`Helper::start_silent`] to end (`__WCLONE`: a child that sends
     /// no SIGCHLD is waited for only with that flag).
     pub fn reap_silent(&self) {
-        let _ = nix::sys::wait::waitpid(self.pid, Some(nix::sys::wait::WaitPidFlag::__WCLONE));
+        let flags = Some(nix::sys::wait::WaitPidFlag::__WCLONE);
+        while nix::sys::wait::waitpid(self.pid, flags) == Err(nix::errno::Errno::EINTR) {}
     }
 
     /// # Safety
