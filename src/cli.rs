@@ -147,9 +147,8 @@ pub struct Global {
 }
 
 /// The subcommands. Only the one used has its options built (`defer`), which saves about 40 µs of
-/// every start. Two things follow: a doc comment on a struct flattened into a subcommand would
-/// replace the subcommand's about text (so those structs have plain comments), and the global
-/// options come first in a subcommand (so they carry a display order that lists them last).
+/// every start. So a doc comment on a struct flattened into a subcommand would replace the
+/// subcommand's about text: those structs (`Global` among them) have plain comments.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {
