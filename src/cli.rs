@@ -92,12 +92,11 @@ pub struct Cli {
     pub command: Command,
 }
 
-// Options every subcommand takes, before or after its name: each subcommand has a copy of them,
-// listed after its own options, and `parse` puts the two together. (clap's `global = true` does
+// Options every subcommand takes, before or after its name: each subcommand has a copy of them
+// (its last field, so they are listed after its own options), and `parse` puts the two together. (clap's `global = true` does
 // the same by copying them into all ten subcommands at every start: about 50 µs.) Not a doc
 // comment, for the reason given at `Command`.
 #[derive(Debug, Clone, Args)]
-#[command(next_display_order = 100)]
 pub struct Global {
     /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS),
     /// unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per
