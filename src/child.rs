@@ -150,8 +150,11 @@ impl Drop for Guardian {
 /// The guardian's code (see [`Guardian`]); `data` holds the two ends of its pipe.
 extern "C" fn guard(data: *mut c_void) -> c_int {
     // SAFETY: the pipe ends Guardian keeps until this process is reaped.
-    let [watch, pipe] = unsafe { *data.cast::<[c_int; 2]>() };
-    sys::close(pipe);
+    let [watch, _] = unsafe { *data.cast::<[c_int; 2]>() };
+    // Nothing of rlock's but the pipe is the guardian's business: not rlock's end of it, nor the
+    // terminal, nor a connection to Redis (a copy open here would keep a connection rlock dropped
+    // open in Redis, where a BLPOP on it could still take a wake-up).
+    sys::close_all_but(watch);
     // SAFETY: plain system calls on this process.
     unsafe {
         // Signals meant for rlock's process group (Ctrl-C, Ctrl-Z) are not for the guardian.

@@ -185,6 +185,24 @@ impl LockClient {
         }
     }
 
+    /// Sends the try [`LockClient::try_acquire`] would make, without waiting for the answer:
+    /// the caller gets on with other work while Redis runs it, and the next `try_acquire` with the
+    /// same arguments reads that answer instead of asking again. A quorum, or a Redis Cluster,
+    /// makes its try when asked.
+    pub fn send_try(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        holder: &Holder,
+        waiter: Option<&Waiter>,
+    ) -> Result<()> {
+        let mode = self.mode.unwrap_or_default();
+        match self.nodes.as_mut_slice() {
+            [node] => node.send_try(token, ttl, holder, waiter, mode),
+            _ => Ok(()),
+        }
+    }
+
     /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
     /// turn on if the lock is free. Nothing to do in quorum mode.
     pub fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
@@ -252,11 +270,14 @@ pub(crate) struct Node {
     keys: LockKeys,
     timeout: Duration,
     con: Option<RedisConnection>,
+    /// The arguments of an acquire try sent ahead ([`Node::send_try`]), whose answer is still
+    /// to be read from `con`.
+    ahead: Option<Vec<String>>,
 }
 
 impl Node {
     fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> Node {
-        Node { endpoint, keys, timeout, con: None }
+        Node { endpoint, keys, timeout, con: None, ahead: None }
     }
 
     /// Changes the time allowed for each round trip from now on.
@@ -278,23 +299,14 @@ impl Node {
         waiter: Option<&Waiter>,
         mode: Mode,
     ) -> Result<Attempt> {
-        let (id, lapse, grant) = match waiter {
-            Some(waiter) => (waiter.id.as_str(), millis(waiter.lapse), millis(waiter.grant)),
-            None => ("", 0, 0),
+        let args = acquire_args(token, ttl, holder, waiter, mode);
+        let reply: Vec<Value> = match self.ahead.take() {
+            Some(sent) if sent == args => self.answer(&scripts::ACQUIRE, &args)?,
+            sent => {
+                self.ahead = sent;
+                self.call(&scripts::ACQUIRE, &args)?
+            }
         };
-        let mut args = vec![
-            token.secret().to_owned(),
-            millis(ttl).to_string(),
-            id.to_owned(),
-            lapse.to_string(),
-            grant.to_string(),
-            mode.code(),
-        ];
-        for (name, value) in holder.fields() {
-            args.push(name.to_owned());
-            args.push(value);
-        }
-        let reply: Vec<Value> = self.call(&scripts::ACQUIRE, &args)?;
         let number =
             |at: usize| reply.get(at).and_then(|value| i64::from_redis_value_ref(value).ok());
         let text = |at: usize| {
@@ -327,6 +339,69 @@ impl Node {
                 }))
             }
             _ => Err(self.unexpected(&format!("{reply:?}"))),
+        }
+    }
+
+    /// [`LockClient::send_try`] on this server: sent now, its answer read by the next
+    /// [`Node::try_acquire`] with the same arguments.
+    pub fn send_try(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        holder: &Holder,
+        waiter: Option<&Waiter>,
+        mode: Mode,
+    ) -> Result<()> {
+        let args = acquire_args(token, ttl, holder, waiter, mode);
+        let packed = eval(&self.keys, &scripts::ACQUIRE, &args).get_packed_command();
+        let RedisConnection::Single(con) = self.connection()? else {
+            // A cluster connection reads each reply as it sends: the try waits until asked.
+            return Ok(());
+        };
+        match con.send_packed_command(&packed) {
+            Ok(()) => {
+                self.ahead = Some(args);
+                Ok(())
+            }
+            Err(err) => Err(self.failed(err)),
+        }
+    }
+
+    /// Reads the answer to the call sent ahead with `args`. Should Redis not know the script yet
+    /// (NOSCRIPT: nothing ran), it is loaded and called again.
+    fn answer<T: FromRedisValue>(
+        &mut self,
+        script: &'static LuaScript,
+        args: &[String],
+    ) -> Result<T> {
+        let Some(RedisConnection::Single(con)) = self.con.as_mut() else {
+            // The connection went (and the call with it): make it again.
+            return self.call(script, args);
+        };
+        let result = con
+            .recv_response()
+            .and_then(Value::extract_error)
+            .and_then(|value| Ok(redis::from_redis_value(value)?));
+        match result {
+            Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                self.call(script, args)
+            }
+            result => result.map_err(|err| self.failed(err)),
+        }
+    }
+
+    /// Reads and drops the answer to a try sent ahead that nobody asked for, so that the next
+    /// reply read is the next call's. A connection that cannot give it is dropped.
+    fn settle(&mut self) {
+        if self.ahead.take().is_none() {
+            return;
+        }
+        let read = match self.con.as_mut() {
+            Some(RedisConnection::Single(con)) => con.recv_response().is_ok(),
+            _ => false,
+        };
+        if !read {
+            self.con = None;
         }
     }
 
@@ -493,12 +568,7 @@ impl Node {
         script: &'static LuaScript,
         args: &[impl AsRef<str>],
     ) -> Result<T> {
-        let keys = self.keys.all();
-        let mut eval = redis::cmd("EVALSHA");
-        eval.arg(script.sha1).arg(keys.len()).arg(&keys[..]);
-        for arg in args {
-            eval.arg(arg.as_ref());
-        }
+        let eval = eval(&self.keys, script, args);
         let con = self.connection()?;
         let result = match eval.query::<T>(con) {
             Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
@@ -513,7 +583,9 @@ impl Node {
         result.map_err(|err| self.failed(err))
     }
 
+    /// The connection, in step: ready for a call and its reply.
     fn connection(&mut self) -> Result<&mut RedisConnection> {
+        self.settle();
         if self.con.is_none() {
             self.con = Some(self.endpoint.connect(self.timeout)?);
         }
@@ -549,6 +621,45 @@ impl Node {
             self.keys.lock
         )
     }
+}
+
+/// EVALSHA of `script` on the lock's keys (lock, holder, fence, queue, alive, holders) with
+/// `args`.
+fn eval(keys: &LockKeys, script: &LuaScript, args: &[impl AsRef<str>]) -> redis::Cmd {
+    let keys = keys.all();
+    let mut eval = redis::cmd("EVALSHA");
+    eval.arg(script.sha1).arg(keys.len()).arg(&keys[..]);
+    for arg in args {
+        eval.arg(arg.as_ref());
+    }
+    eval
+}
+
+/// ACQUIRE's arguments (see scripts/acquire.lua).
+fn acquire_args(
+    token: &Token,
+    ttl: Duration,
+    holder: &Holder,
+    waiter: Option<&Waiter>,
+    mode: Mode,
+) -> Vec<String> {
+    let (id, lapse, grant) = match waiter {
+        Some(waiter) => (waiter.id.as_str(), millis(waiter.lapse), millis(waiter.grant)),
+        None => ("", 0, 0),
+    };
+    let mut args = vec![
+        token.secret().to_owned(),
+        millis(ttl).to_string(),
+        id.to_owned(),
+        lapse.to_string(),
+        grant.to_string(),
+        mode.code(),
+    ];
+    for (name, value) in holder.fields() {
+        args.push(name.to_owned());
+        args.push(value);
+    }
+    args
 }
 
 /// The time allowed for one server's answer: `timeout`, at most [`quorum::NODE_TIMEOUT`] when

@@ -46,18 +46,14 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     if request.command.is_empty() {
         bail!("nothing to run: put the command after --, as in: rlock run KEY -- ./deploy.sh");
     }
-    // Both helper processes start first, while rlock has no other thread and no signal handler.
-    let mut guardian = child::Guardian::start();
-    if let Err(err) = &guardian {
-        unguarded(err);
-    }
     let token = Token::generate();
     let env = [
         ("RLOCK_KEY", request.keys.name.clone()),
         ("RLOCK_TOKEN", token.secret().to_owned()),
         ("RLOCK_TTL_MS", crate::lock::millis(request.ttl).to_string()),
     ];
-    // A command that cannot be found is reported before any lock is taken.
+    // A command that cannot be found is reported before any lock is taken. Its process starts
+    // first, while rlock has no other thread, no signal handler and no connection to pass on.
     let mut prepared = match launch::prepare(&request.command, &env) {
         Ok(prepared) => prepared,
         Err(err) => {
@@ -65,6 +61,25 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
             return Ok(err.exit);
         }
     };
+    // From here on a signal waits for the signal thread: it cannot end rlock with a lock taken.
+    signals::block(true)?;
+    let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT)
+        .with_mode(Some(request.mode));
+    let holder = Holder::for_command(&request.command);
+    let take = wait::Request {
+        token: &token,
+        ttl: request.ttl,
+        holder: &holder,
+        patience: request.patience,
+    };
+    // The first try goes to Redis now; rlock gets the rest ready while Redis answers.
+    let turn = wait::begin(&mut client, &take)?;
+    // The guardian starts before any signal handler exists; the signals blocked here stay
+    // blocked in it, and it ignores them anyway.
+    let mut guardian = child::Guardian::start();
+    if let Err(err) = &guardian {
+        unguarded(err);
+    }
     let (events, inbox) = mpsc::channel();
     // Set as soon as the lock is known lost, so that nobody tries to release it after that.
     let lock_lost = Arc::new(AtomicBool::new(false));
@@ -96,11 +111,13 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
             }
         }
     };
-    let (_signals, nudger) = wait::catch_signals(&events, Some(Box::new(on_child)))?;
-
-    let mut client = LockClient::new(endpoint.clone(), request.keys.clone(), REDIS_TIMEOUT)
-        .with_mode(Some(request.mode));
-    let holder = Holder::for_command(&request.command);
+    let (_signals, nudger) = match wait::catch_signals(&events, Some(Box::new(on_child))) {
+        Ok(caught) => caught,
+        Err(err) => {
+            turn.abandon(&mut client, &token);
+            return Err(err);
+        }
+    };
 
     // What watches the command is started before the lock is ours, so that nothing needs
     // starting when it is handed over; the refresh thread only if the command outlives a third
@@ -121,13 +138,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     });
     drop(events);
 
-    let take = wait::Request {
-        token: &token,
-        ttl: request.ttl,
-        holder: &holder,
-        patience: request.patience,
-    };
-    let outcome = wait::acquire(&mut client, &take, &inbox, &nudger)?;
+    let outcome = turn.finish(&mut client, &take, &inbox, &nudger)?;
     let (fence, taken_at, lifetime) = match outcome {
         Outcome::Acquired { fence, taken_at, lifetime } => (fence, taken_at, lifetime),
         Outcome::GaveUp => {

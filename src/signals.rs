@@ -17,6 +17,7 @@ pub struct Listener {
 }
 
 impl Listener {
+    /// Starts the thread that takes the forwarded signals and calls `on_signal` with each.
     ///
     /// The signals are blocked in the calling thread, and so in every thread it starts later:
     /// only the listener's own thread takes them, and no Redis call elsewhere is cut short
@@ -29,19 +30,10 @@ impl Listener {
         children: bool,
         mut on_signal: impl FnMut(i32) + Send + 'static,
     ) -> Result<Listener> {
-        let mut wanted: Vec<i32> =
-            FORWARDED.into_iter().filter(|&signal| !is_ignored(signal)).collect();
-        if children {
-            wanted.push(SIGCHLD);
-        }
-        let mut mask = SigSet::empty();
-        for signal in wanted.iter().filter_map(|&signal| Signal::try_from(signal).ok()) {
-            mask.add(signal);
-        }
+        let wanted = wanted(children);
         let mut signals = Signals::new(&wanted).context("cannot install signal handlers")?;
         let handle = signals.handle();
-        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-            .context("cannot block signals in the main thread")?;
+        let mask = block(children)?;
         std::thread::Builder::new()
             .name("rlock-signals".into())
             .spawn(move || {
@@ -53,6 +45,30 @@ impl Listener {
             .context("cannot start the signal thread")?;
         Ok(Listener { handle })
     }
+}
+
+/// The signals a [`Listener`] takes: the forwarded ones not ignored, and SIGCHLD with `children`.
+fn wanted(children: bool) -> Vec<i32> {
+    let mut wanted: Vec<i32> =
+        FORWARDED.into_iter().filter(|&signal| !is_ignored(signal)).collect();
+    if children {
+        wanted.push(SIGCHLD);
+    }
+    wanted
+}
+
+/// Blocks, in the calling thread, the signals a [`Listener`] started with `children` takes,
+/// and returns them. Until the listener runs they wait (pending) instead of taking their default
+/// action: a Ctrl-C cannot end rlock between a call to Redis and the release it calls for.
+/// Processes started meanwhile inherit the mask (and must restore it before an execve).
+pub fn block(children: bool) -> Result<SigSet> {
+    let mut mask = SigSet::empty();
+    for signal in wanted(children).into_iter().filter_map(|signal| Signal::try_from(signal).ok()) {
+        mask.add(signal);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .context("cannot block signals in the main thread")?;
+    Ok(mask)
 }
 
 impl Drop for Listener {

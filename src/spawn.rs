@@ -176,6 +176,20 @@ pub mod sys {
         }
     }
 
+    /// Closes every descriptor but `keep`: close_range(2), or one by one up to 1023 where the
+    /// kernel lacks it (before Linux 5.9).
+    pub fn close_all_but(keep_fd: c_int) {
+        let Ok(keep) = u32::try_from(keep_fd) else { return };
+        // SAFETY: closes descriptors in the helper's own copy of the descriptor table.
+        let ranged = unsafe {
+            (keep == 0 || libc::syscall(libc::SYS_close_range, 0, keep - 1, 0) == 0)
+                && libc::syscall(libc::SYS_close_range, keep + 1, u32::MAX, 0) == 0
+        };
+        if !ranged {
+            (0..1024).filter(|&fd| fd != keep_fd).for_each(close);
+        }
+    }
+
     /// The errno of the last failed call in this helper.
     pub fn errno() -> c_int {
         // SAFETY: errno's location is always valid.

@@ -132,6 +132,21 @@ pub fn acquire(
     signals: &Receiver<Event>,
     nudger: &Nudger,
 ) -> Result<Outcome> {
+    begin(client, request)?.finish(client, request, signals, nudger)
+}
+
+/// A turn at the lock begun with [`begin`]: its first try is on its way to Redis.
+pub struct Turn {
+    /// The place in the queue it takes if the lock is held (none: it only tries).
+    waiter: Option<Waiter>,
+    /// When the first try was sent.
+    started: Instant,
+}
+
+/// Sends the first try at the lock (joining the queue, if the request's patience allows waiting),
+/// without waiting for the answer: [`Turn::finish`] reads it, so the caller can get ready to run
+/// the command while Redis works. It connects first, so an unreachable Redis is reported here.
+pub fn begin(client: &mut LockClient, request: &Request) -> Result<Turn> {
     let waiter = match request.patience {
         // Quorum mode has no wait queue: its waiters try again after a backoff.
         _ if client.is_quorum() => None,
@@ -142,21 +157,46 @@ pub fn acquire(
             grant: grant_lifetime(request.ttl),
         }),
     };
-    if let Some(waiter) = &waiter {
-        nudger.arm(client.endpoint(), client.keys(), &waiter.id);
-    }
-    let mut progress = Progress::new(&client.keys().name);
-    let result = take_turn(client, request, signals, waiter.as_ref(), &mut progress);
-    nudger.disarm();
-    progress.clear();
-    match (&result, &waiter) {
-        (Ok(Outcome::Acquired { .. }), _) | (_, None) => {}
-        // Leave the queue however the wait ended; if Redis is unreachable, the place lapses.
-        (_, Some(waiter)) => {
-            let _ = client.leave(&waiter.id, request.token);
+    let started = Instant::now();
+    client.send_try(request.token, request.ttl, request.holder, waiter.as_ref())?;
+    Ok(Turn { waiter, started })
+}
+
+impl Turn {
+    /// Reads the first try's answer and, while the lock is held, waits in the queue as the
+    /// request's patience allows. `request` must be the one given to [`begin`].
+    pub fn finish(
+        self,
+        client: &mut LockClient,
+        request: &Request,
+        signals: &Receiver<Event>,
+        nudger: &Nudger,
+    ) -> Result<Outcome> {
+        let waiter = self.waiter;
+        if let Some(waiter) = &waiter {
+            nudger.arm(client.endpoint(), client.keys(), &waiter.id);
         }
+        let mut progress = Progress::new(&client.keys().name);
+        let result =
+            take_turn(client, request, signals, waiter.as_ref(), self.started, &mut progress);
+        nudger.disarm();
+        progress.clear();
+        match (&result, &waiter) {
+            (Ok(Outcome::Acquired { .. }), _) | (_, None) => {}
+            // Leave the queue however the wait ended; if Redis is unreachable, the place lapses.
+            (_, Some(waiter)) => {
+                let _ = client.leave(&waiter.id, request.token);
+            }
+        }
+        result
     }
-    result
+
+    /// Gives the turn up before its answer was read: whatever the first try did (took the
+    /// lock, joined the queue) is undone, as far as Redis can be reached.
+    pub fn abandon(self, client: &mut LockClient, token: &Token) {
+        let id = self.waiter.as_ref().map_or("", |waiter| waiter.id.as_str());
+        let _ = client.leave(id, token);
+    }
 }
 
 /// The first lifetime of a lock handed to a waiter: short, so that a waiter that died a moment
@@ -170,16 +210,18 @@ fn take_turn(
     request: &Request,
     signals: &Receiver<Event>,
     waiter: Option<&Waiter>,
+    started: Instant,
     progress: &mut Progress,
 ) -> Result<Outcome> {
-    let started = Instant::now();
     // Validity of a lock handed to us counts from before the grant could have happened: from when
     // we sent the last call that found no grant yet. For a grant found by a try, that is the
     // BLPOP before it (`asked`); for one found by BLPOP, the try before it (`sent`).
     let mut asked = started;
     let mut tries = 0;
+    let mut first = true;
     loop {
-        let sent = Instant::now();
+        // The first try was sent at `started` (by `begin`): this reads its answer.
+        let sent = if std::mem::take(&mut first) { started } else { Instant::now() };
         let attempt = client.try_acquire(request.token, request.ttl, request.holder, waiter)?;
         let waiting = match attempt {
             Attempt::Acquired { fence, granted: false } => {

@@ -307,3 +307,22 @@ fn the_binary_does_not_load_libgcc_s() {
     assert!(libraries.contains("libc.so"), "{libraries}");
     assert!(!libraries.contains("libgcc_s"), "{libraries}");
 }
+
+/// The guardian keeps nothing of rlock's open but its pipe: not rlock's standard output (which a
+/// reader would otherwise see open for as long as the guardian lives), nor the connection to
+/// Redis that rlock opened before starting it.
+#[test]
+fn the_guardian_holds_only_its_pipe() {
+    let server = RedisServer::start();
+    // The command lists the descriptors of rlock's other child, the guardian.
+    let list = r#"for d in /proc/[0-9]*; do
+        read -r line < "$d/stat" 2>/dev/null || continue
+        set -- ${line##*) }
+        [ "$2" = "$PPID" ] && [ "${d#/proc/}" != "$$" ] && ls -l "$d/fd/" | grep -e '->'
+    done; true"#;
+    let out = rlock(&server).args(["run", "k", "--", "sh", "-c", list]).output();
+    out.expect_code(0);
+    let descriptors: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(descriptors.len(), 1, "{descriptors:?}");
+    assert!(descriptors[0].ends_with(']') && descriptors[0].contains("pipe:["), "{descriptors:?}");
+}

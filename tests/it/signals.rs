@@ -191,3 +191,28 @@ fn the_command_dies_even_when_rlocks_whole_process_group_is_killed() {
         "the command outlived rlock"
     );
 }
+
+/// rlock sends its first try before it starts the signal thread (see `wait::begin`), with the
+/// signals blocked from before that try: a signal at any moment of its start-up either ends it
+/// before anything was taken or is handled, and never leaves the lock held until its ttl runs
+/// out. The signal is sent at 0, 0.1, ... 3 ms after the start, across the whole start-up.
+#[test]
+fn a_signal_at_any_moment_of_start_up_leaves_the_lock_free() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let server = RedisServer::start();
+    for step in 0..30 {
+        let running =
+            rlock(&server).args(["run", "-t", "60s", "startup", "--", "sleep", "5"]).spawn();
+        std::thread::sleep(Duration::from_micros(100 * step));
+        running.signal(Signal::SIGTERM);
+        let out = running.finish(Duration::from_secs(10));
+        let status = out.status;
+        assert!(
+            status.code() == Some(143) || status.signal() == Some(Signal::SIGTERM as i32),
+            "step {step}: {status:?}; stderr: {}",
+            out.stderr
+        );
+        assert!(lock_is_free(&server, "startup"), "step {step}: the lock was left held");
+    }
+}

@@ -440,3 +440,72 @@ fn waiters_killed_in_the_middle_of_the_queue_hold_up_nobody_for_long() {
         assert!(pttl != -1 || key.ends_with(":fence"), "{key} has no expiry");
     }
 }
+
+/// A client of the lock `key` on `server`, as rlock makes one.
+fn lock_client(server: &RedisServer, key: &str) -> rlock::lock::LockClient {
+    let endpoint = rlock::endpoint::Endpoint::parse(&server.url(), &Default::default()).unwrap();
+    let keys = rlock::keys::LockKeys::new("rlock:", key).unwrap();
+    rlock::lock::LockClient::new(endpoint, keys, Duration::from_secs(5))
+}
+
+/// `rlock run` sends its first try and reads the answer later (see `wait::begin`). The next try
+/// with the same arguments reads that answer; any other call first reads it and sets it aside,
+/// so that no call ever takes another's reply for its own.
+#[test]
+fn a_try_sent_ahead_is_answered_in_step_with_the_calls_after_it() {
+    use rlock::holder::Holder;
+    use rlock::lock::{Attempt, Token};
+
+    // A fresh server: the first EVALSHA finds no script (NOSCRIPT), and is made again.
+    let server = RedisServer::start();
+    let mut client = lock_client(&server, "ahead");
+    let (first, second) = (Token::generate(), Token::generate());
+    let (holder, ttl) = (Holder::default(), Duration::from_secs(30));
+    client.send_try(&first, ttl, &holder, None).unwrap();
+    let attempt = client.try_acquire(&first, ttl, &holder, None).unwrap();
+    assert!(matches!(attempt, Attempt::Acquired { granted: false, .. }), "{attempt:?}");
+    let stored: String = server.cmd(&["GET", "rlock:ahead"]);
+    assert_eq!(stored, first.secret());
+
+    // A try whose answer nobody reads ("held"), then a release: it gets its own answer.
+    client.send_try(&second, ttl, &holder, None).unwrap();
+    assert!(client.release(&first).unwrap(), "the release read the try's answer");
+    assert_eq!(server.cmd::<Option<String>>(&["GET", "rlock:ahead"]), None);
+
+    // A try sent ahead, then a try with other arguments: the first one ran, the second is
+    // answered for itself.
+    client.send_try(&first, ttl, &holder, None).unwrap();
+    let attempt = client.try_acquire(&second, ttl, &holder, None).unwrap();
+    assert!(matches!(attempt, Attempt::Held(_)), "{attempt:?}");
+    assert!(client.release(&first).unwrap());
+}
+
+/// A turn given up before its answer was read undoes what its first try did: the lock it took
+/// is free again, the place it took in the queue is gone.
+#[test]
+fn a_turn_abandoned_before_its_answer_leaves_nothing_behind() {
+    use rlock::holder::Holder;
+    use rlock::lock::Token;
+    use rlock::wait::{self, Patience, Request};
+
+    let server = RedisServer::start();
+    let mut client = lock_client(&server, "abandoned");
+    let holder = Holder::default();
+    for held_by_another in [false, true] {
+        let other = Token::generate();
+        if held_by_another {
+            let _: () = server.cmd(&["SET", "rlock:abandoned", other.secret(), "PX", "30000"]);
+        }
+        let token = Token::generate();
+        let patience = Patience::Until(None);
+        let take =
+            Request { token: &token, ttl: Duration::from_secs(30), holder: &holder, patience };
+        let turn = wait::begin(&mut client, &take).unwrap();
+        turn.abandon(&mut client, &token);
+        let value: Option<String> = server.cmd(&["GET", "rlock:abandoned"]);
+        let expected = held_by_another.then(|| other.secret().to_owned());
+        assert_eq!(value, expected, "held by another: {held_by_another}");
+        assert_eq!(queued(&server, "abandoned"), 0, "held by another: {held_by_another}");
+        let _: i64 = server.cmd(&["DEL", "rlock:abandoned"]);
+    }
+}
