@@ -87,40 +87,40 @@ impl Child {
 }
 
 /// A small process that outlives rlock by a moment: if rlock dies without dismissing it (SIGKILL,
-/// a crash) while a command runs, it kills the command's whole process group. PR_SET_PDEATHSIG
-/// alone reaches only the command itself, not the processes it started.
+/// a crash), it kills the command's whole process group. PR_SET_PDEATHSIG alone reaches only the
+/// command itself, not the processes it started.
 pub struct Guardian {
-    /// rlock's end of a pipe: the command's process group id goes down it, then a dismissal byte.
-    /// The guardian sees end-of-file when rlock is gone.
+    /// rlock's end of a pipe: a dismissal byte goes down it. The guardian sees end-of-file when
+    /// rlock is gone.
     pipe: Option<OwnedFd>,
     helper: Option<Helper>,
     /// What the guardian reads at its start; kept until it has been reaped.
-    _ends: Box<[c_int; 2]>,
+    _watch: Box<Watch>,
+}
+
+/// What the guardian is given: the read end of its pipe, and the process group to kill.
+struct Watch {
+    pipe: c_int,
+    group: libc::pid_t,
 }
 
 impl Guardian {
-    /// Starts the guardian (a [`Helper`]). Done before waiting for the lock, so that it is not
-    /// part of the handoff from one holder to the next, and before any signal handler exists.
-    pub fn start() -> Result<Guardian> {
+    /// Starts the guardian (a [`Helper`]) over the command's process group: that of the process
+    /// prepared to become the command (see [`crate::launch`]), which leads it from the start.
+    /// Done before waiting for the lock, so that nothing of it is part of the handoff from one
+    /// holder to the next, and before any signal handler exists.
+    pub fn start(child: &Child) -> Result<Guardian> {
         use nix::fcntl::OFlag;
         use nix::unistd::pipe2;
 
         let (watch, pipe) = pipe2(OFlag::O_CLOEXEC).context("cannot create the guardian's pipe")?;
-        let mut ends = Box::new([watch.as_raw_fd(), pipe.as_raw_fd()]);
-        let data: *mut [c_int; 2] = &mut *ends;
-        // SAFETY: guard keeps to the helper rules, and `ends` lives until the guardian is reaped.
+        let mut given = Box::new(Watch { pipe: watch.as_raw_fd(), group: child.group.as_raw() });
+        let data: *mut Watch = &mut *given;
+        // SAFETY: guard keeps to the helper rules, and `given` lives until the guardian is reaped.
         let helper = unsafe { Helper::start_silent(guard, data.cast()) }
             .context("cannot start the guardian process")?;
         drop(watch);
-        Ok(Guardian { pipe: Some(pipe), helper: Some(helper), _ends: ends })
-    }
-
-    /// Puts the command's process group in the guardian's care.
-    pub fn watch_over(&self, child: &Child) -> Result<()> {
-        let pipe = self.pipe.as_ref().context("the guardian was dismissed")?;
-        nix::unistd::write(pipe, &child.group.as_raw().to_ne_bytes())
-            .context("cannot reach the guardian")?;
-        Ok(())
+        Ok(Guardian { pipe: Some(pipe), helper: Some(helper), _watch: given })
     }
 
     /// Tells the guardian rlock is ending normally. It leaves at once, while rlock finishes;
@@ -147,14 +147,17 @@ impl Drop for Guardian {
     }
 }
 
-/// The guardian's code (see [`Guardian`]); `data` holds the two ends of its pipe.
+/// The guardian's code (see [`Guardian`]); `data` is its [`Watch`].
 extern "C" fn guard(data: *mut c_void) -> c_int {
-    // SAFETY: the pipe ends Guardian keeps until this process is reaped.
-    let [watch, _] = unsafe { *data.cast::<[c_int; 2]>() };
+    // SAFETY: the Watch that Guardian keeps until this process is reaped.
+    let (pipe, group) = unsafe {
+        let given = &*data.cast::<Watch>();
+        (given.pipe, given.group)
+    };
     // Nothing of rlock's but the pipe is the guardian's business: not rlock's end of it, nor the
     // terminal, nor a connection to Redis (a copy open here would keep a connection rlock dropped
     // open in Redis, where a BLPOP on it could still take a wake-up).
-    sys::close_all_but(watch);
+    sys::close_all_but(pipe);
     // SAFETY: plain system calls on this process.
     unsafe {
         // Signals meant for rlock's process group (Ctrl-C, Ctrl-Z) are not for the guardian.
@@ -172,23 +175,13 @@ extern "C" fn guard(data: *mut c_void) -> c_int {
         // It only ever wakes to exit: never at the expense of the command or the next one.
         libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     }
-    // First the process group to guard (none: rlock ended without running anything).
-    let mut group = [0u8; 4];
-    let mut filled = 0;
-    while filled < group.len() {
-        // SAFETY: the unfilled rest of a local buffer.
-        let got = unsafe { sys::read(watch, group.as_mut_ptr().add(filled), group.len() - filled) };
-        if got <= 0 {
-            sys::exit(0);
-        }
-        filled += got as usize;
-    }
-    // Then end-of-file without the dismissal byte: rlock died with the command running.
+    // End-of-file without the dismissal byte: rlock died. Whatever is left of the group goes
+    // with it (before the command started, that is the process waiting to become it).
     let mut byte = 0u8;
     // SAFETY: one byte of a local.
-    if unsafe { sys::read(watch, &raw mut byte, 1) } == 0 {
+    if unsafe { sys::read(pipe, &raw mut byte, 1) } == 0 {
         // SAFETY: a plain system call.
-        unsafe { libc::kill(-i32::from_ne_bytes(group), libc::SIGKILL) };
+        unsafe { libc::kill(-group, libc::SIGKILL) };
     }
     sys::exit(0);
 }

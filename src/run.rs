@@ -74,9 +74,10 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     };
     // The first try goes to Redis now; rlock gets the rest ready while Redis answers.
     let turn = wait::begin(&mut client, &take)?;
+    let child = prepared.child();
     // The guardian starts before any signal handler exists; the signals blocked here stay
     // blocked in it, and it ignores them anyway.
-    let mut guardian = child::Guardian::start();
+    let mut guardian = child::Guardian::start(&child);
     if let Err(err) = &guardian {
         unguarded(err);
     }
@@ -86,7 +87,6 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     // The lock client, put here once the command runs: whoever sees the command end first (the
     // signal thread, mostly) takes it and hands the lock on.
     let releaser: Arc<Mutex<Option<LockClient>>> = Arc::default();
-    let child = prepared.child();
     // One thread hears of signals and of the command stopping or ending (SIGCHLD). It hands the
     // lock on the moment the command ends: the next holder need not wait for the main thread to
     // wake. A lock known lost is left alone; one lost a moment ago holds someone else's token (or
@@ -171,11 +171,6 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         *slot = Some(client);
     }
     ui::detail(format_args!("started pid {}", child.pid()));
-    if let Ok(guardian) = &guardian
-        && let Err(err) = guardian.watch_over(&child)
-    {
-        unguarded(&err);
-    }
 
     let (lost, released) = supervise(&child, &inbox, &request, &mut keepalive);
     // The command ended before the client was put in place: release from here.
