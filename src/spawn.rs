@@ -7,7 +7,8 @@
 //! The price is discipline in the helper's code ([`Entry`]): it shares memory and thread-local
 //! storage with rlock's main thread, so it may only make system calls that touch neither (see
 //! [`sys`]) and read memory that stays put until it has exec'd or exited. Helpers are started
-//! before rlock installs any signal handler, so every signal they get takes its default action.
+//! before rlock installs any signal handler, so no handler of rlock's ever runs in one: a signal
+//! takes its default action, or stays pending where the helper inherited it blocked.
 //! The libc functions they call are bound when rlock starts (Rust links with `-z now`), so no lazy
 //! symbol lookup runs in a helper either.
 
