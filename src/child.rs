@@ -131,6 +131,16 @@ impl Guardian {
         }
     }
 
+    /// Waits for a dismissed guardian to end, and leaves its stack to rlock's exit, which comes
+    /// next (unmapping it would make the kernel interrupt the other CPUs to flush their TLBs).
+    pub fn reap_before_exit(mut self) {
+        drop(self.pipe.take());
+        if let Some(helper) = self.helper.take() {
+            helper.reap_silent();
+            helper.leak();
+        }
+    }
+
     /// Closes the pipe (without the dismissal byte, a guarded group is killed), and reaps the
     /// guardian; only then may its stack go.
     fn leave(&mut self) {

@@ -41,7 +41,9 @@ pub struct RunRequest {
     pub command: Vec<OsString>,
 }
 
-/// Runs the request against one Redis server and returns how rlock should exit.
+/// Runs the request against one Redis server and returns how rlock should exit. The process is
+/// meant to exit right after: once the command has run, what is left to free (the stack the
+/// command's process started on, the signal thread) is left to the exit.
 pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     if request.command.is_empty() {
         bail!("nothing to run: put the command after --, as in: rlock run KEY -- ./deploy.sh");
@@ -111,7 +113,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
             }
         }
     };
-    let (_signals, nudger) = match wait::catch_signals(&events, Some(Box::new(on_child))) {
+    let (signals, nudger) = match wait::catch_signals(&events, Some(Box::new(on_child))) {
         Ok(caught) => caught,
         Err(err) => {
             turn.abandon(&mut client, &token);
@@ -196,10 +198,18 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     }
     keepalive.stop();
     let status = child.reap();
-    drop(guardian);
+    if let Ok(guardian) = guardian {
+        guardian.reap_before_exit();
+    }
     let status = status?;
     // The execve failed (found in PATH a moment ago, it can still be unrunnable): say why.
-    if let Some(err) = prepared.failure() {
+    let failure = prepared.failure();
+    // rlock exits once this returns, and the exit frees what is left. Freeing it here would cost:
+    // unmapping the helper's stack makes the kernel interrupt the other CPUs to flush their TLBs
+    // (slow in a virtual machine), and closing the listener wakes its thread.
+    std::mem::forget(prepared);
+    std::mem::forget(signals);
+    if let Some(err) = failure {
         ui::error(&err.message);
         return Ok(err.exit);
     }
