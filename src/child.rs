@@ -5,6 +5,7 @@ use std::ffi::{c_int, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitStatus;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{Signal, killpg};
@@ -92,10 +93,28 @@ impl Child {
 pub struct Guardian {
     /// rlock's end of a pipe: a dismissal byte goes down it. The guardian sees end-of-file when
     /// rlock is gone.
-    pipe: Option<OwnedFd>,
+    pipe: Dismissal,
     helper: Option<Helper>,
     /// What the guardian reads at its start; kept until it has been reaped.
     _watch: Box<Watch>,
+}
+
+/// What dismisses a guardian (see [`Guardian::dismissal`]): rlock's end of its pipe, shared, taken
+/// by whoever dismisses it first or closes it.
+#[derive(Clone)]
+pub struct Dismissal(Arc<Mutex<Option<OwnedFd>>>);
+
+impl Dismissal {
+    /// Tells the guardian rlock is ending normally: it exits at once, killing nothing.
+    pub fn dismiss(&self) {
+        if let Some(pipe) = self.take() {
+            let _ = nix::unistd::write(&pipe, &[1]);
+        }
+    }
+
+    fn take(&self) -> Option<OwnedFd> {
+        self.0.lock().map_or(None, |mut pipe| pipe.take())
+    }
 }
 
 /// What the guardian is given: the read end of its pipe, and the process group to kill.
@@ -120,15 +139,14 @@ impl Guardian {
         let helper = unsafe { Helper::start_silent(guard, data.cast()) }
             .context("cannot start the guardian process")?;
         drop(watch);
-        Ok(Guardian { pipe: Some(pipe), helper: Some(helper), _watch: given })
+        let pipe = Dismissal(Arc::new(Mutex::new(Some(pipe))));
+        Ok(Guardian { pipe, helper: Some(helper), _watch: given })
     }
 
-    /// Tells the guardian rlock is ending normally. It leaves at once, while rlock finishes;
-    /// dropping the Guardian reaps it.
-    pub fn dismiss(&mut self) {
-        if let Some(pipe) = self.pipe.take() {
-            let _ = nix::unistd::write(&pipe, &[1]);
-        }
+    /// What dismisses the guardian, for another thread: the command's end is the time (see
+    /// [`crate::run`]). Once dismissed, the guardian exits at once, while rlock finishes.
+    pub fn dismissal(&self) -> Dismissal {
+        self.pipe.clone()
     }
 
     /// Waits for a dismissed guardian to end, and leaves its stack to rlock's exit, which comes

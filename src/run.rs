@@ -2,6 +2,7 @@
 //! with the command's status.
 
 use std::ffi::OsString;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -79,7 +80,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     let child = prepared.child();
     // The guardian starts before any signal handler exists; the signals blocked here stay
     // blocked in it, and it ignores them anyway.
-    let mut guardian = child::Guardian::start(&child);
+    let guardian = child::Guardian::start(&child);
     if let Err(err) = &guardian {
         unguarded(err);
     }
@@ -93,24 +94,31 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     // lock on the moment the command ends: the next holder need not wait for the main thread to
     // wake. A lock known lost is left alone; one lost a moment ago holds someone else's token (or
     // none) and the release is a no-op.
+    // With the command ended, the guardian has nothing left to guard: it is let go at once, and
+    // exits while the lock is released. So does the thread, its work done: rlock then exits
+    // without waking either.
+    let dismissal = guardian.as_ref().ok().map(child::Guardian::dismissal);
     let on_child = {
         let (events, lock_lost, releaser, token) =
             (events.clone(), lock_lost.clone(), releaser.clone(), token.clone());
-        let mut ended = false;
         move || {
-            while !ended && let Some(change) = child.check() {
+            while let Some(change) = child.check() {
                 match change {
                     Change::Stopped(signal) => {
                         let _ = events.send(Event::ChildStopped(signal));
                     }
                     Change::Ended => {
-                        ended = true;
+                        if let Some(dismissal) = &dismissal {
+                            dismissal.dismiss();
+                        }
                         let released = take_client(&releaser, &lock_lost)
                             .map(|mut client| release_now(&mut client, &token));
                         let _ = events.send(Event::ChildExited(released));
+                        return ControlFlow::Break(());
                     }
                 }
             }
+            ControlFlow::Continue(())
         }
     };
     let (signals, nudger) = match wait::catch_signals(&events, Some(Box::new(on_child))) {
@@ -189,9 +197,9 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
         // Whatever is left of the command's group must not go on without the lock.
         child.signal_group(Signal::SIGKILL);
     }
-    // The guardian exits while rlock finishes here; it is reaped when dropped.
-    if let Ok(guardian) = &mut guardian {
-        guardian.dismiss();
+    // The signal thread let the guardian go when the command ended; should it not have, now.
+    if let Ok(guardian) = &guardian {
+        guardian.dismissal().dismiss();
     }
     if let Some(released) = released.filter(|_| !lost) {
         report_release(&request.keys.name, released, request.ttl);

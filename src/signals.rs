@@ -1,5 +1,7 @@
 //! The signals rlock passes on to the command (SIGINT, SIGTERM, SIGHUP and SIGQUIT), and SIGCHLD.
 
+use std::ops::ControlFlow;
+
 use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
@@ -17,7 +19,8 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Starts the thread that takes the forwarded signals and calls `on_signal` with each.
+    /// Starts the thread that takes the forwarded signals and calls `on_signal` with each, until
+    /// it says to stop (the thread then ends).
     ///
     /// The signals are blocked in the calling thread, and so in every thread it starts later:
     /// only the listener's own thread takes them, and no Redis call elsewhere is cut short
@@ -28,7 +31,7 @@ impl Listener {
     /// of its children), so that one thread hears of signals and of the command stopping or ending.
     pub fn start(
         children: bool,
-        mut on_signal: impl FnMut(i32) + Send + 'static,
+        mut on_signal: impl FnMut(i32) -> ControlFlow<()> + Send + 'static,
     ) -> Result<Listener> {
         let wanted = wanted(children);
         let mut signals = Signals::new(&wanted).context("cannot install signal handlers")?;
@@ -39,7 +42,9 @@ impl Listener {
             .spawn(move || {
                 let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
                 for signal in signals.forever() {
-                    on_signal(signal);
+                    if on_signal(signal).is_break() {
+                        break;
+                    }
                 }
             })
             .context("cannot start the signal thread")?;

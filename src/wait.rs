@@ -9,6 +9,7 @@
 //! held through another library is freed without a push). Giving up leaves the queue and passes
 //! the turn on.
 
+use std::ops::ControlFlow;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -95,23 +96,22 @@ impl Nudger {
 }
 
 /// Catches the forwarded signals (see [`crate::signals`]): each goes to `events` and nudges a
-/// sleeping waiter. With `on_child`, SIGCHLD is caught too and calls it (on the same thread).
+/// sleeping waiter. With `on_child`, SIGCHLD is caught too and calls it (on the same thread),
+/// which may end the catching.
 pub fn catch_signals(
     events: &Sender<Event>,
-    mut on_child: Option<Box<dyn FnMut() + Send>>,
+    mut on_child: Option<Box<dyn FnMut() -> ControlFlow<()> + Send>>,
 ) -> Result<(Listener, Nudger)> {
     let nudger = Nudger::default();
     let listener = Listener::start(on_child.is_some(), {
         let (events, nudger) = (events.clone(), nudger.clone());
         move |signal| {
             if signal == libc::SIGCHLD {
-                if let Some(on_child) = on_child.as_mut() {
-                    on_child();
-                }
-                return;
+                return on_child.as_mut().map_or(ControlFlow::Continue(()), |on_child| on_child());
             }
             let _ = events.send(Event::Signal(signal));
             nudger.ring();
+            ControlFlow::Continue(())
         }
     })?;
     Ok((listener, nudger))
