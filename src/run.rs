@@ -43,8 +43,8 @@ pub struct RunRequest {
 }
 
 /// Runs the request against one Redis server and returns how rlock should exit. The process is
-/// meant to exit right after: once the command has run, what is left to free (the stack the
-/// command's process started on, the signal thread) is left to the exit.
+/// meant to exit right after: once the command has run, what is left to free (the stacks the
+/// helper processes ran on, the signal listener) is left to the exit.
 pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     if request.command.is_empty() {
         bail!("nothing to run: put the command after --, as in: rlock run KEY -- ./deploy.sh");
