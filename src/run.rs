@@ -111,9 +111,11 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
                         if let Some(dismissal) = &dismissal {
                             dismissal.dismiss();
                         }
-                        let released = take_client(&releaser, &lock_lost)
-                            .map(|mut client| release_now(&mut client, &token));
+                        let mut client = take_client(&releaser, &lock_lost);
+                        let released = client.as_mut().map(|client| release_now(client, &token));
                         let _ = events.send(Event::ChildExited(released));
+                        // Closing the connection wakes Redis: only once the main thread is told.
+                        drop(client);
                         return ControlFlow::Break(());
                     }
                 }
