@@ -216,7 +216,7 @@ pub fn run(endpoint: Endpoint, request: RunRequest) -> Result<Exit> {
     let failure = prepared.failure();
     // rlock exits once this returns, and the exit frees what is left. Freeing it here would cost:
     // unmapping the helper's stack makes the kernel interrupt the other CPUs to flush their TLBs
-    // (slow in a virtual machine), and closing the listener wakes its thread.
+    // (slow in a virtual machine), and closing the listener is one more system call.
     std::mem::forget(prepared);
     std::mem::forget(signals);
     if let Some(err) = failure {
