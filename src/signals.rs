@@ -36,7 +36,7 @@ impl Listener {
         let wanted = wanted(children);
         let mut signals = Signals::new(&wanted).context("cannot install signal handlers")?;
         let handle = signals.handle();
-        let mask = block(children)?;
+        let mask = block_these(&wanted)?;
         std::thread::Builder::new()
             .name("rlock-signals".into())
             .spawn(move || {
@@ -67,8 +67,12 @@ fn wanted(children: bool) -> Vec<i32> {
 /// action: a Ctrl-C cannot end rlock between a call to Redis and the release it calls for.
 /// Processes started meanwhile inherit the mask (and must restore it before an execve).
 pub fn block(children: bool) -> Result<SigSet> {
+    block_these(&wanted(children))
+}
+
+fn block_these(wanted: &[i32]) -> Result<SigSet> {
     let mut mask = SigSet::empty();
-    for signal in wanted(children).into_iter().filter_map(|signal| Signal::try_from(signal).ok()) {
+    for signal in wanted.iter().filter_map(|&signal| Signal::try_from(signal).ok()) {
         mask.add(signal);
     }
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
