@@ -19,7 +19,7 @@ const SCRIPTS: [(&str, &str, bool); 7] = [
 fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let read = |name: &str| {
-        let path = Path::new("src/scripts").join(name);
+        let path = Path::new("src/lock/scripts").join(name);
         println!("cargo::rerun-if-changed={}", path.display());
         std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
     };
@@ -34,10 +34,11 @@ fn main() {
         }
         code.push_str(&read(file));
         let sha1 = sha1_smol::Sha1::from(code.as_bytes()).digest().to_string();
+        let short = file.trim_end_matches(".lua");
         std::fs::write(Path::new(&out).join(file), &code).expect("cannot write to OUT_DIR");
         writeln!(
             generated,
-            "pub static {name}: LuaScript = LuaScript {{ code: include_str!(concat!(env!(\"OUT_DIR\"), \"/{file}\")), sha1: \"{sha1}\" }};"
+            "pub static {name}: LuaScript = LuaScript {{ name: \"{short}\", code: include_str!(concat!(env!(\"OUT_DIR\"), \"/{file}\")), sha1: \"{sha1}\" }};"
         )
         .expect("writing to a String");
     }

@@ -127,20 +127,12 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__acquire)
-            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-w -n -E -t -r -v -q -h --wait --no-wait --conflict-exit-code --limit --shared --ttl --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --ttl)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -158,6 +150,14 @@ _rlock() {
                     return 0
                     ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

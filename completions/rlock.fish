@@ -30,7 +30,7 @@ complete -c rlock -n "__fish_rlock_needs_command" -l tls-cert -d 'For rediss:// 
 complete -c rlock -n "__fish_rlock_needs_command" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
 complete -c rlock -n "__fish_rlock_needs_command" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_needs_command" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_needs_command" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_needs_command" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_needs_command" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rlock -n "__fish_rlock_needs_command" -s V -l version -d 'Print version'
@@ -58,13 +58,13 @@ complete -c rlock -n "__fish_rlock_using_subcommand run" -l prefix -d 'Namespace
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s n -l no-wait -d 'Do not wait: give up at once if the lock is held'
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand run" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand run" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s h -l help -d 'Print help'
-complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s t -l ttl -d 'Lifetime of the lock; rlock refreshes it every ttl/3 while it holds it' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s w -l wait -d 'Wait at most this long for a held lock [default: wait forever]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s E -l conflict-exit-code -d 'Exit with this code when the lock is not obtained' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s t -l ttl -d 'Lifetime of the lock: it is not refreshed, so refresh it (rlock refresh) or release it before then, or it lapses' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
@@ -73,7 +73,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l prefix -d 'Names
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s n -l no-wait -d 'Do not wait: give up at once if the lock is held'
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
@@ -85,7 +85,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l tls-key -d 'The 
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
@@ -96,7 +96,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand release" -l tls-key -d 'The 
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand release" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand release" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand release" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand release" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
@@ -107,7 +107,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l prefix -d 'Namespace
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l ms -d 'Print whole milliseconds (-1 for a lock without expiry)'
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l json -d 'Print one JSON object, as status --json prints it'
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand status" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
@@ -117,7 +117,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand status" -l tls-key -d 'The p
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l json -d 'Print one JSON object'
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand status" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand status" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand status" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand status" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand break" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
@@ -126,7 +126,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-cert -d 'For r
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand break" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand break" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand break" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand break" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
@@ -136,7 +136,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-key -d 'The pri
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l json -d 'Print one JSON array of objects, as status --json prints them'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand list" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
@@ -145,7 +145,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-cert -d 
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand completions" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand man" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
@@ -154,7 +154,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-cert -d 'For red
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
-complete -c rlock -n "__fish_rlock_using_subcommand man" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c rlock -n "__fish_rlock_using_subcommand man" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand man" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c rlock -n "__fish_rlock_using_subcommand man" -s h -l help -d 'Print help'
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "run" -d 'Run a command while holding the lock KEY; exit with the command\'s status'

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::duration;
-use crate::mode::Mode;
+use crate::lock::Mode;
 
 /// The examples of `rlock --help`, also the man page's EXAMPLES: a command, two spaces or more,
 /// and what it does.
@@ -69,6 +69,9 @@ independent servers (several --redis URLs) can hold the locks; rediss:// URLs us
 The other subcommands take a lock for a script (acquire, refresh, release), look at locks (ttl,
 status, list), break one (break), or print shell completions and this page.";
 
+const ACQUIRE_TTL: &str = "Lifetime of the lock: it is not refreshed, so refresh it (rlock refresh) \
+     or release it before then, or it lapses";
+
 const TOKEN_MODE: &str = "\
 The token says how it holds the lock. --limit N or --shared, if given, must be the option the lock
 was taken with (exit 125 otherwise).";
@@ -84,7 +87,6 @@ was taken with (exit 125 otherwise).";
     long_about = DESCRIPTION
 )]
 pub struct Cli {
-    /// After [`parse`]: given before the subcommand's name or after it.
     #[command(flatten)]
     pub global: Global,
 
@@ -92,16 +94,16 @@ pub struct Cli {
     pub command: Command,
 }
 
-// Options every subcommand takes, before or after its name: each subcommand has a copy of them
-// (its last field, so they are listed after its own options), and `parse` puts the two together. (clap's `global = true` does
-// the same by copying them into all ten subcommands at every start: about 50 µs.) Not a doc
-// comment, for the reason given at `Command`.
+// Options every subcommand takes, before or after its name. (Not a doc comment: on a flattened
+// struct, clap would make it the subcommand's about text.)
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS),
     /// unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per
     /// Sentinel. Several redis:// URLs: a quorum of independent masters
     #[arg(
+        global = true,
         short = 'r',
         long = "redis",
         value_name = "URL",
@@ -113,48 +115,43 @@ pub struct Global {
     pub redis: Vec<String>,
 
     /// The --redis URLs are seed nodes of one Redis Cluster
-    #[arg(
-        long,
-        env = "RLOCK_CLUSTER",
-        value_parser = clap::builder::BoolishValueParser::new()
-    )]
+    #[arg(long, global = true, env = "RLOCK_CLUSTER", value_parser = parse_flag)]
     pub cluster: bool,
 
     /// For rediss:// URLs: the CA certificates (PEM) to trust instead of the system's
-    #[arg(long, value_name = "FILE", env = "RLOCK_TLS_CA")]
+    #[arg(long, global = true, value_name = "FILE", env = "RLOCK_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
 
     /// For rediss:// URLs: a client certificate (PEM), for servers that require one
-    #[arg(long, value_name = "FILE", env = "RLOCK_TLS_CERT", requires = "tls_key")]
+    #[arg(long, global = true, value_name = "FILE", env = "RLOCK_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
     /// The private key (PEM) of --tls-cert
-    #[arg(long, value_name = "FILE", env = "RLOCK_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, global = true, value_name = "FILE", env = "RLOCK_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
     /// Namespace of every key rlock writes ('' locks the bare key, as other Redis lock libraries do)
-    #[arg(long, value_name = "P", env = "RLOCK_PREFIX", default_value = "rlock:")]
+    #[arg(long, global = true, value_name = "P", env = "RLOCK_PREFIX", default_value = "rlock:")]
     pub prefix: String,
 
-    /// Say more on stderr (repeat for more)
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    /// Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait,
+    /// -vvv every call to Redis
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// Say nothing on stderr but errors
-    #[arg(short, long, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 }
 
-/// The subcommands. Only the one used has its options built (`defer`), which saves about 40 µs of
-/// every start. So a doc comment on a struct flattened into a subcommand would replace the
-/// subcommand's about text: those structs (`Global` among them) have plain comments.
+/// The subcommands.
 #[derive(Debug, Subcommand)]
-#[command(defer = true)]
 pub enum Command {
     /// Run a command while holding the lock KEY; exit with the command's status
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Take the lock and print its token, for scripts that span several commands
+    #[command(mut_arg("ttl", |arg| arg.help(ACQUIRE_TTL)))]
     Acquire(AcquireArgs),
     /// Extend a lock you hold (exit 1 when it is not yours or gone)
     #[command(after_help = TOKEN_MODE)]
@@ -174,25 +171,7 @@ pub enum Command {
     #[command(after_help = COMPLETION_HELP)]
     Completions(CompletionsArgs),
     /// Print the man page (roff): rlock man > rlock.1; man -l rlock.1
-    Man(ManArgs),
-}
-
-impl Command {
-    /// The subcommand's copy of the global options.
-    fn global(&self) -> &Global {
-        match self {
-            Command::Run(args) => &args.global,
-            Command::Acquire(args) => &args.global,
-            Command::Refresh(args) => &args.global,
-            Command::Release(args) => &args.global,
-            Command::Ttl(args) => &args.global,
-            Command::Status(args) => &args.global,
-            Command::Break(args) => &args.global,
-            Command::List(args) => &args.global,
-            Command::Completions(args) => &args.global,
-            Command::Man(args) => &args.global,
-        }
-    }
+    Man,
 }
 
 /// The ids clap gives [`Global`]'s options (its field names).
@@ -200,7 +179,7 @@ pub const GLOBAL_IDS: [&str; 8] =
     ["redis", "cluster", "tls_ca", "tls_cert", "tls_key", "prefix", "verbose", "quiet"];
 
 /// Parses rlock's command line. A global option may come before the subcommand's name or after
-/// it: one given after it wins; -v counts both.
+/// it; given in both places, the one after it wins.
 pub fn parse() -> Result<Cli, clap::Error> {
     parse_from(std::env::args_os())
 }
@@ -211,41 +190,27 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    use clap::parser::ValueSource;
-    use clap::{CommandFactory, FromArgMatches};
+    use clap::CommandFactory;
 
-    let matches = Cli::command().try_get_matches_from(args)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
-    let Some((_, after)) = matches.subcommand() else { return Ok(cli) };
-    let given = |id: &str| after.value_source(id) == Some(ValueSource::CommandLine);
-    let (outer, inner) = (&mut cli.global, cli.command.global());
-    if given("redis") {
-        outer.redis = inner.redis.clone();
-    }
-    if given("cluster") {
-        outer.cluster = inner.cluster;
-    }
-    if given("tls_ca") {
-        outer.tls_ca = inner.tls_ca.clone();
-    }
-    if given("tls_cert") {
-        outer.tls_cert = inner.tls_cert.clone();
-    }
-    if given("tls_key") {
-        outer.tls_key = inner.tls_key.clone();
-    }
-    if given("prefix") {
-        outer.prefix = inner.prefix.clone();
-    }
-    outer.verbose = outer.verbose.saturating_add(inner.verbose);
-    outer.quiet |= inner.quiet;
-    if outer.quiet && outer.verbose > 0 {
+    let cli = Cli::try_parse_from(args)?;
+    // clap checks the conflict within one level only: -q before the subcommand, -v after it.
+    if cli.global.quiet && cli.global.verbose > 0 {
         return Err(Cli::command().error(
             clap::error::ErrorKind::ArgumentConflict,
             "the argument '--quiet' cannot be used with '--verbose'",
         ));
     }
     Ok(cli)
+}
+
+/// `--cluster` and RLOCK_CLUSTER: yes/no, true/false, on/off, 1/0; set but empty (as CI systems
+/// export unset variables) is no.
+fn parse_flag(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "n" | "no" | "f" | "false" | "off" => Ok(false),
+        "1" | "y" | "yes" | "t" | "true" | "on" => Ok(true),
+        _ => Err(format!("'{text}' is not yes or no: give 1 or 0 (or leave it empty)")),
+    }
 }
 
 const COMPLETION_HELP: &str = "\
@@ -259,24 +224,12 @@ pub struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_name = "SHELL")]
     pub shell: clap_complete::Shell,
-
-    #[command(flatten)]
-    pub global: Global,
-}
-
-#[derive(Debug, Args)]
-pub struct ManArgs {
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
 pub struct BreakArgs {
     #[command(flatten)]
     pub key: KeyArg,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
@@ -303,7 +256,7 @@ pub struct TakeArgs {
     pub no_wait: bool,
 
     /// Exit with this code when the lock is not obtained
-    #[arg(short = 'E', long, value_name = "N", default_value_t = crate::exit_code::CONFLICT)]
+    #[arg(short = 'E', long, value_name = "N", default_value_t = crate::exit::CONFLICT)]
     pub conflict_exit_code: u8,
 
     #[command(flatten)]
@@ -351,9 +304,6 @@ pub struct RunArgs {
     /// The command and its arguments, after --
     #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
@@ -363,9 +313,6 @@ pub struct AcquireArgs {
 
     #[command(flatten)]
     pub take: TakeArgs,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
@@ -387,9 +334,6 @@ pub struct ReleaseArgs {
 
     #[command(flatten)]
     pub mode: ModeArgs,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
@@ -403,9 +347,6 @@ pub struct RefreshArgs {
     /// New lifetime of the lock, from now
     #[arg(short, long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse_ttl)]
     pub ttl: Duration,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
@@ -420,9 +361,6 @@ pub struct TtlArgs {
     /// Print one JSON object, as status --json prints it
     #[arg(long, conflicts_with = "ms")]
     pub json: bool,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
@@ -433,9 +371,6 @@ pub struct StatusArgs {
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 #[derive(Debug, Args)]
@@ -447,9 +382,6 @@ pub struct ListArgs {
     /// Print one JSON array of objects, as status --json prints them
     #[arg(long)]
     pub json: bool,
-
-    #[command(flatten)]
-    pub global: Global,
 }
 
 /// `--limit N`: a whole number, 1 or more.
@@ -486,10 +418,11 @@ mod tests {
         assert_eq!(after.global.redis, ["redis://b", "redis://c"]);
         assert!(after.global.cluster);
         assert_eq!(after.global.prefix, "rlock:");
-        // Given in both places, the one after the subcommand wins; -v counts both.
+        // Given in both places, the one after the subcommand wins.
         let both = parsed(&["-r", "redis://a", "-v", "status", "-vv", "-r", "redis://b", "k"]);
         assert_eq!(both.global.redis, ["redis://b"]);
-        assert_eq!(both.global.verbose, 3);
+        assert_eq!(both.global.verbose, 2);
+        assert_eq!(parsed(&["-vv", "status", "k"]).global.verbose, 2);
         // The TLS files, and the options of the subcommands that do not use Redis.
         let tls = parsed(&["--tls-cert", "c.pem", "--tls-key", "k.pem", "list", "--tls-ca", "a"]);
         assert_eq!(tls.global.tls_cert, Some(PathBuf::from("c.pem")));

@@ -1,6 +1,6 @@
 //! Durations on the command line: humantime (`500ms`, `30s`, `1m 30s`), never a bare number.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Parses a humantime duration, refusing a bare number with a hint on how to write it.
 pub fn parse(text: &str) -> Result<Duration, String> {
@@ -43,11 +43,6 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(ttl)
-}
-
-/// The instant `after` from now, or `None` when it is too far away to represent (that is, never).
-pub fn deadline(after: Duration) -> Option<Instant> {
-    Instant::now().checked_add(after)
 }
 
 /// A duration for people: whole milliseconds, with the larger units humantime picks.

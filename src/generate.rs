@@ -11,7 +11,7 @@ use clap_complete::Shell;
 use clap_mangen::roff::{Roff, bold, roman};
 
 use crate::cli::{self, Cli};
-use crate::exit_code;
+use crate::exit;
 
 /// The committed completion file for each shell, under `completions/`, named as each shell's
 /// completion loader expects it.
@@ -70,7 +70,7 @@ fn write_man_page(out: &mut dyn Write) -> Result<()> {
 
     let mut page = Roff::new();
     page.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in exit_code::TABLE {
+    for (code, meaning) in exit::TABLE {
         page.control("TP", []).text([bold(code)]).text([roman(meaning)]);
     }
 

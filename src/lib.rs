@@ -2,30 +2,27 @@
 //!
 //! The library behind the `rlock` command: a lock taken with `SET key token NX PX ttl` (the
 //! convention Redis lock libraries share), fenced, kept alive while a command runs, and released
-//! by compare-and-delete; or held by several at once, shared or up to a limit ([`mode`]). On one
-//! Redis server (directly, through Sentinel, or in a Redis Cluster) or on a quorum of independent
-//! servers ([`quorum`]). [`commands::execute`] runs a parsed [`cli::Cli`]; [`lock::LockClient`] is
-//! the lock itself for programs that want no CLI.
+//! by compare-and-delete; or held by several at once, shared or up to a limit. On one Redis
+//! server (directly, through Sentinel, or in a Redis Cluster) or on a quorum of independent
+//! servers. [`execute`] runs a parsed [`cli::Cli`]; [`lock::Lock`] is the lock itself for
+//! programs that want no CLI, on the servers [`redis::servers`] names.
+//!
+//! ARCHITECTURE.md draws the modules and the flow of `rlock run`.
 
-pub mod child;
 pub mod cli;
-pub mod commands;
 pub mod duration;
-pub mod endpoint;
-pub mod events;
-pub mod exit_code;
-pub mod generate;
-pub mod holder;
-pub mod keepalive;
-pub mod keys;
-pub mod launch;
 pub mod lock;
-pub mod mode;
-pub mod quorum;
-pub mod run;
-pub mod scripts;
-pub mod sentinel;
-pub mod signals;
-pub mod spawn;
-pub mod ui;
-pub mod wait;
+pub mod redis;
+
+mod app;
+mod exit;
+mod generate;
+#[allow(unsafe_code)]
+mod process;
+mod report;
+mod run;
+mod timing;
+
+pub use app::{execute, main};
+pub use exit::{CONFLICT, Exit};
+pub use generate::COMPLETION_FILES;

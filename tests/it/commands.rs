@@ -348,3 +348,52 @@ fn global_options_work_before_and_after_the_subcommand() {
     let at = |option: &str| help.find(option).unwrap_or_else(|| panic!("{option}: {help}"));
     assert!(at("--ttl") < at("--kill-grace") && at("--kill-grace") < at("--redis"), "{help}");
 }
+
+/// Each -v says more than the one before: -v what happens to the lock, -vv each refresh, -vvv
+/// each call to Redis.
+#[test]
+fn each_verbose_level_says_more() {
+    let server = RedisServer::start();
+    let said = |level: &str| {
+        let out =
+            rlock(&server).args([level, "run", "-t", "300ms", "v", "--", "sleep", "0.3"]).output();
+        out.expect_code(0);
+        out.stderr
+    };
+    let (one, two, three) = (said("-v"), said("-vv"), said("-vvv"));
+    assert!(one.contains("acquired 'v'") && one.contains("released 'v'"), "{one}");
+    assert!(!one.contains("refreshed"), "{one}");
+    assert!(two.contains("refreshed 'v'") && !two.contains("answered in"), "{two}");
+    assert!(three.contains("refresh 'v' at") && three.contains("answered in"), "{three}");
+    assert!(one.lines().count() < two.lines().count(), "{one}\n--\n{two}");
+    assert!(two.lines().count() < three.lines().count(), "{two}\n--\n{three}");
+}
+
+/// CI systems export variables they leave empty: RLOCK_CLUSTER= means no cluster, not an error.
+#[test]
+fn an_empty_flag_variable_is_unset() {
+    let server = RedisServer::start();
+    rlock(&server).env("RLOCK_CLUSTER", "").args(["ttl", "k"]).output().expect_code(1);
+    rlock(&server).env("RLOCK_CLUSTER", "0").args(["ttl", "k"]).output().expect_code(1);
+    let out = rlock(&server).env("RLOCK_CLUSTER", "maybe").args(["ttl", "k"]).output();
+    out.expect_code(125);
+    assert!(out.stderr.contains("'maybe' is not yes or no"), "{}", out.stderr);
+}
+
+/// `acquire` does not refresh the lock it takes, and its help says so.
+#[test]
+fn acquire_help_does_not_promise_refreshes() {
+    let server = RedisServer::start();
+    let help = rlock(&server).args(["acquire", "--help"]).output().stdout;
+    assert!(!help.contains("refreshes it"), "{help}");
+    assert!(help.contains("it is not refreshed"), "{help}");
+    let run = rlock(&server).args(["run", "--help"]).output().stdout;
+    assert!(run.contains("rlock refreshes it every ttl/3"), "{run}");
+    let man = String::from_utf8(
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/man/rlock.1")).unwrap(),
+    )
+    .unwrap();
+    let section = |name: &str| man.find(&format!(".SS \"rlock {name}\"")).unwrap();
+    let acquire = &man[section("acquire")..section("refresh")];
+    assert!(!acquire.contains("refreshes it"), "{acquire}");
+}

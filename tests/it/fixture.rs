@@ -167,11 +167,10 @@ impl RedisServer {
                 tls
             });
             // If the test process dies, so does its server.
+            // SAFETY: the hook runs in the forked child before exec and only makes the prctl
+            // system call (no allocation, no lock).
             unsafe {
-                command.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                    Ok(())
-                });
+                command.pre_exec(die_with_the_tests);
             }
             let command_line = command.get_args().map(Into::into).collect();
             let process = command
@@ -277,11 +276,10 @@ impl RedisServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        // SAFETY: the hook runs in the forked child before exec and only makes the prctl
+        // system call (no allocation, no lock).
         unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                Ok(())
-            });
+            command.pre_exec(die_with_the_tests);
         }
         self.process = command.spawn().expect("cannot start redis-server again");
         assert!(self.wait_until_ready(), "redis-server did not start again on its port");
@@ -339,11 +337,10 @@ impl Sentinel {
         command.arg(&config).arg("--sentinel").stdin(Stdio::null()).stdout(Stdio::null());
         command.stderr(Stdio::null());
         // SAFETY: prctl only, between fork and exec.
+        // SAFETY: the hook runs in the forked child before exec and only makes the prctl
+        // system call (no allocation, no lock).
         unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                Ok(())
-            });
+            command.pre_exec(die_with_the_tests);
         }
         let process = command.spawn().expect("cannot start redis-server --sentinel");
         let sentinel = Sentinel { process, port, _dir: dir };
@@ -468,4 +465,9 @@ impl RedisCluster {
             .expect("no range covers the slot");
         self.nodes.iter().find(|node| i64::from(node.port()) == port).expect("unknown node")
     }
+}
+
+/// For a server's `pre_exec`: it dies with the test process (PR_SET_PDEATHSIG).
+fn die_with_the_tests() -> std::io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(Into::into)
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rlock::generate::COMPLETION_FILES;
+use rlock::COMPLETION_FILES;
 
 /// The one command that rewrites every generated file.
 const REGENERATE: &str = "RLOCK_REGENERATE=1 cargo test --test it generated_files_are_up_to_date";

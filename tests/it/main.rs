@@ -1,5 +1,7 @@
 //! rlock's integration tests: the real binary against real redis-server processes.
 
+// The fixtures start redis-server processes that die with the tests (pre_exec).
+#[allow(unsafe_code)]
 mod fixture;
 mod harness;
 

@@ -16,11 +16,8 @@ use proptest::sample::select;
 use redis::cluster_routing::Slot;
 use rlock::cli::{Cli, Command};
 use rlock::duration::{self, MAX_TTL, MIN_TTL};
-use rlock::endpoint::{Endpoint, TlsFiles, redact};
-use rlock::keys::LockKeys;
-use rlock::lock::Token;
-use rlock::mode::Mode;
-use rlock::sentinel::{Sentinels, is_sentinel_url};
+use rlock::lock::{LockKeys, Mode, Token};
+use rlock::redis::{Endpoint, Sentinels, TlsFiles, is_sentinel_url, redact};
 
 /// `cases` cases (or `PROPTEST_CASES`), and no failure files written beside the sources.
 fn config(cases: u32) -> ProptestConfig {
@@ -109,7 +106,6 @@ proptest! {
         let value = Duration::new(secs, nanos);
         let shown = duration::show(value);
         prop_assert_eq!(duration::parse(&shown), Ok(whole_millis(value)));
-        let _ = duration::deadline(value);
     }
 }
 
@@ -249,7 +245,6 @@ fn shown(result: anyhow::Result<Endpoint>, shown: &mut Vec<String>) {
         Ok(endpoint) => {
             shown.push(endpoint.shown().to_owned());
             shown.push(format!("{endpoint:?}"));
-            shown.extend(endpoint.members().iter().map(|m| m.shown().to_owned()));
         }
         Err(err) => shown.push(format!("{err:#} / {err:?}")),
     }
@@ -266,6 +261,10 @@ fn parse_everywhere(urls: &[String]) -> Vec<String> {
         let _ = is_sentinel_url(url);
     }
     shown(Endpoint::cluster(&refs, &tls, Duration::from_secs(1)), &mut out);
+    match rlock::redis::servers(urls, &tls, false, Duration::from_secs(1)) {
+        Ok(servers) => out.extend(servers.iter().map(|server| server.shown().to_owned())),
+        Err(err) => out.push(format!("{err:#} / {err:?}")),
+    }
     match Sentinels::parse(&refs, &tls) {
         Ok(sentinels) => {
             out.push(sentinels.shown());

@@ -158,3 +158,20 @@ fn the_counter_stays_exact_against_three_masters() {
     let all = servers(3);
     count_under_contention(&urls(&all), 16, 25);
 }
+
+/// The same server twice is no quorum (a majority of two "servers" would be one): refused at
+/// once, however the URL is spelled, instead of waiting forever.
+#[test]
+fn the_same_server_twice_is_refused_with_125() {
+    let server = RedisServer::start();
+    let other = RedisServer::start();
+    let url = server.url();
+    let same = format!("redis://127.0.0.1:{}/0", server.port());
+    for urls in [format!("{url},{url}"), format!("{url},{},{same}", other.url())] {
+        let out = rlock_at(&urls).args(["run", "-w", "2s", "k", "--", "echo", "ran"]).output();
+        out.expect_code(125);
+        assert_eq!(out.stdout, "", "nothing runs");
+        assert_one_line_mentioning(&out.stderr, &["twice", "independent"]);
+        assert!(out.elapsed < Duration::from_secs(2), "took {:?}", out.elapsed);
+    }
+}

@@ -326,3 +326,29 @@ fn the_guardian_holds_only_its_pipe() {
     assert_eq!(descriptors.len(), 1, "{descriptors:?}");
     assert!(descriptors[0].ends_with(']') && descriptors[0].contains("pipe:["), "{descriptors:?}");
 }
+
+/// Arguments reach the command byte for byte, whatever their encoding: a name in Latin-1 (not
+/// UTF-8) is no reason for a panic.
+#[test]
+fn arguments_that_are_not_utf8_reach_the_command_as_they_are() {
+    use std::os::unix::ffi::OsStrExt;
+
+    let server = RedisServer::start();
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
+        .args(["-r", &server.url(), "run", "k", "--", "printf", "%s\\n"])
+        .arg(latin1)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"caf\xe9\n");
+    // Not as the lock's name, which Redis keys and messages need as text: a usage error.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
+        .args(["-r", &server.url(), "run"])
+        .arg(latin1)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid UTF-8"));
+}

@@ -16,6 +16,8 @@
 /// A script's text and its SHA1, the name EVALSHA calls it by.
 #[derive(Debug)]
 pub struct LuaScript {
+    /// Its name, for messages (`acquire`, `release`...).
+    pub name: &'static str,
     pub code: &'static str,
     pub sha1: &'static str,
 }

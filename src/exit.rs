@@ -69,17 +69,6 @@ impl Exit {
             Exit::NotFound => 127,
         }
     }
-
-    /// The outcome of a command that finished with this status.
-    pub fn from_status(status: std::process::ExitStatus) -> Exit {
-        use std::os::unix::process::ExitStatusExt;
-        match (status.code(), status.signal()) {
-            (Some(code), _) => Exit::Command(u8::try_from(code & 0xff).unwrap_or(u8::MAX)),
-            (None, Some(signal)) => Exit::Signal(signal),
-            // Neither exited nor signalled cannot happen for a process that was waited for.
-            (None, None) => Exit::Failure,
-        }
-    }
 }
 
 #[cfg(test)]

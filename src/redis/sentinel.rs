@@ -12,17 +12,22 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
+use redis::Connection;
 
-use crate::endpoint::{Endpoint, RedisConnection, TlsFiles, redact};
+use super::secrets::{redact, secrets};
+use super::server::{Server, refuse_unencoded_password};
+use super::tls::TlsFiles;
 
 /// The Sentinels of one deployment, and how to reach the master they name.
 #[derive(Clone)]
 pub struct Sentinels {
-    sentinels: Vec<Endpoint>,
+    sentinels: Vec<Server>,
     service: String,
     /// The master's URL, less its host and port: scheme, user, password, database.
     master: url::Url,
     tls: TlsFiles,
+    /// The master's password, to keep out of messages.
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Sentinels {
@@ -51,6 +56,7 @@ impl Sentinels {
         let mut master: Option<(url::Url, String)> = None;
         for text in urls {
             let shown = redact(text);
+            refuse_unencoded_password(text, &shown)?;
             let url = url::Url::parse(text).map_err(|err| {
                 anyhow!("'{shown}' is not a valid Sentinel URL ({err}): write {FORM}")
             })?;
@@ -90,15 +96,16 @@ impl Sentinels {
                 }
             }
             let scheme = if secure { "rediss" } else { "redis" };
-            let sentinel = Endpoint::parse(&format!("{scheme}://{}", host_port(host, port)), tls)?;
-            sentinels.push(sentinel.shown_as(format!("Sentinel {}", host_port(host, port))));
+            let sentinel = Server::parse(&format!("{scheme}://{}", host_port(host, port)), tls)?;
+            sentinels.push(sentinel.named(format!("Sentinel {}", host_port(host, port))));
         }
         let Some((master, service)) = master else { bail!("no Sentinel URL given: write {FORM}") };
-        Ok(Sentinels { sentinels, service, master, tls: tls.clone() })
+        let secrets = urls.iter().flat_map(|url| secrets(url)).collect();
+        Ok(Sentinels { sentinels, service, master, tls: tls.clone(), secrets })
     }
 
     /// Connects to the master the Sentinels name now (see the module's documentation).
-    pub fn connect(&self, timeout: Duration) -> Result<RedisConnection> {
+    pub(crate) fn connect(&self, timeout: Duration) -> Result<Connection> {
         let mut failures = Vec::new();
         for sentinel in &self.sentinels {
             match self.master_from(sentinel, timeout) {
@@ -109,7 +116,7 @@ impl Sentinels {
         bail!("no Sentinel led to the master of '{}': {}", self.service, failures.join("; "))
     }
 
-    fn master_from(&self, sentinel: &Endpoint, timeout: Duration) -> Result<RedisConnection> {
+    fn master_from(&self, sentinel: &Server, timeout: Duration) -> Result<Connection> {
         let mut con = sentinel.connect(timeout)?;
         let address: Option<(String, String)> = redis::cmd("SENTINEL")
             .arg("GET-MASTER-ADDR-BY-NAME")
@@ -131,7 +138,7 @@ impl Sentinels {
             )
         })?;
         let _ = url.set_port(Some(port));
-        let master = Endpoint::parse(url.as_str(), &self.tls)?;
+        let master = Server::parse(url.as_str(), &self.tls)?;
         let mut con = master.connect(timeout)?;
         let role: Vec<redis::Value> =
             redis::cmd("ROLE").query(&mut con).map_err(|err| master.explain(&err))?;
@@ -148,8 +155,18 @@ impl Sentinels {
 
     /// How messages name this deployment.
     pub fn shown(&self) -> String {
-        let first = self.sentinels.first().map(Endpoint::shown).unwrap_or_default();
+        let first = self.sentinels.first().map(Server::shown).unwrap_or_default();
         format!("the master '{}' of {first}", self.service)
+    }
+
+    /// Whether the master (and the Sentinels) are reached over TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.sentinels.first().is_some_and(Server::is_tls)
+    }
+
+    /// The master's password, to keep out of messages.
+    pub(crate) fn secrets(&self) -> &[String] {
+        &self.secrets
     }
 }
 
@@ -159,5 +176,43 @@ fn host_port(host: &str, port: u16) -> String {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(urls: &[&str]) -> Result<Sentinels> {
+        Sentinels::parse(urls, &TlsFiles::default())
+    }
+
+    #[test]
+    fn parses_the_sentinels_of_one_master() {
+        let sentinels =
+            parse(&["redis+sentinel://:pw123@h1/svc/2", "redis+sentinel://:pw123@h2:5/svc/2"])
+                .unwrap();
+        assert_eq!(sentinels.shown(), "the master 'svc' of Sentinel h1:26379");
+        assert!(!sentinels.is_tls());
+        assert!(!format!("{sentinels:?}").contains("pw123"));
+        assert!(sentinels.secrets().contains(&"pw123".to_owned()));
+        assert!(parse(&["rediss+sentinel://h1/svc"]).unwrap().is_tls());
+        assert!(is_sentinel_url("REDIS+SENTINEL://h/svc"));
+        assert!(!is_sentinel_url("redis://h"));
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let err = |urls: &[&str]| format!("{:#}", parse(urls).unwrap_err());
+        assert!(err(&["redis+sentinel://h"]).contains("names no service"));
+        assert!(err(&["redis+sentinel:///svc"]).contains("names no Sentinel host"));
+        assert!(err(&["redis+sentinel://h/svc/x"]).contains("more than SERVICE"));
+        assert!(err(&["redis+sentinel://h/a", "redis+sentinel://h/b"]).contains("disagree"));
+        let unencoded = err(&["redis+sentinel://u:1/secret@h/svc"]);
+        assert!(
+            unencoded.contains("percent-encoded") && !unencoded.contains("secret"),
+            "{unencoded}"
+        );
+        assert!(err(&[]).contains("no Sentinel URL"));
     }
 }

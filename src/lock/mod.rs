@@ -1,0 +1,211 @@
+//! The lock protocol: one lock, on one Redis server or on a quorum of independent servers, taken,
+//! refreshed and released by token; held by one holder, by readers together, or by up to N
+//! holders ([`Mode`]). [`Lock`] is the one backend every subcommand uses; [`quorum`] says how the
+//! servers' answers make one; the Lua scripts in `scripts/` make every change atomic.
+
+pub mod holder;
+pub mod keys;
+pub mod mode;
+pub(crate) mod quorum;
+pub mod reply;
+
+mod node;
+mod scripts;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+
+pub use holder::Holder;
+pub use keys::LockKeys;
+pub use mode::{Mode, ModeConflict};
+pub use reply::{Attempt, LockInfo, Waiting, Wake};
+
+use crate::redis::Endpoint;
+use crate::timing;
+use node::Node;
+use quorum::Acquired;
+
+/// The secret that proves who holds a lock: 128 random bits as 32 hex digits (a UUID v4).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A new random token.
+    pub fn generate() -> Token {
+        Token(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// A token given by the user (from `acquire`'s output); refuses an empty one.
+    pub fn given(text: &str) -> Result<Token> {
+        let text = text.trim();
+        if text.is_empty() {
+            anyhow::bail!("the token is empty: pass the token that 'rlock acquire' printed");
+        }
+        Ok(Token(text.to_owned()))
+    }
+
+    /// The token itself. Show it only where the user asked for it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// A place in a lock's wait queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiter {
+    /// Random, unique to this wait.
+    pub id: String,
+    /// How long the place lasts without a heartbeat.
+    pub lapse: Duration,
+    /// The first lifetime of the lock when it is handed to this waiter (extended once it wakes).
+    pub grant: Duration,
+}
+
+/// Milliseconds for Redis, at least 1.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// One lock on the servers it lives on: one Redis server (directly, through Sentinel, or in a
+/// Redis Cluster), or a quorum of independent servers. Every call goes to every server (at once,
+/// when there are several), and [`quorum`] makes one answer of theirs.
+pub struct Lock {
+    keys: LockKeys,
+    mode: Option<Mode>,
+    nodes: Vec<Node>,
+}
+
+impl Lock {
+    /// The lock `keys` on `servers`, giving each Redis round trip up to `timeout` (at most
+    /// [`timing::NODE_TIMEOUT`] per server when there are several).
+    pub fn new(servers: Vec<Endpoint>, keys: LockKeys, timeout: Duration) -> Lock {
+        let timeout = timing::per_server(servers.len(), timeout);
+        let nodes =
+            servers.into_iter().map(|server| Node::new(server, keys.clone(), timeout)).collect();
+        Lock { keys, mode: None, nodes }
+    }
+
+    /// Takes, refreshes and releases the lock in `mode`. Without one, it is taken exclusively, and
+    /// refreshed and released in whatever mode the token holds it.
+    pub fn with_mode(mut self, mode: Option<Mode>) -> Lock {
+        self.mode = mode;
+        self
+    }
+
+    /// The same lock, on connections of its own (made when first used).
+    pub fn another(&self) -> Lock {
+        let nodes = self.nodes.iter().map(Node::another).collect();
+        Lock { keys: self.keys.clone(), mode: self.mode, nodes }
+    }
+
+    pub fn keys(&self) -> &LockKeys {
+        &self.keys
+    }
+
+    /// Whether waiters queue for this lock (one server) rather than try again after a pause
+    /// (a quorum).
+    pub fn has_queue(&self) -> bool {
+        self.nodes.len() == 1
+    }
+
+    /// Changes the time allowed for each round trip from now on.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        let timeout = timing::per_server(self.nodes.len(), timeout);
+        self.nodes.iter_mut().for_each(|node| node.set_timeout(timeout));
+    }
+
+    /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter`
+    /// it joins the queue when it cannot take the lock (or keeps its place there: every try is
+    /// also a heartbeat); without one it only tries.
+    pub fn try_acquire(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        holder: &Holder,
+        waiter: Option<&Waiter>,
+    ) -> Result<Attempt> {
+        let mode = self.mode.unwrap_or_default();
+        let started = Instant::now();
+        let results = self.on_all(|node| node.try_acquire(token, ttl, holder, waiter, mode));
+        match quorum::acquired(results, mode, ttl, started.elapsed()) {
+            Acquired::Yes { fence, granted, raise } => {
+                // Best effort: a server that misses this only makes a later fence smaller than
+                // it could be.
+                for at in raise {
+                    let _ = self.nodes[at].raise_fence(token, fence);
+                }
+                Ok(Attempt::Acquired { fence, granted })
+            }
+            Acquired::No { undo, answer } => {
+                if undo {
+                    // On every server: one may have taken it and lost its answer on the way back.
+                    let _ = self.on_all(|node| node.release(token, None));
+                }
+                answer
+            }
+        }
+    }
+
+    /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
+    /// turn on if the lock is free.
+    pub fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
+        quorum::any(self.on_all(|node| node.leave(waiter, token).map(|()| true))).map(|_| ())
+    }
+
+    /// Blocks on this waiter's wake-up list until something arrives or `timeout` passes (one
+    /// server only: see [`Lock::has_queue`]).
+    pub fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Wake> {
+        match self.nodes.as_mut_slice() {
+            [node] => node.wait_for_grant(waiter, timeout),
+            _ => Err(anyhow!("a quorum has no wait queue")),
+        }
+    }
+
+    /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.
+    pub fn refresh(&mut self, token: &Token, ttl: Duration) -> Result<bool> {
+        let want = self.mode;
+        let started = Instant::now();
+        let results = self.on_all(|node| node.refresh(token, ttl, want));
+        quorum::refreshed(results, want, ttl, started.elapsed())
+    }
+
+    /// Releases the lock if it is held with `token`; false when it is not (gone, or someone else's).
+    pub fn release(&mut self, token: &Token) -> Result<bool> {
+        let want = self.mode;
+        quorum::any(self.on_all(|node| Ok(node.release(token, want)?.is_some())))
+    }
+
+    /// Releases the lock whoever holds it; false when it was free.
+    pub fn force_release(&mut self) -> Result<bool> {
+        quorum::any(self.on_all(Node::force_release))
+    }
+
+    /// The lock's remaining lifetime, holders and waiters; `None` when it is free.
+    pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
+        quorum::seen(self.on_all(Node::inspect))
+    }
+
+    /// Runs `call` on every server, at once when there are several, and collects the results in
+    /// server order.
+    fn on_all<T: Send>(&mut self, call: impl Fn(&mut Node) -> Result<T> + Sync) -> Vec<Result<T>> {
+        if let [node] = self.nodes.as_mut_slice() {
+            return vec![call(node)];
+        }
+        let call = &call;
+        std::thread::scope(|scope| {
+            let running: Vec<_> =
+                self.nodes.iter_mut().map(|node| scope.spawn(move || call(node))).collect();
+            running
+                .into_iter()
+                .map(|thread| thread.join().unwrap_or_else(|_| Err(anyhow!("a Redis call failed"))))
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,258 @@
+//! One lock on one Redis server: each call is one atomic script (EVALSHA, loading the script when
+//! the server has not seen it yet). It connects lazily and reconnects after a broken connection.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use redis::{ConnectionLike, ErrorKind, FromRedisValue, ServerErrorKind, Value};
+
+use crate::lock::holder::Holder;
+use crate::lock::keys::LockKeys;
+use crate::lock::mode::{Mode, ModeConflict};
+use crate::lock::reply::{self, Attempt, LockInfo, Odd, Wake};
+use crate::lock::scripts::{self, LuaScript};
+use crate::lock::{Token, Waiter, millis};
+use crate::redis::{Endpoint, RedisConnection};
+use crate::report;
+
+/// One lock on one server.
+pub(crate) struct Node {
+    endpoint: Endpoint,
+    keys: LockKeys,
+    timeout: Duration,
+    con: Option<RedisConnection>,
+}
+
+impl Node {
+    pub(crate) fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> Node {
+        Node { endpoint, keys, timeout, con: None }
+    }
+
+    /// The same lock on the same server, on a connection of its own.
+    pub(crate) fn another(&self) -> Node {
+        Node::new(self.endpoint.clone(), self.keys.clone(), self.timeout)
+    }
+
+    /// Changes the time allowed for each round trip from now on.
+    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        if let Some(con) = &self.con
+            && con.set_timeouts(self.timeout).is_err()
+        {
+            self.con = None;
+        }
+    }
+
+    /// One try at the lock (see [`crate::lock::Lock::try_acquire`]).
+    pub(crate) fn try_acquire(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        holder: &Holder,
+        waiter: Option<&Waiter>,
+        mode: Mode,
+    ) -> Result<Attempt> {
+        let args = acquire_args(token, ttl, holder, waiter, mode);
+        let reply: Vec<Value> = self.call(&scripts::ACQUIRE, &args)?;
+        reply::attempt(&reply).map_err(|odd| self.odd(odd, mode, false))
+    }
+
+    /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
+    /// turn on if the lock is free.
+    pub(crate) fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
+        let _: i64 = self.call(&scripts::LEAVE, &[waiter, token.secret()])?;
+        Ok(())
+    }
+
+    /// Blocks on this waiter's wake-up list until something arrives or `timeout` passes.
+    pub(crate) fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Wake> {
+        let wake = self.keys.wake(waiter);
+        // BLPOP takes seconds with decimals (Redis 6 and later); never 0, which means forever.
+        let seconds = format!("{:.3}", timeout.as_secs_f64().max(0.001));
+        // The reply may take the whole timeout: allow for it on the socket.
+        let socket = self.timeout;
+        self.set_timeout(socket + timeout);
+        let started = Instant::now();
+        let result = match self.connection() {
+            Ok(con) => redis::cmd("BLPOP").arg(&wake).arg(&seconds).query(con),
+            Err(err) => {
+                self.set_timeout(socket);
+                return Err(err);
+            }
+        };
+        self.set_timeout(socket);
+        report::call(format_args!(
+            "waited on '{}' at {} for {}",
+            self.keys.name,
+            self.endpoint.shown(),
+            report::duration_fine(started.elapsed())
+        ));
+        result.map(reply::wake).map_err(|err| self.failed(err))
+    }
+
+    /// Extends the lock to `ttl` from now if it is still held with `token` (in mode `want`, when
+    /// given): the mode it is held in, or `None` when it is not held with that token.
+    pub(crate) fn refresh(
+        &mut self,
+        token: &Token,
+        ttl: Duration,
+        want: Option<Mode>,
+    ) -> Result<Option<Mode>> {
+        let args = [token.secret().to_owned(), millis(ttl).to_string(), code_of(want)];
+        let reply: Vec<Value> = self.call(&scripts::REFRESH, &args)?;
+        reply::held_in(&reply).map_err(|odd| self.odd(odd, want.unwrap_or_default(), true))
+    }
+
+    /// Releases the lock if it is held with `token` (in mode `want`, when given): the mode it was
+    /// held in, or `None` when it was not held with that token (gone, or someone else's).
+    pub(crate) fn release(&mut self, token: &Token, want: Option<Mode>) -> Result<Option<Mode>> {
+        let args = [token.secret().to_owned(), code_of(want)];
+        let reply: Vec<Value> = self.call(&scripts::RELEASE, &args)?;
+        reply::held_in(&reply).map_err(|odd| self.odd(odd, want.unwrap_or_default(), true))
+    }
+
+    /// Releases the lock whoever holds it; false when it was free.
+    pub(crate) fn force_release(&mut self) -> Result<bool> {
+        let done: i64 = self.call(&scripts::BREAK, &[] as &[&str])?;
+        Ok(done == 1)
+    }
+
+    /// Quorum mode: raises the fencing counter of a lock held with `token` to `fence`.
+    pub(crate) fn raise_fence(&mut self, token: &Token, fence: u64) -> Result<bool> {
+        let args = [token.secret().to_owned(), fence.to_string()];
+        let done: i64 = self.call(&scripts::FENCE, &args)?;
+        Ok(done == 1)
+    }
+
+    /// The lock's mode, remaining lifetime, holders and waiters; `None` when it is free.
+    pub(crate) fn inspect(&mut self) -> Result<Option<LockInfo>> {
+        let reply: Vec<Value> = self.call(&scripts::INSPECT, &[] as &[&str])?;
+        reply::info(&reply).map_err(|odd| self.odd(odd, Mode::default(), false))
+    }
+
+    /// Runs `script` on the lock's keys with `args`: EVALSHA, and SCRIPT LOAD first when this
+    /// server has not seen the script yet.
+    fn call<T: FromRedisValue>(
+        &mut self,
+        script: &'static LuaScript,
+        args: &[impl AsRef<str>],
+    ) -> Result<T> {
+        let eval = eval(&self.keys, script, args);
+        let started = Instant::now();
+        let con = self.connection()?;
+        let result = match eval.query::<T>(con) {
+            Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(script.code)
+                    .query::<String>(con)
+                    .and_then(|_| eval.query::<T>(con))
+            }
+            result => result,
+        };
+        report::call(format_args!(
+            "{} '{}' at {}: {} in {}",
+            script.name,
+            self.keys.name,
+            self.endpoint.shown(),
+            if result.is_ok() { "answered" } else { "failed" },
+            report::duration_fine(started.elapsed())
+        ));
+        result.map_err(|err| self.failed(err))
+    }
+
+    /// The connection, made if there is none.
+    fn connection(&mut self) -> Result<&mut RedisConnection> {
+        if self.con.is_none() {
+            self.con = Some(self.endpoint.connect(self.timeout)?);
+        }
+        self.con.as_mut().ok_or_else(|| anyhow!("no connection"))
+    }
+
+    /// The message for a failed call; drops a connection that may be out of step.
+    fn failed(&mut self, err: redis::RedisError) -> anyhow::Error {
+        let broken = err.is_io_error()
+            || err.is_timeout()
+            || err.is_connection_dropped()
+            || self.con.as_ref().is_some_and(|con| !con.is_open());
+        if broken {
+            // A late reply could arrive on this connection and be taken for the next one's.
+            self.con = None;
+        }
+        if crate::redis::is_wrong_type(&err) {
+            anyhow!(
+                "the key '{}' (or its companion keys) holds something other than an rlock lock at {}: \
+                 choose another lock name or --prefix, or delete the key if nothing uses it",
+                self.keys.lock,
+                self.endpoint.shown()
+            )
+        } else {
+            self.endpoint.explain(&err)
+        }
+    }
+
+    /// The error for a reply rlock's scripts never give, or for a lock in use in mode `found`
+    /// when `asked` was asked for.
+    fn odd(&self, odd: Odd, asked: Mode, holding: bool) -> anyhow::Error {
+        let what = match odd {
+            Odd::Conflict(found) => match Mode::from_code(&found) {
+                Some(found) => {
+                    let lock = self.keys.name.clone();
+                    return anyhow::Error::new(ModeConflict { lock, found, asked, holding });
+                }
+                None => format!("mode '{found}'"),
+            },
+            Odd::Shape(what) => what,
+        };
+        anyhow!(
+            "Redis at {} gave an unexpected reply ({what}) for lock '{}': is something else \
+             using this key?",
+            self.endpoint.shown(),
+            self.keys.lock
+        )
+    }
+}
+
+/// EVALSHA of `script` on the lock's keys (lock, holder, fence, queue, alive, holders) with
+/// `args`.
+fn eval(keys: &LockKeys, script: &LuaScript, args: &[impl AsRef<str>]) -> redis::Cmd {
+    let keys = keys.all();
+    let mut eval = redis::cmd("EVALSHA");
+    eval.arg(script.sha1).arg(keys.len()).arg(&keys[..]);
+    for arg in args {
+        eval.arg(arg.as_ref());
+    }
+    eval
+}
+
+/// ACQUIRE's arguments (see scripts/acquire.lua).
+fn acquire_args(
+    token: &Token,
+    ttl: Duration,
+    holder: &Holder,
+    waiter: Option<&Waiter>,
+    mode: Mode,
+) -> Vec<String> {
+    let (id, lapse, grant) = match waiter {
+        Some(waiter) => (waiter.id.as_str(), millis(waiter.lapse), millis(waiter.grant)),
+        None => ("", 0, 0),
+    };
+    let mut args = vec![
+        token.secret().to_owned(),
+        millis(ttl).to_string(),
+        id.to_owned(),
+        lapse.to_string(),
+        grant.to_string(),
+        mode.code(),
+    ];
+    for (name, value) in holder.fields() {
+        args.push(name.to_owned());
+        args.push(value);
+    }
+    args
+}
+
+/// A mode for the scripts; '' for "whichever the token holds".
+fn code_of(mode: Option<Mode>) -> String {
+    mode.map(Mode::code).unwrap_or_default()
+}

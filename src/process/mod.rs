@@ -1,0 +1,20 @@
+//! Starting and watching processes: the command rlock runs ([`command`]), what became of it
+//! ([`child`]), and the guardian that kills the command's group when rlock dies or freezes
+//! ([`guardian`]). The only module allowed `unsafe`: forking the guardian, and asking the kernel
+//! how a signal is handled. Everything else goes through `std::process` and `nix`.
+
+pub(crate) mod child;
+pub(crate) mod command;
+pub(crate) mod guardian;
+
+/// Whether `signal` is currently ignored (SIG_IGN) in this process: such a signal (`nohup`, or
+/// `&` in a script for SIGINT and SIGQUIT) stays ignored, and the command inherits that.
+pub(crate) fn signal_is_ignored(signal: i32) -> bool {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: sigaction with a null new action only writes the current disposition into `old`,
+    // which points to room for a sigaction on our stack.
+    let read = unsafe { libc::sigaction(signal, std::ptr::null(), old.as_mut_ptr()) } == 0;
+    // SAFETY: all zeroes is a valid sigaction (a plain C struct), and sigaction filled it in.
+    let old = unsafe { old.assume_init() };
+    read && old.sa_sigaction == libc::SIG_IGN
+}

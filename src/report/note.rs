@@ -1,0 +1,158 @@
+//! The wording of every message the supervisor of `rlock run` (and `acquire`) gives, and the
+//! level each is shown at.
+
+use std::fmt::{self, Display};
+use std::time::Duration;
+
+use crate::lock::LockInfo;
+use crate::report::{Level, duration, say, shows, signal_name};
+
+/// What the supervisor of `rlock run` (and `acquire`) has to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// `-v`: the lock is ours.
+    Acquired { name: String, fence: u64, ttl: Duration },
+    /// `-v`: the command started.
+    Started { pid: u32 },
+    /// The command could not be started, or could not be found.
+    CannotStart(String),
+    /// A signal arrived while waiting: nothing was run.
+    InterruptedWaiting(i32),
+    /// The lock was not obtained: who holds it (if that could be read).
+    GaveUp { name: String, info: Option<Option<LockInfo>> },
+    /// `-vv`: a signal passed on to the command.
+    PassedOn(i32),
+    /// A second SIGINT or SIGTERM: the command is killed.
+    SecondSignal(i32),
+    /// The command was stopped by a signal; the lock is still held.
+    Stopped { signal: i32, pid: u32, rlock: u32 },
+    /// The lock was lost while the command ran; it is being stopped.
+    Lost { name: String, reason: String, grace: Duration },
+    /// The command outlived the grace after SIGTERM.
+    KillAfterGrace,
+    /// `-vv`: a refresh went through.
+    Refreshed { name: String, ttl: Duration },
+    /// `-v`: a refresh failed and is retried.
+    RefreshFailed(String),
+    /// Redis answers again after failed refreshes.
+    AnswersAgain,
+    /// How the release at the end went.
+    Released { name: String, result: Result<bool, String>, ttl: Duration },
+    /// rlock itself failed (exit 125): why.
+    Failed(String),
+}
+
+impl Note {
+    /// The level at which it is shown.
+    fn level(&self) -> Level {
+        match self {
+            Note::CannotStart(_) | Note::Lost { .. } | Note::Failed(_) => Level::Quiet,
+            Note::Acquired { .. } | Note::Started { .. } | Note::RefreshFailed(_) => Level::Detail,
+            Note::Released { result: Ok(true), .. } => Level::Detail,
+            Note::PassedOn(_) | Note::Refreshed { .. } => Level::Steps,
+            _ => Level::Notice,
+        }
+    }
+}
+
+impl Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Acquired { name, fence, ttl } => {
+                write!(f, "acquired '{name}' (fence {fence}, ttl {})", duration(*ttl))
+            }
+            Note::Started { pid } => write!(f, "started pid {pid}"),
+            Note::CannotStart(message) | Note::Failed(message) => f.write_str(message),
+            Note::InterruptedWaiting(signal) => {
+                write!(f, "{} while waiting; nothing was run", signal_name(*signal))
+            }
+            Note::GaveUp { name, info } => match info {
+                Some(Some(info)) => {
+                    let who = match info.holders.as_slice() {
+                        [] => String::new(),
+                        [holder] => format!(" by {}", holder.short()),
+                        many => format!(" by {} holders", many.len()),
+                    };
+                    let ttl = match info.ttl {
+                        Some(ttl) => format!("for another {}", duration(ttl)),
+                        None => "with no expiry".into(),
+                    };
+                    write!(f, "'{name}' is held{who} {ttl}")
+                }
+                Some(None) => write!(f, "'{name}' was held until just now, or others were ahead"),
+                None => write!(f, "'{name}' was held; gave up waiting"),
+            },
+            Note::PassedOn(signal) => {
+                write!(f, "passing {} on to the command", signal_name(*signal))
+            }
+            Note::SecondSignal(signal) => {
+                write!(f, "second {}: killing the command", signal_name(*signal))
+            }
+            Note::Stopped { signal, pid, rlock } => {
+                let hint = if [libc::SIGTTIN, libc::SIGTTOU].contains(signal) {
+                    " (it tried to use the terminal, but runs in its own process group: give it \
+                     input from a file or a pipe)"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "the command was stopped by {}{hint}; the lock is still held. Resume it \
+                     with kill -CONT -{pid}, or end it with kill {rlock}",
+                    signal_name(*signal)
+                )
+            }
+            Note::Lost { name, reason, grace } => write!(
+                f,
+                "lost the lock '{name}': {reason}; stopping the command (SIGTERM, then SIGKILL \
+                 after {})",
+                duration(*grace)
+            ),
+            Note::KillAfterGrace => {
+                f.write_str("the command outlived --kill-grace; sending SIGKILL")
+            }
+            Note::Refreshed { name, ttl } => write!(f, "refreshed '{name}' for {}", duration(*ttl)),
+            Note::RefreshFailed(err) => write!(f, "refresh failed, retrying: {err}"),
+            Note::AnswersAgain => f.write_str("Redis answers again; the lock is still ours"),
+            Note::Released { name, result, ttl } => match result {
+                Ok(true) => write!(f, "released '{name}'"),
+                Ok(false) => write!(
+                    f,
+                    "'{name}' was no longer ours when the command ended (it expired or was broken)"
+                ),
+                Err(err) => write!(
+                    f,
+                    "could not release '{name}' ({err}); it lapses within {}",
+                    duration(*ttl)
+                ),
+            },
+        }
+    }
+}
+
+impl Note {
+    /// Shows the note, at its level.
+    pub fn show(&self) {
+        if shows(self.level()) {
+            say(self);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_have_levels() {
+        let lost = Note::Lost { name: "k".into(), reason: "gone".into(), grace: Duration::ZERO };
+        assert_eq!(lost.level(), Level::Quiet);
+        assert_eq!(Note::PassedOn(2).level(), Level::Steps);
+        assert_eq!(Note::Started { pid: 1 }.level(), Level::Detail);
+        assert_eq!(Note::AnswersAgain.level(), Level::Notice);
+        let released = |result| Note::Released { name: "k".into(), result, ttl: Duration::ZERO };
+        assert_eq!(released(Ok(true)).level(), Level::Detail);
+        assert_eq!(released(Ok(false)).level(), Level::Notice);
+        assert_eq!(Note::SecondSignal(2).to_string(), "second SIGINT: killing the command");
+    }
+}

@@ -1,0 +1,226 @@
+//! What `ttl`, `status` and `list` print, in text and JSON, and the line that shows a wait.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+
+use crate::lock::{Holder, LockInfo, LockKeys, Mode, Waiting, millis};
+use crate::report::{Level, detail, duration, scrub, shows, step, whole_seconds};
+
+/// Whether to keep a status line updated in place (with a carriage return and an erase-line
+/// code): stderr is a terminal, not `-q`, and neither `NO_COLOR` nor `TERM=dumb` asks for plain
+/// output.
+fn status_line_wanted() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
+    shows(Level::Notice) && !no_color && !dumb && std::io::stderr().is_terminal()
+}
+
+/// The waiting line: on a terminal, one line updated in place; with `-v` elsewhere, a line each
+/// time our place changes; otherwise nothing.
+pub struct Progress {
+    name: String,
+    terminal: bool,
+    shown: bool,
+    last_place: Option<u64>,
+}
+
+impl Progress {
+    pub fn new(name: &str) -> Progress {
+        Progress {
+            name: name.to_owned(),
+            terminal: status_line_wanted(),
+            shown: false,
+            last_place: None,
+        }
+    }
+
+    /// Whether a line on a terminal is kept up to date (it wants redrawing every second).
+    pub fn on_terminal(&self) -> bool {
+        self.terminal
+    }
+
+    pub fn show(&mut self, waiting: &Waiting, waited: Duration) {
+        let holder = match &waiting.holder {
+            Some(_) if waiting.holders > 1 => format!("held by {} holders", waiting.holders),
+            Some(h) => {
+                let held = SystemTime::now().duration_since(h.since()).unwrap_or_default();
+                format!("held by {} for {}", h.short(), whole_seconds(held))
+            }
+            None if waiting.ttl == Some(Duration::ZERO) => "being handed over".to_owned(),
+            None => "held (not by rlock)".to_owned(),
+        };
+        let place = if waiting.place == 0 {
+            "no queue (quorum mode)".to_owned()
+        } else {
+            format!("place {} of {}", waiting.place, waiting.waiters)
+        };
+        if self.terminal {
+            let line = format!(
+                "waiting for '{}': {holder}; {place}; waited {}",
+                self.name,
+                whole_seconds(waited)
+            );
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[K{}", scrub(&format!("rlock: {line}")))
+                .and_then(|()| stderr.flush());
+            self.shown = true;
+        } else if self.last_place != Some(waiting.place) {
+            detail(format_args!("waiting for '{}': {holder}; {place}", self.name));
+        } else {
+            step(format_args!("still waiting for '{}': {holder}; {place}", self.name));
+        }
+        self.last_place = Some(waiting.place);
+    }
+
+    /// Removes the line from the terminal.
+    pub fn clear(&mut self) {
+        if std::mem::take(&mut self.shown) {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[K").and_then(|()| stderr.flush());
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// `status --json` (and `ttl --json`, and each element of `list --json`): one object; absent
+/// facts are null. `holders` lists every holder in the order they took the lock; `holder` and
+/// `fence` are the first of them (the only one of an exclusive lock).
+pub fn status_json(keys: &LockKeys, info: Option<&LockInfo>) -> serde_json::Value {
+    let holder = info.and_then(LockInfo::holder);
+    let mode = info.and_then(|info| info.mode);
+    let described = |h: &Holder| {
+        json!({
+            "host": h.host,
+            "pid": h.pid,
+            "user": h.user,
+            "command": h.command,
+            "since": humantime::format_rfc3339_seconds(h.since()).to_string(),
+            "since_unix_ms": h.since_ms,
+            "fence": h.fence,
+            "ttl_ms": h.ttl.map(millis),
+        })
+    };
+    json!({
+        "key": keys.name,
+        "redis_key": keys.lock,
+        "held": info.is_some(),
+        "mode": mode.map(|mode| match mode {
+            Mode::Exclusive => "exclusive",
+            Mode::Shared => "shared",
+            Mode::Limit(_) => "limit",
+        }),
+        "limit": match mode {
+            Some(Mode::Limit(limit)) => Some(limit),
+            Some(Mode::Exclusive) => Some(1),
+            _ => None,
+        },
+        "ttl_ms": info.and_then(|info| info.ttl).map(millis),
+        "fence": holder.map(|h| h.fence),
+        "waiters": info.map_or(0, |info| info.waiters),
+        "holder": holder.map(described),
+        "holders": info.map_or_else(Vec::new, |info| info.holders.iter().map(described).collect()),
+    })
+}
+
+/// `status`: the lock, its state, each holder, its ttl, fence and waiters.
+pub fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
+    let mut lines = vec![format!("lock:     {} (key {})", keys.name, keys.lock)];
+    let Some(info) = info else {
+        lines.push("state:    free".into());
+        return lines;
+    };
+    let count = info.holders.len();
+    lines.push(match info.mode {
+        None => "state:    held, not by rlock (no holder record)".into(),
+        Some(Mode::Exclusive) => "state:    held".into(),
+        Some(Mode::Shared) => format!("state:    held shared by {count}"),
+        Some(Mode::Limit(limit)) => format!("state:    held by {count} of at most {limit}"),
+    });
+    for h in &info.holders {
+        let ago = SystemTime::now().duration_since(h.since()).unwrap_or_default();
+        let since = format!(
+            "{} ({} ago)",
+            humantime::format_rfc3339_seconds(h.since()),
+            whole_seconds(ago)
+        );
+        let command = if h.command.is_empty() { "-" } else { &h.command };
+        if info.mode == Some(Mode::Exclusive) {
+            lines.push(format!("holder:   {} pid {} user {}", h.host, h.pid, h.user));
+            lines.push(format!("command:  {command}"));
+            lines.push(format!("since:    {since}"));
+        } else {
+            let ttl = h.ttl.map_or_else(|| "no expiry".to_owned(), duration);
+            lines.push(format!(
+                "holder:   {} pid {} user {}; fence {}; ttl {ttl}; since {since}; command: {command}",
+                h.host, h.pid, h.user, h.fence
+            ));
+        }
+    }
+    lines.push(match info.ttl {
+        Some(ttl) => format!("ttl:      {}", duration(ttl)),
+        None => "ttl:      none (the key never expires)".into(),
+    });
+    if info.mode == Some(Mode::Exclusive)
+        && let Some(h) = info.holder()
+    {
+        lines.push(format!("fence:    {}", h.fence));
+    }
+    lines.push(format!("waiters:  {}", info.waiters));
+    lines
+}
+
+/// `ttl`: a line per holder, longest-lived first (the first line is how long the lock stays
+/// held); whole milliseconds with `ms`.
+pub fn ttl_lines(info: &LockInfo, ms: bool) -> Vec<String> {
+    let mut ttls: Vec<Option<Duration>> = info.holders.iter().map(|holder| holder.ttl).collect();
+    if ttls.is_empty() {
+        ttls.push(info.ttl);
+    }
+    ttls.sort_by_key(|ttl| std::cmp::Reverse(ttl.unwrap_or(Duration::MAX)));
+    ttls.into_iter()
+        .map(|ttl| match (ttl, ms) {
+            (Some(ttl), true) => millis(ttl).to_string(),
+            (Some(ttl), false) => duration(ttl),
+            (None, true) => "-1".into(),
+            (None, false) => "no expiry".into(),
+        })
+        .collect()
+}
+
+/// `list`: a line per holder (a shared or limited lock shows as many as it has holders).
+pub fn list_lines(keys: &LockKeys, info: &LockInfo) -> Vec<String> {
+    info.holders
+        .iter()
+        .map(|holder| {
+            let ttl = holder.ttl.map_or_else(|| "no expiry".to_owned(), duration);
+            format!("{}\t{}\tttl {ttl}\tfence {}", keys.name, holder.short(), holder.fence)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_lines_put_the_longest_first() {
+        let holder = |ms| Holder { ttl: Some(Duration::from_millis(ms)), ..Holder::default() };
+        let info = LockInfo {
+            mode: Some(Mode::Shared),
+            ttl: Some(Duration::from_millis(900)),
+            holders: vec![holder(300), holder(900)],
+            waiters: 0,
+        };
+        assert_eq!(ttl_lines(&info, true), ["900", "300"]);
+        let foreign = LockInfo { mode: None, ttl: None, holders: vec![], waiters: 0 };
+        assert_eq!(ttl_lines(&foreign, false), ["no expiry"]);
+    }
+}

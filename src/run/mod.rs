@@ -1,0 +1,310 @@
+//! `rlock run`: take the lock, run the command under it, keep the lock alive, release it, and exit
+//! with the command's status. One loop here carries out what the [`supervisor`] decides, and owns
+//! everything a run needs: the token, the lock client, the command, the guardian and the
+//! keep-alive. The other threads (the signal listener, the waiter, the keep-alive) only report,
+//! each as an [`Event`] on one channel.
+
+pub(crate) mod keepalive;
+pub(crate) mod signals;
+pub(crate) mod supervisor;
+pub(crate) mod wait;
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::exit::Exit;
+use crate::lock::{Holder, Lock, LockKeys, Mode, Token};
+use crate::process::child::{Change, Child};
+use crate::process::command::Command;
+use crate::process::guardian::Guardian;
+use crate::redis::Endpoint;
+use crate::report;
+use crate::timing::{Lease, REDIS_TIMEOUT};
+use keepalive::{KeepAlive, Refresh};
+use signals::Listener;
+use supervisor::{Action, Input, Settings, Supervisor};
+use wait::{Outcome, Patience};
+
+/// What `rlock run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub keys: LockKeys,
+    pub ttl: Duration,
+    /// Exclusive, shared or limited.
+    pub mode: Mode,
+    pub patience: Patience,
+    pub conflict_exit: u8,
+    pub kill_grace: Duration,
+    pub command: Vec<OsString>,
+}
+
+/// What the helper threads report.
+pub(crate) enum Event {
+    /// rlock received this signal.
+    Signal(i32),
+    /// SIGCHLD: the command may have stopped or ended.
+    Child,
+    /// The wait for the lock ended.
+    Wait(Box<Outcome>),
+    /// A refresh's result.
+    Refresh(Refresh),
+}
+
+/// Runs the request on `servers` and returns how rlock should exit.
+pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
+    if request.command.is_empty() {
+        bail!("nothing to run: put the command after --, as in: rlock run KEY -- ./deploy.sh");
+    }
+    // A command that cannot be found is reported before any lock is taken.
+    let command = match Command::find(&request.command) {
+        Ok(command) => command,
+        Err(err) => {
+            report::error(&err.message);
+            return Ok(err.exit);
+        }
+    };
+    // From here on a signal waits for the signal thread: it cannot end rlock with a lock taken.
+    signals::block(true)?;
+    // Forked while rlock has one thread, before any other starts.
+    let guardian = Guardian::start()
+        .map_err(|err| {
+            report::notice(format_args!(
+                "cannot start the guardian process ({err}): if rlock is killed, its command \
+                 goes on without the lock"
+            ))
+        })
+        .ok();
+    let (events, inbox) = mpsc::channel();
+    let _listener = Listener::start(true, events.clone())?;
+    let token = Token::generate();
+    let lock =
+        Lock::new(servers, request.keys.clone(), REDIS_TIMEOUT).with_mode(Some(request.mode));
+    let take = wait::Request {
+        token: token.clone(),
+        ttl: request.ttl,
+        holder: Holder::for_command(&request.command),
+        patience: request.patience,
+    };
+    let waiting =
+        wait::start(lock, take, reporter(&events, |outcome| Event::Wait(Box::new(outcome))))?;
+    let mut supervisor = Supervisor::new(Settings {
+        name: request.keys.name.clone(),
+        ttl: request.ttl,
+        kill_grace: request.kill_grace,
+        conflict_exit: request.conflict_exit,
+        rlock: std::process::id(),
+    });
+    let mut driver = Driver {
+        request,
+        token,
+        command,
+        events,
+        waiting: Some(waiting),
+        held: None,
+        child: None,
+        keepalive: None,
+        guardian,
+    };
+    let exit = driver.drive(&mut supervisor, &inbox);
+    // The lock is handed on; what is left: let the guardian go, and collect the command.
+    if let Some(guardian) = driver.guardian.take() {
+        guardian.dismiss();
+    }
+    if let Some(child) = driver.child.take() {
+        child.reap();
+    }
+    Ok(exit)
+}
+
+/// A callback for a helper thread that sends what it reports as an event.
+fn reporter<T: 'static>(
+    events: &Sender<Event>,
+    wrap: fn(T) -> Event,
+) -> impl Fn(T) + Send + 'static {
+    let events = events.clone();
+    move |report| {
+        let _ = events.send(wrap(report));
+    }
+}
+
+/// The resources of a run, and how each action is carried out.
+struct Driver {
+    request: RunRequest,
+    token: Token,
+    command: Command,
+    events: Sender<Event>,
+    waiting: Option<wait::Wait>,
+    /// The lock once ours, and its lease.
+    held: Option<(Lock, Lease)>,
+    child: Option<Child>,
+    keepalive: Option<KeepAlive>,
+    guardian: Option<Guardian>,
+}
+
+impl Driver {
+    /// The loop: one event (or deadline) at a time, each turned into actions, until the
+    /// supervisor says how rlock exits.
+    fn drive(&mut self, supervisor: &mut Supervisor, inbox: &Receiver<Event>) -> Exit {
+        loop {
+            let event = match supervisor.deadline() {
+                Some(at) => inbox.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let mut inputs: VecDeque<Input> = match event {
+                Ok(event) => self.inputs(event).into(),
+                Err(RecvTimeoutError::Timeout) => VecDeque::from([Input::Tick]),
+                // The driver holds a sender itself: this cannot happen.
+                Err(RecvTimeoutError::Disconnected) => return Exit::Failure,
+            };
+            while let Some(input) = inputs.pop_front() {
+                for action in supervisor.handle(input, Instant::now()) {
+                    if let Action::Finish(exit) = action {
+                        return exit;
+                    }
+                    inputs.extend(self.perform(action));
+                }
+            }
+        }
+    }
+
+    /// What an event from a helper thread means for the supervisor.
+    fn inputs(&mut self, event: Event) -> Vec<Input> {
+        match event {
+            Event::Signal(signal) => vec![Input::Signal(signal)],
+            Event::Child => {
+                let Some(child) = self.child else { return Vec::new() };
+                let mut inputs = Vec::new();
+                while let Some(change) = child.check() {
+                    match change {
+                        Change::Stopped(signal) => inputs.push(Input::Stopped(signal)),
+                        Change::Ended(ended) => {
+                            inputs.push(Input::Ended(ended));
+                            break;
+                        }
+                    }
+                }
+                inputs
+            }
+            Event::Wait(outcome) => match *outcome {
+                Outcome::Acquired { fence, lease, lock } => {
+                    self.waiting = None;
+                    self.held = Some((lock, lease));
+                    vec![Input::Acquired { fence, valid_until: lease.valid_until() }]
+                }
+                Outcome::GaveUp(info) => vec![Input::GaveUp(info)],
+                Outcome::Failed(err) => vec![Input::WaitFailed(format!("{err:#}"))],
+            },
+            Event::Refresh(refresh) => vec![Input::Refresh(refresh)],
+        }
+    }
+
+    /// Carries `action` out; what came of it, if the supervisor must hear it.
+    fn perform(&mut self, action: Action) -> Option<Input> {
+        match action {
+            Action::Start { fence } => Some(self.start(fence)),
+            Action::Abandon => {
+                if let Some(waiting) = self.waiting.take() {
+                    waiting.abandon();
+                }
+                None
+            }
+            Action::Signal(signal) => {
+                if let Some(child) = &self.child {
+                    child.signal_group(signal);
+                }
+                None
+            }
+            Action::Release => Some(Input::Released(self.release())),
+            Action::Say(note) => {
+                note.show();
+                None
+            }
+            Action::Finish(_) => None,
+        }
+    }
+
+    /// Starts the command with the fence, and the keep-alive.
+    fn start(&mut self, fence: u64) -> Input {
+        let env = [
+            ("RLOCK_KEY", self.request.keys.name.clone()),
+            ("RLOCK_TOKEN", self.token.secret().to_owned()),
+            ("RLOCK_FENCE", fence.to_string()),
+            ("RLOCK_TTL_MS", crate::lock::millis(self.request.ttl).to_string()),
+        ];
+        let child = match signals::unblocked_for(true, || self.command.start(&env)) {
+            Ok(child) => child,
+            Err(err) => return Input::StartFailed { exit: err.exit, message: err.message },
+        };
+        self.child = Some(child);
+        if let Some(guardian) = &self.guardian {
+            let _ = guardian.watch(child.pid());
+        }
+        let Some((lock, lease)) = &self.held else {
+            return Input::CannotKeep("the lock is not at hand".into());
+        };
+        let report = reporter(&self.events, Event::Refresh);
+        match KeepAlive::start(lock.another(), self.token.clone(), *lease, report) {
+            Ok(keepalive) => self.keepalive = Some(keepalive),
+            Err(err) => {
+                return Input::CannotKeep(format!("cannot start the refresh thread ({err})"));
+            }
+        }
+        Input::Started { pid: child.pid() }
+    }
+
+    /// Stops the keep-alive, then releases the lock (handing it to the next waiter): the one
+    /// place a run releases its lock.
+    fn release(&mut self) -> Result<bool, String> {
+        if let Some(keepalive) = self.keepalive.take() {
+            keepalive.stop();
+        }
+        let Some((lock, _)) = self.held.as_mut() else {
+            return Err("the lock is not at hand".into());
+        };
+        lock.set_timeout(REDIS_TIMEOUT);
+        // The connection sat idle while the command ran: if it broke, try once more on a new one.
+        lock.release(&self.token)
+            .or_else(|_| lock.release(&self.token))
+            .map_err(|err| format!("{err:#}"))
+    }
+}
+
+/// How a wait for `acquire` ended.
+pub(crate) enum Taken {
+    Acquired { fence: u64, lease: Lease, lock: Lock },
+    GaveUp(Option<Option<crate::lock::LockInfo>>),
+    Interrupted(i32),
+}
+
+/// Waits for the lock as `request` says, for `acquire`: a signal gives the wait up (leaving the
+/// queue).
+pub(crate) fn take(lock: Lock, request: wait::Request) -> Result<Taken> {
+    signals::block(false)?;
+    let (events, inbox) = mpsc::channel();
+    let _listener = Listener::start(false, events.clone())?;
+    let waiting =
+        wait::start(lock, request, reporter(&events, |outcome| Event::Wait(Box::new(outcome))))?;
+    loop {
+        match inbox.recv() {
+            Ok(Event::Signal(signal)) => {
+                waiting.abandon();
+                return Ok(Taken::Interrupted(signal));
+            }
+            Ok(Event::Wait(outcome)) => {
+                return match *outcome {
+                    Outcome::Acquired { fence, lease, lock } => {
+                        Ok(Taken::Acquired { fence, lease, lock })
+                    }
+                    Outcome::GaveUp(info) => Ok(Taken::GaveUp(info)),
+                    Outcome::Failed(err) => Err(err),
+                };
+            }
+            Ok(Event::Child | Event::Refresh(_)) => {}
+            Err(_) => bail!("the wait for the lock ended without an answer"),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Every timing rule of rlock: how long a lock stays valid, when it is refreshed and retried,
+//! how long a handed-over lock first lives, how often waiters check in, and how long a call to
+//! Redis may take. Pure arithmetic on durations and instants, so that each rule is tested here
+//! and changed in one place.
+
+use std::time::{Duration, Instant};
+
+/// Time allowed for each Redis round trip while taking, inspecting and releasing a lock.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest one server may take to answer one call in quorum mode: a slow server must not
+/// eat the lock's validity.
+pub const NODE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How often the head of the queue checks in (and notices a lock freed without a push).
+pub const HEARTBEAT_HEAD: Duration = Duration::from_secs(1);
+/// How often a waiter further back checks in.
+pub const HEARTBEAT_BEHIND: Duration = Duration::from_secs(2);
+/// How long a waiter's place lasts without a heartbeat.
+pub const LAPSE: Duration = Duration::from_secs(4);
+/// A waiter never sleeps shorter than this between two looks at the lock.
+const MIN_NAP: Duration = Duration::from_millis(10);
+/// How long after a holder's lifetime ends the head of the queue looks again.
+const AFTER_EXPIRY: Duration = Duration::from_millis(5);
+/// How often a waiting line on a terminal is redrawn, at least.
+const STATUS_LINE_EVERY: Duration = Duration::from_secs(1);
+
+/// The instant `after` from now, or `None` when it is too far away to represent (that is, never).
+pub fn after(after: Duration) -> Option<Instant> {
+    Instant::now().checked_add(after)
+}
+
+/// The time allowed for one server's answer: `timeout`, at most [`NODE_TIMEOUT`] when there are
+/// several servers.
+pub fn per_server(servers: usize, timeout: Duration) -> Duration {
+    if servers > 1 { timeout.min(NODE_TIMEOUT) } else { timeout }
+}
+
+/// Clock drift allowed for when computing how long a lock stays valid: 1% of the ttl plus 2 ms.
+pub fn drift(ttl: Duration) -> Duration {
+    ttl / 100 + Duration::from_millis(2)
+}
+
+/// How long a lock taken on a quorum is valid: the ttl less the time the calls took and the
+/// drift; zero when nothing is left.
+pub fn quorum_validity(ttl: Duration, elapsed: Duration) -> Duration {
+    ttl.saturating_sub(elapsed + drift(ttl))
+}
+
+/// The time between two refreshes of a held lock.
+pub fn refresh_period(ttl: Duration) -> Duration {
+    ttl / 3
+}
+
+/// The pause before trying again after a refresh failed: a twentieth of the ttl, within 20 ms
+/// and 1 s.
+pub fn refresh_retry(ttl: Duration) -> Duration {
+    (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1))
+}
+
+/// The first lifetime of a lock handed to a waiter: short, so that a waiter that died a moment
+/// ago holds nobody up for longer than a lapsed place would.
+pub fn grant_lifetime(ttl: Duration) -> Duration {
+    ttl.min(LAPSE)
+}
+
+/// Quorum mode's pause before try `tries` + 1: 50 ms doubling up to 1 s, times `jitter` + 0.5
+/// (`jitter` is a random number in 0..1), so that contenders do not keep colliding.
+pub fn backoff(tries: u32, jitter: f64) -> Duration {
+    let base =
+        Duration::from_millis(50).saturating_mul(1 << tries.min(5)).min(Duration::from_secs(1));
+    base.mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+}
+
+/// What a waiter knows when it decides how long to sleep before it looks at the lock again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NapFacts {
+    /// It is first in the queue.
+    pub head: bool,
+    /// The holder's remaining lifetime, when it has one.
+    pub holder_ttl: Option<Duration>,
+    /// The first lifetime of a lock handed to it (a grant found at the end of the sleep must
+    /// still be valid).
+    pub grant: Duration,
+    /// A waiting line is shown on a terminal.
+    pub status_line: bool,
+    /// Until its patience runs out (`None`: it waits forever).
+    pub left: Option<Duration>,
+}
+
+/// How long a waiter in the queue sleeps on its wake-up list: its heartbeat (shorter at the
+/// head), no later than just after the holder's lifetime ends (a crashed holder sends no
+/// wake-up), at most half its grant, once a second with a waiting line, never past its patience,
+/// and never less than 10 ms.
+pub fn queue_nap(facts: NapFacts) -> Duration {
+    let mut nap = if facts.head { HEARTBEAT_HEAD } else { HEARTBEAT_BEHIND };
+    if facts.head
+        && let Some(left) = facts.holder_ttl
+    {
+        nap = nap.min(left + AFTER_EXPIRY);
+    }
+    nap = nap.min(facts.grant / 2);
+    if facts.status_line {
+        nap = nap.min(STATUS_LINE_EVERY);
+    }
+    if let Some(left) = facts.left {
+        nap = nap.min(left);
+    }
+    nap.max(MIN_NAP)
+}
+
+/// How long a quorum waiter (no queue) sleeps before trying again: its backoff, no later than
+/// just after the holder's lifetime ends, never past its patience.
+pub fn quorum_nap(
+    backoff: Duration,
+    holder_ttl: Option<Duration>,
+    left: Option<Duration>,
+) -> Duration {
+    let mut nap = backoff;
+    if let Some(ttl) = holder_ttl.filter(|ttl| !ttl.is_zero()) {
+        nap = nap.min(ttl + AFTER_EXPIRY);
+    }
+    if let Some(left) = left {
+        nap = nap.min(left);
+    }
+    nap
+}
+
+/// A held lock's lease: since when it is ours, and until when it is valid, as each refresh moves
+/// it on. A lease counts from an instant no later than the one Redis gave or extended the lock,
+/// so that rlock's idea of its validity never outlasts Redis's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    ttl: Duration,
+    /// The start of the current lifetime.
+    since: Instant,
+    /// Its length: the ttl, or the shorter first lifetime of a lock handed over while waiting.
+    lifetime: Duration,
+}
+
+impl Lease {
+    /// A lock ours since `since` for `lifetime`, refreshed to `ttl` each time.
+    pub fn new(ttl: Duration, since: Instant, lifetime: Duration) -> Lease {
+        Lease { ttl, since, lifetime }
+    }
+
+    /// The last instant the lock is surely ours: the start of its lifetime + the lifetime − drift.
+    pub fn valid_until(&self) -> Instant {
+        self.since + self.lifetime.saturating_sub(drift(self.lifetime))
+    }
+
+    /// When the next refresh is due: a third into the current lifetime (sooner for a short
+    /// first lifetime).
+    pub fn refresh_due(&self) -> Instant {
+        self.since + self.lifetime / 3
+    }
+
+    /// A refresh sent at `sent` succeeded: the lock lives for the ttl from then.
+    pub fn refreshed(&mut self, sent: Instant) {
+        self.since = sent;
+        self.lifetime = self.ttl;
+    }
+
+    /// The length of the current lifetime: shorter than the ttl for a lock just handed over.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// The ttl the lock is refreshed to.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// How long a refresh sent at `now` may take: never past the validity, at most a period.
+    pub fn call_timeout(&self, now: Instant) -> Duration {
+        self.valid_until().saturating_duration_since(now).min(refresh_period(self.ttl))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn drift_and_quorum_validity() {
+        assert_eq!(drift(Duration::from_secs(30)), 302 * MS);
+        assert_eq!(drift(Duration::from_millis(100)), 3 * MS);
+        let ttl = Duration::from_secs(10);
+        assert_eq!(quorum_validity(ttl, 500 * MS), ttl - 500 * MS - 102 * MS);
+        assert_eq!(quorum_validity(ttl, ttl), Duration::ZERO);
+    }
+
+    #[test]
+    fn refresh_period_and_retry() {
+        assert_eq!(refresh_period(Duration::from_secs(30)), Duration::from_secs(10));
+        assert_eq!(refresh_retry(Duration::from_secs(30)), Duration::from_secs(1));
+        assert_eq!(refresh_retry(Duration::from_secs(6)), 300 * MS);
+        assert_eq!(refresh_retry(Duration::from_millis(100)), 20 * MS);
+    }
+
+    #[test]
+    fn grant_lifetime_is_short() {
+        assert_eq!(grant_lifetime(Duration::from_secs(30)), LAPSE);
+        assert_eq!(grant_lifetime(Duration::from_secs(2)), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_wait_too_long_to_represent_is_forever() {
+        assert_eq!(after(Duration::MAX), None);
+        assert!(after(Duration::from_secs(60)).is_some_and(|at| at > Instant::now()));
+    }
+
+    #[test]
+    fn per_server_timeouts() {
+        assert_eq!(per_server(1, REDIS_TIMEOUT), REDIS_TIMEOUT);
+        assert_eq!(per_server(3, REDIS_TIMEOUT), NODE_TIMEOUT);
+        assert_eq!(per_server(3, 100 * MS), 100 * MS);
+    }
+
+    #[test]
+    fn backoff_doubles_within_bounds() {
+        assert_eq!(backoff(0, 0.5), 50 * MS);
+        assert_eq!(backoff(1, 0.5), 100 * MS);
+        assert_eq!(backoff(0, 0.0), 25 * MS);
+        assert_eq!(backoff(30, 1.0), 1500 * MS);
+        assert_eq!(backoff(4, 0.5), 800 * MS);
+        assert_eq!(backoff(5, 0.5), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn naps_in_the_queue() {
+        let facts = NapFacts {
+            head: false,
+            holder_ttl: Some(Duration::from_secs(20)),
+            grant: LAPSE,
+            status_line: false,
+            left: None,
+        };
+        assert_eq!(queue_nap(facts), HEARTBEAT_BEHIND);
+        // The head looks again just after the holder's lifetime ends.
+        let head = NapFacts { head: true, holder_ttl: Some(300 * MS), ..facts };
+        assert_eq!(queue_nap(head), 305 * MS);
+        assert_eq!(queue_nap(NapFacts { holder_ttl: None, ..head }), HEARTBEAT_HEAD);
+        // Half the grant, the status line, the patience, and the floor.
+        assert_eq!(queue_nap(NapFacts { grant: Duration::from_secs(1), ..facts }), 500 * MS);
+        assert_eq!(queue_nap(NapFacts { status_line: true, ..facts }), Duration::from_secs(1));
+        assert_eq!(queue_nap(NapFacts { left: Some(40 * MS), ..facts }), 40 * MS);
+        assert_eq!(queue_nap(NapFacts { left: Some(Duration::ZERO), ..facts }), MIN_NAP);
+    }
+
+    #[test]
+    fn naps_in_quorum_mode() {
+        let backoff = 400 * MS;
+        assert_eq!(quorum_nap(backoff, None, None), backoff);
+        assert_eq!(quorum_nap(backoff, Some(100 * MS), None), 105 * MS);
+        // A lock that is free but taken by nobody yet has a zero ttl: no reason to hurry.
+        assert_eq!(quorum_nap(backoff, Some(Duration::ZERO), None), backoff);
+        assert_eq!(quorum_nap(backoff, None, Some(30 * MS)), 30 * MS);
+    }
+
+    #[test]
+    fn a_lease_moves_on_with_each_refresh() {
+        let start = Instant::now();
+        let ttl = Duration::from_secs(30);
+        let mut lease = Lease::new(ttl, start, ttl);
+        assert_eq!(lease.valid_until(), start + ttl - drift(ttl));
+        assert_eq!(lease.refresh_due(), start + Duration::from_secs(10));
+        assert_eq!(lease.call_timeout(start), Duration::from_secs(10));
+        assert_eq!(lease.call_timeout(start + ttl), Duration::ZERO);
+        let sent = start + Duration::from_secs(10);
+        lease.refreshed(sent);
+        assert_eq!(lease.valid_until(), sent + ttl - drift(ttl));
+        assert_eq!(lease.refresh_due(), sent + Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_handed_over_lease_is_refreshed_sooner() {
+        let start = Instant::now();
+        let ttl = Duration::from_secs(30);
+        let mut lease = Lease::new(ttl, start, grant_lifetime(ttl));
+        assert_eq!(lease.valid_until(), start + LAPSE - drift(LAPSE));
+        assert_eq!(lease.refresh_due(), start + LAPSE / 3);
+        // Near the end of the grant a refresh may not take longer than what is left.
+        let late = start + Duration::from_secs(3);
+        assert_eq!(lease.call_timeout(late), LAPSE - drift(LAPSE) - Duration::from_secs(3));
+        lease.refreshed(late);
+        assert_eq!(lease.valid_until(), late + ttl - drift(ttl));
+    }
+}
