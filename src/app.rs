@@ -22,6 +22,9 @@ use crate::timing::{self, REDIS_TIMEOUT};
 /// Runs rlock with this process's arguments and environment, and says how it exits: the
 /// whole `rlock` binary, but for the exit.
 pub fn main() -> Exit {
+    if crate::process::guardian::is_me() {
+        crate::process::guardian::serve();
+    }
     // Every URL that could carry a password, so that no message shows one.
     let mut urls: Vec<String> =
         std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect();

@@ -1,24 +1,28 @@
 //! The guardian: a small process outside rlock's address space that kills the command's whole
-//! process group when rlock dies (SIGKILL, a crash) without dismissing it. It is forked while
-//! rlock has one thread, before anything else starts, and lives in a process group of its own,
-//! so that a signal to rlock's group (Ctrl-C, or `kill -9 -PGID` from a CI runner) leaves it
-//! alive to do its job. rlock talks to it down a pipe ([`Order`]); end of file on that pipe
-//! without a dismissal means rlock is gone.
+//! process group when rlock dies (SIGKILL, a crash) without dismissing it. It is rlock's own
+//! binary started again as `rlock-guardian` (its argv[0]; see [`is_me`]), in a process group of
+//! its own, so that a signal to rlock's group (Ctrl-C, or `kill -9 -PGID` from a CI runner)
+//! leaves it alive to do its job. rlock tells it the command's group down a pipe, its standard
+//! input ([`Order`]); end of file on that pipe means rlock is gone. rlock dismisses it by killing
+//! it (it has nothing to tidy up), which also ends one still starting.
 
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, killpg};
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
+
+/// The guardian's name: its argv[0], and so what `ps` shows.
+const NAME: &str = "rlock-guardian";
 
 /// What rlock tells its guardian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     /// The command runs as the leader of this process group: kill it should rlock die.
     Watch(i32),
-    /// rlock ends normally: leave, killing nothing.
-    Dismiss,
 }
 
 /// The size of an encoded [`Order`]: a tag byte and a process group id.
@@ -26,10 +30,8 @@ const ORDER_LEN: usize = 5;
 
 impl Order {
     fn encode(self) -> [u8; ORDER_LEN] {
-        let (tag, group) = match self {
-            Order::Watch(group) => (b'W', group),
-            Order::Dismiss => (b'D', 0),
-        };
+        let Order::Watch(group) = self;
+        let tag = b'W';
         let mut bytes = [tag, 0, 0, 0, 0];
         bytes[1..].copy_from_slice(&group.to_le_bytes());
         bytes
@@ -39,7 +41,6 @@ impl Order {
         let group = i32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
         match bytes[0] {
             b'W' if group > 1 => Some(Order::Watch(group)),
-            b'D' => Some(Order::Dismiss),
             _ => None,
         }
     }
@@ -52,18 +53,10 @@ struct Watch {
 }
 
 impl Watch {
-    /// Takes an order; false when the guardian should leave now.
-    fn hear(&mut self, order: Order) -> bool {
-        match order {
-            Order::Watch(group) => {
-                self.group = Some(group);
-                true
-            }
-            Order::Dismiss => {
-                self.group = None;
-                false
-            }
-        }
+    /// Takes an order.
+    fn hear(&mut self, order: Order) {
+        let Order::Watch(group) = order;
+        self.group = Some(group);
     }
 
     /// rlock is gone (end of file, or a broken pipe): the group to kill, if any.
@@ -74,30 +67,23 @@ impl Watch {
 
 /// rlock's side of the guardian.
 pub struct Guardian {
-    pid: Pid,
+    child: std::process::Child,
     pipe: Option<OwnedFd>,
 }
 
 impl Guardian {
-    /// Forks the guardian. Call it before rlock starts any thread: it refuses otherwise.
+    /// Starts the guardian.
     pub fn start() -> io::Result<Guardian> {
-        if threads()? != 1 {
-            return Err(io::Error::other("rlock already runs several threads"));
-        }
         let (theirs, ours) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        // SAFETY: rlock has a single thread here (checked above), so the child is a whole copy
-        // of a consistent process: no lock held by another thread, no half-updated allocator.
-        // The child never returns into rlock's code: `guard` ends with an exit.
-        match unsafe { nix::unistd::fork() }? {
-            ForkResult::Child => {
-                drop(ours);
-                guard(theirs)
-            }
-            ForkResult::Parent { child } => {
-                drop(theirs);
-                Ok(Guardian { pid: child, pipe: Some(ours) })
-            }
-        }
+        // /proc/self/exe: this very binary, even if the file was replaced (an upgrade) since.
+        let child = std::process::Command::new("/proc/self/exe")
+            .arg0(NAME)
+            .stdin(Stdio::from(theirs))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()?;
+        Ok(Guardian { child, pipe: Some(ours) })
     }
 
     /// The command started as the leader of `group`.
@@ -112,52 +98,43 @@ impl Guardian {
         Ok(())
     }
 
-    /// rlock ends normally: the guardian leaves at once, killing nothing. Reaps it.
+    /// rlock ends normally: the guardian is killed (so it kills nothing), and reaped.
     pub fn dismiss(mut self) {
-        let _ = self.tell(Order::Dismiss);
-        drop(self.pipe.take());
-        while nix::sys::wait::waitpid(self.pid, None) == Err(nix::errno::Errno::EINTR) {}
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// How many threads this process runs, from /proc/self/status.
-fn threads() -> io::Result<usize> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Threads:"))
-        .and_then(|count| count.trim().parse().ok())
-        .ok_or_else(|| io::Error::other("no thread count in /proc/self/status"))
+/// Whether this process was started as the guardian (its argv[0] says so).
+pub fn is_me() -> bool {
+    std::env::args_os().next().is_some_and(|arg0| arg0 == NAME)
 }
 
-/// The guardian's life (in the forked child): in its own process group, with nothing of rlock's
-/// open but its pipe (not the terminal, not a connection to Redis), it follows orders until
-/// dismissed, or kills the watched group when rlock is gone. The signals rlock blocked
-/// (SIGINT, SIGTERM, SIGHUP, SIGQUIT) stay blocked here, so they are not the guardian's either.
-fn guard(pipe: OwnedFd) -> ! {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-        let _ = nix::sys::prctl::set_name(c"rlock-guardian");
-        close_all_but(pipe.as_raw_fd());
-        let mut pipe = std::fs::File::from(pipe);
-        let mut watch = Watch::default();
-        loop {
-            let mut bytes = [0u8; ORDER_LEN];
-            match pipe.read_exact(&mut bytes) {
-                Ok(()) => {
-                    if !Order::decode(bytes).is_some_and(|order| watch.hear(order)) {
-                        return;
-                    }
-                }
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
+/// The guardian's life: with nothing of rlock's open but its pipe (not the terminal, not a
+/// connection to Redis), it takes orders until rlock is gone, then kills the watched group. The signals rlock blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT) were blocked when
+/// it started, and stay so: they are not the guardian's.
+pub fn serve() -> ! {
+    // The pipe is standard input. Nothing else is the guardian's: not standard output and
+    // error (/dev/null), nor a descriptor rlock was given by whoever started it.
+    close_all_but(0);
+    let mut watch = Watch::default();
+    let mut pipe = io::stdin().lock();
+    loop {
+        let mut bytes = [0u8; ORDER_LEN];
+        match pipe.read_exact(&mut bytes) {
+            Ok(()) => match Order::decode(bytes) {
+                Some(order) => watch.hear(order),
+                // Not an order of rlock's: whoever wrote it, the guardian takes nobody's word.
+                None => std::process::exit(1),
+            },
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
-        if let Some(group) = watch.orphaned() {
-            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
-        }
-    }));
-    std::process::exit(i32::from(outcome.is_err()))
+    }
+    if let Some(group) = watch.orphaned() {
+        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+    }
+    std::process::exit(0)
 }
 
 /// Closes every descriptor but `keep`.
@@ -179,9 +156,8 @@ mod tests {
 
     #[test]
     fn orders_round_trip() {
-        for order in [Order::Watch(4242), Order::Dismiss] {
-            assert_eq!(Order::decode(order.encode()), Some(order));
-        }
+        let order = Order::Watch(4242);
+        assert_eq!(Order::decode(order.encode()), Some(order));
         // Nothing that could kill every process (0, 1, -1) is ever taken as a group.
         assert_eq!(Order::decode(Order::Watch(1).encode()), None);
         assert_eq!(Order::decode(Order::Watch(-1).encode()), None);
@@ -189,12 +165,10 @@ mod tests {
     }
 
     #[test]
-    fn kills_the_group_only_when_rlock_is_gone_undismissed() {
+    fn kills_the_watched_group_once_rlock_is_gone() {
         let mut watch = Watch::default();
         assert_eq!(watch.orphaned(), None, "nothing started yet: nothing to kill");
-        assert!(watch.hear(Order::Watch(77)));
+        watch.hear(Order::Watch(77));
         assert_eq!(watch.orphaned(), Some(77));
-        assert!(!watch.hear(Order::Dismiss));
-        assert_eq!(watch.orphaned(), None);
     }
 }

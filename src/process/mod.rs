@@ -1,7 +1,7 @@
 //! Starting and watching processes: the command rlock runs ([`command`]), what became of it
 //! ([`child`]), and the guardian that kills the command's group when rlock dies or freezes
-//! ([`guardian`]). The only module allowed `unsafe`: forking the guardian, and asking the kernel
-//! how a signal is handled. Everything else goes through `std::process` and `nix`.
+//! ([`guardian`]). The only module allowed `unsafe`, for one thing: asking the kernel how a signal
+//! is handled. Everything else goes through `std::process` and `nix`.
 
 pub(crate) mod child;
 pub(crate) mod command;

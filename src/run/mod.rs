@@ -27,7 +27,7 @@ use crate::timing::{Lease, REDIS_TIMEOUT};
 use keepalive::{KeepAlive, Refresh};
 use signals::Listener;
 use supervisor::{Action, Input, Settings, Supervisor};
-use wait::{Outcome, Patience};
+use wait::{Begun, Outcome, Patience};
 
 /// What `rlock run` was asked to do.
 #[derive(Debug, Clone)]
@@ -54,6 +54,12 @@ pub(crate) enum Event {
     Refresh(Refresh),
 }
 
+impl Event {
+    fn waited(outcome: Outcome) -> Event {
+        Event::Wait(Box::new(outcome))
+    }
+}
+
 /// Runs the request on `servers` and returns how rlock should exit.
 pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
     if request.command.is_empty() {
@@ -69,7 +75,6 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
     };
     // From here on a signal waits for the signal thread: it cannot end rlock with a lock taken.
     signals::block(true)?;
-    // Forked while rlock has one thread, before any other starts.
     let guardian = Guardian::start()
         .map_err(|err| {
             report::notice(format_args!(
@@ -89,8 +94,11 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         holder: Holder::for_command(&request.command),
         patience: request.patience,
     };
-    let waiting =
-        wait::start(lock, take, reporter(&events, |outcome| Event::Wait(Box::new(outcome))))?;
+    // The first try is made here; if it settles the wait, its outcome is the first event.
+    let (waiting, first) = match wait::start(lock, take, reporter(&events, Event::waited))? {
+        Begun::Done(outcome) => (None, Some(Event::waited(outcome))),
+        Begun::Waiting(waiting) => (Some(waiting), None),
+    };
     let mut supervisor = Supervisor::new(Settings {
         name: request.keys.name.clone(),
         ttl: request.ttl,
@@ -103,13 +111,13 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         token,
         command,
         events,
-        waiting: Some(waiting),
+        waiting,
         held: None,
         child: None,
         keepalive: None,
         guardian,
     };
-    let exit = driver.drive(&mut supervisor, &inbox);
+    let exit = driver.drive(&mut supervisor, &inbox, first);
     // The lock is handed on; what is left: let the guardian go, and collect the command.
     if let Some(guardian) = driver.guardian.take() {
         guardian.dismiss();
@@ -148,11 +156,19 @@ struct Driver {
 impl Driver {
     /// The loop: one event (or deadline) at a time, each turned into actions, until the
     /// supervisor says how rlock exits.
-    fn drive(&mut self, supervisor: &mut Supervisor, inbox: &Receiver<Event>) -> Exit {
+    fn drive(
+        &mut self,
+        supervisor: &mut Supervisor,
+        inbox: &Receiver<Event>,
+        mut first: Option<Event>,
+    ) -> Exit {
         loop {
-            let event = match supervisor.deadline() {
-                Some(at) => inbox.recv_timeout(at.saturating_duration_since(Instant::now())),
-                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            let event = match (first.take(), supervisor.deadline()) {
+                (Some(event), _) => Ok(event),
+                (None, Some(at)) => {
+                    inbox.recv_timeout(at.saturating_duration_since(Instant::now()))
+                }
+                (None, None) => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             let mut inputs: VecDeque<Input> = match event {
                 Ok(event) => self.inputs(event).into(),
@@ -193,7 +209,8 @@ impl Driver {
                 Outcome::Acquired { fence, lease, lock } => {
                     self.waiting = None;
                     self.held = Some((lock, lease));
-                    vec![Input::Acquired { fence, valid_until: lease.valid_until() }]
+                    let (valid_until, refresh_due) = (lease.valid_until(), lease.refresh_due());
+                    vec![Input::Acquired { fence, valid_until, refresh_due }]
                 }
                 Outcome::GaveUp(info) => vec![Input::GaveUp(info)],
                 Outcome::Failed(err) => vec![Input::WaitFailed(format!("{err:#}"))],
@@ -206,6 +223,7 @@ impl Driver {
     fn perform(&mut self, action: Action) -> Option<Input> {
         match action {
             Action::Start { fence } => Some(self.start(fence)),
+            Action::KeepAlive => self.keep_alive(),
             Action::Abandon => {
                 if let Some(waiting) = self.waiting.take() {
                     waiting.abandon();
@@ -243,17 +261,22 @@ impl Driver {
         if let Some(guardian) = &self.guardian {
             let _ = guardian.watch(child.pid());
         }
+        Input::Started { pid: child.pid() }
+    }
+
+    /// Starts the keep-alive thread.
+    fn keep_alive(&mut self) -> Option<Input> {
         let Some((lock, lease)) = &self.held else {
-            return Input::CannotKeep("the lock is not at hand".into());
+            return Some(Input::CannotKeep("the lock is not at hand".into()));
         };
         let report = reporter(&self.events, Event::Refresh);
         match KeepAlive::start(lock.another(), self.token.clone(), *lease, report) {
-            Ok(keepalive) => self.keepalive = Some(keepalive),
-            Err(err) => {
-                return Input::CannotKeep(format!("cannot start the refresh thread ({err})"));
+            Ok(keepalive) => {
+                self.keepalive = Some(keepalive);
+                None
             }
+            Err(err) => Some(Input::CannotKeep(format!("cannot start the refresh thread ({err})"))),
         }
-        Input::Started { pid: child.pid() }
     }
 
     /// Stops the keep-alive, then releases the lock (handing it to the next waiter): the one
@@ -286,25 +309,27 @@ pub(crate) fn take(lock: Lock, request: wait::Request) -> Result<Taken> {
     signals::block(false)?;
     let (events, inbox) = mpsc::channel();
     let _listener = Listener::start(false, events.clone())?;
-    let waiting =
-        wait::start(lock, request, reporter(&events, |outcome| Event::Wait(Box::new(outcome))))?;
+    let waiting = match wait::start(lock, request, reporter(&events, Event::waited))? {
+        Begun::Done(outcome) => return taken(outcome),
+        Begun::Waiting(waiting) => waiting,
+    };
     loop {
         match inbox.recv() {
             Ok(Event::Signal(signal)) => {
                 waiting.abandon();
                 return Ok(Taken::Interrupted(signal));
             }
-            Ok(Event::Wait(outcome)) => {
-                return match *outcome {
-                    Outcome::Acquired { fence, lease, lock } => {
-                        Ok(Taken::Acquired { fence, lease, lock })
-                    }
-                    Outcome::GaveUp(info) => Ok(Taken::GaveUp(info)),
-                    Outcome::Failed(err) => Err(err),
-                };
-            }
+            Ok(Event::Wait(outcome)) => return taken(*outcome),
             Ok(Event::Child | Event::Refresh(_)) => {}
             Err(_) => bail!("the wait for the lock ended without an answer"),
         }
+    }
+}
+
+fn taken(outcome: Outcome) -> Result<Taken> {
+    match outcome {
+        Outcome::Acquired { fence, lease, lock } => Ok(Taken::Acquired { fence, lease, lock }),
+        Outcome::GaveUp(info) => Ok(Taken::GaveUp(info)),
+        Outcome::Failed(err) => Err(err),
     }
 }

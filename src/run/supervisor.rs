@@ -24,8 +24,9 @@ use crate::run::keepalive::Refresh;
 pub enum Input {
     /// rlock received this signal.
     Signal(i32),
-    /// The lock is ours, with this fence, surely until `valid_until`.
-    Acquired { fence: u64, valid_until: Instant },
+    /// The lock is ours, with this fence, surely until `valid_until`; its first refresh is due
+    /// at `refresh_due`.
+    Acquired { fence: u64, valid_until: Instant, refresh_due: Instant },
     /// The lock was not obtained; what it looked like then, if that could be read.
     GaveUp(Option<Option<LockInfo>>),
     /// Waiting failed (Redis unreachable, refused, answering oddly): why.
@@ -55,6 +56,9 @@ pub enum Action {
     Start { fence: u64 },
     /// Give the wait up: leave the queue.
     Abandon,
+    /// Start keeping the lock alive (the first refresh is due; answer with CannotKeep if that
+    /// cannot be done).
+    KeepAlive,
     /// Send this signal to the command's process group.
     Signal(Signal),
     /// Stop the keep-alive and release the lock (answer with Released).
@@ -79,7 +83,7 @@ pub struct Settings {
 #[derive(Debug)]
 enum Phase {
     Waiting,
-    Starting { valid_until: Instant },
+    Starting { valid_until: Instant, refresh_due: Instant },
     Running(Running),
     Releasing { then: Exit },
     Done,
@@ -90,6 +94,9 @@ struct Running {
     pid: u32,
     /// The lock is surely ours until then (moved on by each refresh).
     valid_until: Instant,
+    /// When to start the keep-alive: when the first refresh is due (a command that ends sooner
+    /// needs none).
+    keepalive_at: Option<Instant>,
     /// The lock was lost: the command is being stopped.
     lost: bool,
     /// When to SIGKILL a command that outlives its SIGTERM.
@@ -119,7 +126,7 @@ impl Supervisor {
         match &self.phase {
             Phase::Running(running) => {
                 let valid = (!running.lost).then_some(running.valid_until);
-                valid.into_iter().chain(running.kill_at).min()
+                valid.into_iter().chain(running.kill_at).chain(running.keepalive_at).min()
             }
             _ => None,
         }
@@ -137,8 +144,8 @@ impl Supervisor {
                     Action::Finish(Exit::Signal(signal)),
                 ]
             }
-            (Phase::Waiting, Input::Acquired { fence, valid_until }) => {
-                self.phase = Phase::Starting { valid_until };
+            (Phase::Waiting, Input::Acquired { fence, valid_until, refresh_due }) => {
+                self.phase = Phase::Starting { valid_until, refresh_due };
                 let ttl = self.settings.ttl;
                 vec![Action::Start { fence }, Action::Say(Note::Acquired { name, fence, ttl })]
             }
@@ -151,10 +158,11 @@ impl Supervisor {
                 self.phase = Phase::Done;
                 vec![Action::Say(Note::Failed(message)), Action::Finish(Exit::Failure)]
             }
-            (Phase::Starting { valid_until }, Input::Started { pid }) => {
+            (Phase::Starting { valid_until, refresh_due }, Input::Started { pid }) => {
                 self.phase = Phase::Running(Running {
                     pid,
                     valid_until: *valid_until,
+                    keepalive_at: Some(*refresh_due),
                     lost: false,
                     kill_at: None,
                     interrupts: 0,
@@ -225,6 +233,10 @@ impl Running {
             Input::CannotKeep(why) => self.lose(&why, now, settings),
             Input::Tick => {
                 let mut actions = Vec::new();
+                if self.keepalive_at.is_some_and(|at| now >= at) {
+                    self.keepalive_at = None;
+                    actions.push(Action::KeepAlive);
+                }
                 if !self.lost && now >= self.valid_until {
                     let why = self.failing.clone().unwrap_or_else(|| "no answer".into());
                     let reason =
@@ -275,6 +287,7 @@ impl Running {
             return Vec::new();
         }
         self.lost = true;
+        self.keepalive_at = None;
         self.kill_at = now.checked_add(settings.kill_grace);
         let mut actions = self.tell(Signal::SIGTERM);
         actions.push(Action::Say(Note::Lost {
@@ -326,8 +339,8 @@ mod tests {
 
         /// Takes the lock and starts the command as pid 42.
         fn running(mut self) -> Fake {
-            let valid_until = self.start + TTL;
-            let actions = self.at(0, Input::Acquired { fence: 7, valid_until });
+            let (valid_until, refresh_due) = (self.start + TTL, self.start + TTL / 3);
+            let actions = self.at(0, Input::Acquired { fence: 7, valid_until, refresh_due });
             assert_eq!(actions[0], Action::Start { fence: 7 });
             self.at(0, Input::Started { pid: 42 });
             self
@@ -391,7 +404,8 @@ mod tests {
     #[test]
     fn a_command_that_cannot_start_releases_and_exits_with_its_code() {
         let mut run = Fake::new();
-        run.at(0, Input::Acquired { fence: 1, valid_until: run.start + TTL });
+        let (valid_until, refresh_due) = (run.start + TTL, run.start + TTL / 3);
+        run.at(0, Input::Acquired { fence: 1, valid_until, refresh_due });
         let failed = Input::StartFailed { exit: Exit::CannotExecute, message: "x: nope".into() };
         assert_eq!(run.at(0, failed)[0], Action::Release);
         assert_eq!(finished(&run.at(0, Input::Released(Ok(true)))), Some(Exit::CannotExecute));
@@ -420,7 +434,7 @@ mod tests {
         let actions = run.at(5, Input::Refresh(Refresh::NotOurs));
         assert_eq!(Fake::signals(&actions), [Signal::SIGTERM]);
         assert!(matches!(actions.last(), Some(Action::Say(Note::Lost { .. }))));
-        // SIGKILL once the grace is over.
+        // SIGKILL once the grace is over (and no keep-alive starts for a lock lost).
         assert_eq!(run.supervisor.deadline(), Some(run.start + Duration::from_secs(15)));
         assert!(run.at(14, Input::Tick).is_empty());
         assert_eq!(Fake::signals(&run.at(15, Input::Tick)), [Signal::SIGKILL]);
@@ -432,8 +446,29 @@ mod tests {
     }
 
     #[test]
+    fn the_keep_alive_starts_when_the_first_refresh_is_due() {
+        let mut run = Fake::new().running();
+        assert_eq!(run.supervisor.deadline(), Some(run.start + TTL / 3));
+        assert!(run.at(9, Input::Tick).is_empty());
+        assert_eq!(run.at(10, Input::Tick), [Action::KeepAlive]);
+        assert_eq!(run.supervisor.deadline(), Some(run.start + TTL));
+        assert!(!run.at(11, Input::Tick).contains(&Action::KeepAlive), "only once");
+        // One that cannot start: the lock cannot be kept, so it counts as lost.
+        let actions = run.at(11, Input::CannotKeep("no threads".into()));
+        assert_eq!(Fake::signals(&actions), [Signal::SIGTERM]);
+    }
+
+    #[test]
+    fn a_short_command_needs_no_keep_alive() {
+        let mut run = Fake::new().running();
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.supervisor.deadline(), None);
+    }
+
+    #[test]
     fn refreshes_move_the_validity_on_and_failures_past_it_lose_the_lock() {
         let mut run = Fake::new().running();
+        assert_eq!(run.at(10, Input::Tick), [Action::KeepAlive]);
         assert_eq!(run.supervisor.deadline(), Some(run.start + TTL));
         run.at(10, Input::Refresh(Refresh::Kept { valid_until: run.start + 40 * SEC }));
         assert_eq!(run.supervisor.deadline(), Some(run.start + 40 * SEC));

@@ -14,12 +14,13 @@
 //! wait up at any moment ([`Wait::abandon`]): no try is under way then or later, and the place
 //! in the queue is left, releasing a lock granted a moment before.
 
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::lock::{Attempt, Holder, Lock, LockInfo, Token, Waiter, Wake};
+use crate::lock::{Attempt, Holder, Lock, LockInfo, Token, Waiter, Waiting, Wake};
 use crate::report::views::Progress;
 use crate::timing::{self, Lease, NapFacts};
 
@@ -63,12 +64,20 @@ pub struct Wait {
     token: Token,
 }
 
-/// Starts waiting for `lock` on a thread of its own, which calls `done` with the outcome.
+/// How [`start`] began: the first try settled it, or the wait goes on on its thread.
+pub enum Begun {
+    Done(Outcome),
+    Waiting(Wait),
+}
+
+/// Makes the first try at `lock` on the calling thread (so that a lock that is free costs no
+/// thread); if that does not settle it, waits on a thread of its own, which calls `done` with the
+/// outcome.
 pub fn start(
     lock: Lock,
     request: Request,
     done: impl FnOnce(Outcome) + Send + 'static,
-) -> Result<Wait> {
+) -> Result<Begun> {
     let waiter = match request.patience {
         _ if !lock.has_queue() => None,
         Patience::NoWait => None,
@@ -79,19 +88,26 @@ pub fn start(
         }),
     };
     let abandoned = Arc::new(Mutex::new(false));
+    let started = Instant::now();
+    let mut turn =
+        Turn { lock, request, waiter, abandoned: abandoned.clone(), started, asked: started };
+    let first = turn.try_now();
+    let waiting = match turn.settle(first, started) {
+        ControlFlow::Break(outcome) => return Ok(Begun::Done(turn.finish(outcome))),
+        ControlFlow::Continue(waiting) => waiting,
+    };
     let wait = Wait {
-        abandoned: abandoned.clone(),
-        leaver: lock.another(),
-        waiter: waiter.as_ref().map(|waiter| waiter.id.clone()),
-        token: request.token.clone(),
+        abandoned,
+        leaver: turn.lock.another(),
+        waiter: turn.waiter.as_ref().map(|waiter| waiter.id.clone()),
+        token: turn.request.token.clone(),
     };
     std::thread::Builder::new().name("rlock-wait".into()).spawn(move || {
-        let mut turn = Turn { lock, request, waiter, abandoned };
-        if let Some(outcome) = turn.take() {
-            done(outcome);
+        if let Some(outcome) = turn.wait(waiting) {
+            done(turn.finish(outcome));
         }
     })?;
-    Ok(wait)
+    Ok(Begun::Waiting(wait))
 }
 
 impl Wait {
@@ -111,88 +127,109 @@ struct Turn {
     request: Request,
     waiter: Option<Waiter>,
     abandoned: Arc<Mutex<bool>>,
+    /// When the wait began.
+    started: Instant,
+    /// When the last BLPOP began. A lock handed to us counts from before the grant could have
+    /// happened: from the last call that found no grant yet. For a grant found by a try, that is
+    /// the BLPOP before it; for one found by BLPOP, the try before it.
+    asked: Instant,
 }
 
 impl Turn {
-    /// Waits for the lock; `None` when the wait was given up.
-    fn take(&mut self) -> Option<Outcome> {
-        let mut progress = Progress::new(&self.lock.keys().name);
-        let outcome = self.turn(&mut progress);
-        progress.clear();
-        if let Some(Outcome::GaveUp(_) | Outcome::Failed(_)) = &outcome {
-            // Leave the queue however the wait ended; if Redis is unreachable, the place lapses.
-            if let Some(waiter) = &self.waiter {
-                let _ = self.lock.leave(&waiter.id, &self.request.token);
-            }
-        }
-        match outcome {
-            Some(Outcome::GaveUp(_)) => Some(Outcome::GaveUp(self.lock.inspect().ok())),
-            outcome => outcome,
-        }
-    }
-
     /// One try, unless the wait was given up (then `None`).
     fn try_once(&mut self) -> Option<Result<Attempt>> {
-        let abandoned = self.abandoned.lock().unwrap_or_else(PoisonError::into_inner);
+        let abandoned = self.abandoned.clone();
+        let abandoned = abandoned.lock().unwrap_or_else(PoisonError::into_inner);
         if *abandoned {
             return None;
         }
-        let Request { token, ttl, holder, .. } = &self.request;
-        Some(self.lock.try_acquire(token, *ttl, holder, self.waiter.as_ref()))
+        Some(self.try_now())
     }
 
-    fn turn(&mut self, progress: &mut Progress) -> Option<Outcome> {
-        let started = Instant::now();
+    /// One try.
+    fn try_now(&mut self) -> Result<Attempt> {
+        let Request { token, ttl, holder, .. } = &self.request;
+        self.lock.try_acquire(token, *ttl, holder, self.waiter.as_ref())
+    }
+
+    /// What a try sent at `sent` settles: the outcome, or what to wait for.
+    fn settle(&mut self, attempt: Result<Attempt>, sent: Instant) -> ControlFlow<Outcome, Waiting> {
         let ttl = self.request.ttl;
-        // A lock handed to us counts from before the grant could have happened: from the last
-        // call that found no grant yet. For a grant found by a try, that is the BLPOP before it
-        // (`asked`); for one found by BLPOP, the try before it (`sent`).
-        let mut asked = started;
+        let waiting = match attempt {
+            Err(err) => return ControlFlow::Break(Outcome::Failed(err)),
+            Ok(Attempt::Acquired { fence, granted }) => {
+                let lease = if granted {
+                    Lease::new(ttl, self.asked, timing::grant_lifetime(ttl))
+                } else {
+                    Lease::new(ttl, sent, ttl)
+                };
+                return ControlFlow::Break(self.acquired(fence, lease));
+            }
+            Ok(Attempt::Held(waiting)) => waiting,
+        };
+        match self.request.patience {
+            Patience::Until(deadline)
+                if deadline.is_none_or(|deadline| Instant::now() < deadline) =>
+            {
+                ControlFlow::Continue(waiting)
+            }
+            _ => ControlFlow::Break(Outcome::GaveUp(None)),
+        }
+    }
+
+    /// Waits, from what the last try found, until the lock is ours or the patience runs out;
+    /// `None` when the wait was given up.
+    fn wait(&mut self, mut waiting: Waiting) -> Option<Outcome> {
+        let mut progress = Progress::new(&self.lock.keys().name);
         let mut tries = 0;
+        let mut sent = self.started;
         loop {
-            let sent = Instant::now();
-            let waiting = match self.try_once()? {
-                Err(err) => return Some(Outcome::Failed(err)),
-                Ok(Attempt::Acquired { fence, granted }) => {
-                    let lease = if granted {
-                        Lease::new(ttl, asked, timing::grant_lifetime(ttl))
-                    } else {
-                        Lease::new(ttl, sent, ttl)
-                    };
-                    return Some(self.acquired(fence, lease));
-                }
-                Ok(Attempt::Held(waiting)) => waiting,
-            };
+            progress.show(&waiting, self.started.elapsed());
             let Patience::Until(deadline) = self.request.patience else {
                 return Some(Outcome::GaveUp(None));
             };
-            let now = Instant::now();
-            if deadline.is_some_and(|deadline| now >= deadline) {
-                return Some(Outcome::GaveUp(None));
-            }
-            progress.show(&waiting, started.elapsed());
-            let left = deadline.map(|deadline| deadline.saturating_duration_since(now));
-            let Some(waiter) = self.waiter.clone() else {
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            if let Some(waiter) = self.waiter.clone() {
+                let nap = timing::queue_nap(NapFacts {
+                    head: waiting.place == 1,
+                    holder_ttl: waiting.ttl,
+                    grant: waiter.grant,
+                    status_line: progress.on_terminal(),
+                    left,
+                });
+                self.asked = Instant::now();
+                match self.lock.wait_for_grant(&waiter.id, nap) {
+                    Err(err) => return Some(Outcome::Failed(err)),
+                    Ok(Wake::Granted(fence)) => {
+                        let lease = Lease::new(self.request.ttl, sent, waiter.grant);
+                        return Some(self.acquired(fence, lease));
+                    }
+                    Ok(Wake::Nudged | Wake::TimedOut) => {}
+                }
+            } else {
+                // A quorum has no queue: try again after a jittered backoff.
                 let backoff = timing::backoff(tries, fastrand::f64());
                 tries += 1;
                 std::thread::sleep(timing::quorum_nap(backoff, waiting.ttl, left));
-                continue;
-            };
-            let nap = timing::queue_nap(NapFacts {
-                head: waiting.place == 1,
-                holder_ttl: waiting.ttl,
-                grant: waiter.grant,
-                status_line: progress.on_terminal(),
-                left,
-            });
-            asked = Instant::now();
-            match self.lock.wait_for_grant(&waiter.id, nap) {
-                Err(err) => return Some(Outcome::Failed(err)),
-                Ok(Wake::Granted(fence)) => {
-                    return Some(self.acquired(fence, Lease::new(ttl, sent, waiter.grant)));
-                }
-                Ok(Wake::Nudged | Wake::TimedOut) => {}
             }
+            sent = Instant::now();
+            let attempt = self.try_once()?;
+            match self.settle(attempt, sent) {
+                ControlFlow::Break(outcome) => return Some(outcome),
+                ControlFlow::Continue(still) => waiting = still,
+            }
+        }
+    }
+
+    /// The outcome as it is reported: a wait that did not take the lock leaves the queue (if
+    /// Redis is unreachable, the place lapses), and one that gave up says who holds the lock.
+    fn finish(&mut self, outcome: Outcome) -> Outcome {
+        if let (Outcome::GaveUp(_) | Outcome::Failed(_), Some(waiter)) = (&outcome, &self.waiter) {
+            let _ = self.lock.leave(&waiter.id, &self.request.token);
+        }
+        match outcome {
+            Outcome::GaveUp(_) => Outcome::GaveUp(self.lock.inspect().ok()),
+            outcome => outcome,
         }
     }
 
