@@ -56,32 +56,31 @@ pub(crate) fn say(message: impl Display) {
     let _ = stderr.write_all(line.as_bytes()).and_then(|()| stderr.flush());
 }
 
-/// A message the user should see unless they asked for quiet (the lock is held, it was lost...).
-pub fn notice(message: impl Display) {
-    if shows(Level::Notice) {
+/// Says `message` if rlock says that much (see [`Level`]).
+pub fn at(level: Level, message: impl Display) {
+    if shows(level) {
         say(message);
     }
+}
+
+/// A message the user should see unless they asked for quiet (the lock is held, it was lost...).
+pub fn notice(message: impl Display) {
+    at(Level::Notice, message);
 }
 
 /// What happens to the lock, for `-v`.
 pub fn detail(message: impl Display) {
-    if shows(Level::Detail) {
-        say(message);
-    }
+    at(Level::Detail, message);
 }
 
 /// Each step, for `-vv`.
 pub fn step(message: impl Display) {
-    if shows(Level::Steps) {
-        say(message);
-    }
+    at(Level::Steps, message);
 }
 
 /// Each call to Redis, for `-vvv`.
 pub fn call(message: impl Display) {
-    if shows(Level::Calls) {
-        say(message);
-    }
+    at(Level::Calls, message);
 }
 
 /// A failure: always shown.

@@ -5,7 +5,7 @@ use std::fmt::{self, Display};
 use std::time::Duration;
 
 use crate::lock::LockInfo;
-use crate::report::{Level, duration, say, shows, signal_name};
+use crate::report::{Level, at, duration, signal_name};
 
 /// What the supervisor of `rlock run` (and `acquire`) has to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,9 +133,7 @@ impl Display for Note {
 impl Note {
     /// Shows the note, at its level.
     pub fn show(&self) {
-        if shows(self.level()) {
-            say(self);
-        }
+        at(self.level(), self);
     }
 }
 
