@@ -75,14 +75,6 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
     };
     // From here on a signal waits for the signal thread: it cannot end rlock with a lock taken.
     signals::block(true)?;
-    let guardian = Guardian::start()
-        .map_err(|err| {
-            report::notice(format_args!(
-                "cannot start the guardian process ({err}): if rlock is killed, its command \
-                 goes on without the lock"
-            ))
-        })
-        .ok();
     let (events, inbox) = mpsc::channel();
     let _listener = Listener::start(true, events.clone())?;
     let token = Token::generate();
@@ -99,6 +91,13 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         Begun::Done(outcome) => (None, Some(Event::waited(outcome))),
         Begun::Waiting(waiting) => (Some(waiting), None),
     };
+    // The guardian, if a command may run: it starts after the first try, so that it does not
+    // compete with that round trip for the CPU, and before the command.
+    let runs = match &first {
+        Some(Event::Wait(outcome)) => matches!(**outcome, Outcome::Acquired { .. }),
+        _ => true,
+    };
+    let guardian = runs.then(start_guardian).flatten();
     let mut supervisor = Supervisor::new(Settings {
         name: request.keys.name.clone(),
         ttl: request.ttl,
@@ -126,6 +125,18 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         child.reap();
     }
     Ok(exit)
+}
+
+/// The guardian, or a notice that there is none.
+fn start_guardian() -> Option<Guardian> {
+    Guardian::start()
+        .map_err(|err| {
+            report::notice(format_args!(
+                "cannot start the guardian process ({err}): if rlock is killed, its command \
+                 goes on without the lock"
+            ))
+        })
+        .ok()
 }
 
 /// A callback for a helper thread that sends what it reports as an event.
