@@ -11,6 +11,10 @@ const ENDS_SERVER_PART: [char; 4] = ['/', '?', '#', '\\'];
 /// `?pass=` parameter. A password is hidden whole even when it holds `@`, `/`, `?` or `#`,
 /// percent-encoded or not.
 pub fn redact(url: &str) -> String {
+    // A `pass=` value as typed goes first, wherever it stands: in a URL that can be read two ways
+    // (`unix://:?pass=@x`: a password `?pass=`, or a `pass` of `@x`), neither may show.
+    let masked = mask_typed_pass_values(url);
+    let url = masked.as_str();
     if let Some(hidden) = hide_typed_password(url) {
         // Used unless the URL parses with a password of its own and what follows the last `@`
         // is no server: then that `@` is in a path or query (`redis://u:pw@host/0?x=@`).
@@ -130,6 +134,7 @@ pub fn secrets(url: &str) -> Vec<String> {
         let query = url.split_once('?').map_or("", |(_, query)| query);
         found.extend(query.split('&').filter_map(typed_pass).map(str::to_owned));
     }
+    found.extend(typed_pass_values(url).map(str::to_owned));
     found.retain(|secret| secret.len() >= 3 && secret != "***");
     // Longest first, so that no shorter secret inside a longer one leaves the rest of it shown.
     found.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
@@ -143,6 +148,31 @@ fn push_decoded(found: &mut Vec<String>, password: &str) {
     if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
         found.push(decoded.into_owned());
     }
+}
+
+/// `url` with the value after every `pass=` (up to the next `&`, or the end) replaced by `***`.
+fn mask_typed_pass_values(url: &str) -> String {
+    let mut masked = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(at) = rest.find("pass=") {
+        let (before, after) = rest.split_at(at + "pass=".len());
+        masked.push_str(before);
+        let end = after.find('&').unwrap_or(after.len());
+        if end > 0 {
+            masked.push_str("***");
+        }
+        rest = &after[end..];
+    }
+    masked.push_str(rest);
+    masked
+}
+
+/// The values after every `pass=` as typed (up to the next `&`, or the end).
+fn typed_pass_values(url: &str) -> impl Iterator<Item = &str> {
+    url.match_indices("pass=").map(move |(at, _)| {
+        let after = &url[at + "pass=".len()..];
+        &after[..after.find('&').unwrap_or(after.len())]
+    })
 }
 
 /// The value of a `pass=VALUE` pair of a query, as typed.
@@ -163,6 +193,15 @@ pub(crate) fn scrub_all(message: &str, secrets: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_read_two_ways_shows_neither_password() {
+        // A password `?pass=` before the `@`, or a `pass` value `@Pw7Secret` after the `?`.
+        let shown = redact("unix://:?pass=@Pw7Secret");
+        assert!(!shown.contains("Pw7Secret"), "{shown}");
+        assert!(secrets("unix://:?pass=@Pw7Secret").contains(&"@Pw7Secret".to_owned()));
+        assert_eq!(redact("unix:///r.sock?db=1&pass=pw&x=2"), "unix:///r.sock?db=1&pass=***&x=2");
+    }
 
     #[test]
     fn redacts_passwords() {
