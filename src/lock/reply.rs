@@ -24,9 +24,7 @@ pub enum Attempt {
 pub enum Wake {
     /// The lock was handed to it, with this fence.
     Granted(u64),
-    /// Something else was pushed to its list (it looks at the lock again).
-    Nudged,
-    /// Nothing came in time.
+    /// No grant came in time (or something that is no fence was on its list): look again.
     TimedOut,
 }
 
@@ -138,11 +136,12 @@ pub fn held_in(reply: &[Value]) -> Result<Option<Mode>, Odd> {
     }
 }
 
-/// BLPOP's reply on a waiter's wake-up list: a fence is a grant, anything else a nudge.
+/// BLPOP's reply on a waiter's wake-up list: a fence is a grant; nothing, or anything else, is
+/// no grant.
 pub fn wake(reply: Option<(String, String)>) -> Wake {
     match reply {
         None => Wake::TimedOut,
-        Some((_, message)) => message.parse().map_or(Wake::Nudged, Wake::Granted),
+        Some((_, message)) => message.parse().map_or(Wake::TimedOut, Wake::Granted),
     }
 }
 
@@ -268,7 +267,7 @@ mod tests {
     fn wake_ups() {
         assert_eq!(wake(None), Wake::TimedOut);
         assert_eq!(wake(Some(("q".into(), "12".into()))), Wake::Granted(12));
-        assert_eq!(wake(Some(("q".into(), "nudge".into()))), Wake::Nudged);
+        assert_eq!(wake(Some(("q".into(), "nudge".into()))), Wake::TimedOut);
     }
 
     #[test]

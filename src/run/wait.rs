@@ -204,7 +204,7 @@ impl Turn {
                         let lease = Lease::new(self.request.ttl, sent, waiter.grant);
                         return Some(self.acquired(fence, lease));
                     }
-                    Ok(Wake::Nudged | Wake::TimedOut) => {}
+                    Ok(Wake::TimedOut) => {}
                 }
             } else {
                 // A quorum has no queue: try again after a jittered backoff.
