@@ -53,7 +53,7 @@ set edit:completion:arg-completer[rlock] = {|@words|
             cand -E 'Exit with this code when the lock is not obtained'
             cand --conflict-exit-code 'Exit with this code when the lock is not obtained'
             cand --limit 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]'
-            cand --kill-grace 'Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost)'
+            cand --kill-grace 'Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost or not refreshed in time); both come before the lock can lapse [default: 10s, or a third of a shorter ttl]'
             cand -r 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
             cand --redis 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
             cand --tls-ca 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system''s'

@@ -49,7 +49,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand run" -s t -l ttl -d 'Lifetim
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s w -l wait -d 'Wait at most this long for a held lock [default: wait forever]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s E -l conflict-exit-code -d 'Exit with this code when the lock is not obtained' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
-complete -c rlock -n "__fish_rlock_using_subcommand run" -l kill-grace -d 'Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost)' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l kill-grace -d 'Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost or not refreshed in time); both come before the lock can lapse [default: 10s, or a third of a shorter ttl]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F

@@ -60,7 +60,8 @@ pub fn execute(cli: Cli) -> Result<Exit> {
                 mode: args.take.mode.mode(),
                 patience: patience(&args.take),
                 conflict_exit: args.take.conflict_exit_code,
-                kill_grace: args.kill_grace,
+                kill_grace: timing::kill_grace(args.take.ttl, args.kill_grace)
+                    .map_err(anyhow::Error::msg)?,
                 command: args.command,
             };
             run::run(servers()?, request)

@@ -297,9 +297,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub take: TakeArgs,
 
-    /// Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
-    pub kill_grace: Duration,
+    /// Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost or not
+    /// refreshed in time); both come before the lock can lapse [default: 10s, or a third of a
+    /// shorter ttl]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub kill_grace: Option<Duration>,
 
     /// The command and its arguments, after --
     #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]

@@ -15,7 +15,10 @@ pub const TABLE: [(&str, &str); 8] = [
         "the lock was not obtained: it was held and -n was given, or --wait ran out \
          (-E changes the code)",
     ),
-    ("124", "the lock was lost while the command ran, and rlock stopped the command"),
+    (
+        "124",
+        "the lock was lost while the command ran (rlock stopped the command), or was found gone when the command ended",
+    ),
     (
         "125",
         "rlock itself failed: bad usage, Redis unreachable, authentication or TLS refused, an \
@@ -43,7 +46,7 @@ pub enum Exit {
     Signal(i32),
     /// The lock was not obtained; the code is 75 or the one given with `-E`.
     Conflict(u8),
-    /// The lock was lost while the command ran and rlock stopped the command.
+    /// The lock was lost while the command ran (rlock stopped it), or found gone at its end.
     LockLost,
     /// rlock itself failed: bad usage, Redis unreachable, refused or answering oddly.
     Failure,

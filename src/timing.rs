@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::duration::show;
+
 /// Time allowed for each Redis round trip while taking, inspecting and releasing a lock.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -56,6 +58,59 @@ pub fn refresh_period(ttl: Duration) -> Duration {
 /// and 1 s.
 pub fn refresh_retry(ttl: Duration) -> Duration {
     (ttl / 20).clamp(Duration::from_millis(20), Duration::from_secs(1))
+}
+
+/// The kill grace when none is given: 10 s, or a third of a shorter ttl, so that it always fits
+/// (see [`max_kill_grace`]).
+pub fn default_kill_grace(ttl: Duration) -> Duration {
+    KILL_GRACE.min(refresh_period(ttl))
+}
+
+/// The default `--kill-grace` for the default ttl.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+
+/// How long before the lock's validity ends the command must be dead: room for SIGKILL to take
+/// effect and for rlock's timer to fire late. A twentieth of the ttl, within 10 ms and 250 ms.
+pub fn stop_margin(ttl: Duration) -> Duration {
+    (ttl / 20).clamp(Duration::from_millis(10), Duration::from_millis(250))
+}
+
+/// The longest kill grace a ttl leaves room for: the SIGTERM (validity − grace − margin) must
+/// come no sooner than a retry after the first refresh is due, so that one failed refresh is
+/// not yet a stop.
+pub fn max_kill_grace(ttl: Duration) -> Duration {
+    (ttl - refresh_period(ttl)).saturating_sub(drift(ttl) + stop_margin(ttl) + refresh_retry(ttl))
+}
+
+/// The kill grace to use: the one given, if it fits the ttl, or the default. A grace that does
+/// not fit is refused with what would.
+pub fn kill_grace(ttl: Duration, given: Option<Duration>) -> Result<Duration, String> {
+    let Some(grace) = given else { return Ok(default_kill_grace(ttl)) };
+    let most = max_kill_grace(ttl);
+    if grace > most {
+        return Err(format!(
+            "a --kill-grace of {} does not fit a ttl of {}: rlock must have stopped the command \
+             before the lock can lapse, so use at most {} (or a longer --ttl)",
+            show(grace),
+            show(ttl),
+            show(most)
+        ));
+    }
+    Ok(grace)
+}
+
+/// When a command whose lock is on `lease` must be stopped if no refresh moves the lease on:
+/// SIGTERM at the first instant, SIGKILL of its whole group at the second, a margin before the
+/// validity ends, so that it is dead before Redis can give the lock to anyone else. The SIGTERM
+/// comes no sooner than a retry after the next refresh is due (a lock just handed over has a
+/// short first lifetime: its grace is cut short, its SIGKILL never moved).
+pub fn stop_times(lease: &Lease, grace: Duration) -> (Instant, Instant) {
+    let ttl = lease.ttl();
+    let valid_until = lease.valid_until();
+    let kill = valid_until.checked_sub(stop_margin(ttl)).unwrap_or(valid_until);
+    let term = kill.checked_sub(grace).unwrap_or(kill);
+    let term = term.max(lease.refresh_due() + refresh_retry(ttl)).min(kill);
+    (term, kill)
 }
 
 /// The first lifetime of a lock handed to a waiter: short, so that a waiter that died a moment
@@ -199,6 +254,46 @@ mod tests {
         assert_eq!(refresh_retry(Duration::from_secs(6)), 300 * MS);
         assert_eq!(refresh_retry(Duration::from_millis(100)), 20 * MS);
     }
+
+    #[test]
+    fn the_kill_grace_fits_the_ttl() {
+        let ttl = Duration::from_secs(30);
+        assert_eq!(kill_grace(ttl, None), Ok(Duration::from_secs(10)));
+        assert_eq!(max_kill_grace(ttl), 20 * SEC - 302 * MS - 250 * MS - SEC);
+        // A short ttl gets a shorter default, and refuses a grace it has no room for.
+        let short = Duration::from_secs(6);
+        assert_eq!(kill_grace(short, None), Ok(2 * SEC));
+        let err = kill_grace(short, Some(10 * SEC)).unwrap_err();
+        assert!(err.contains("at most 3s 388ms"), "{err}");
+        assert_eq!(kill_grace(short, Some(3 * SEC)), Ok(3 * SEC));
+        // The default always fits.
+        for ms in [100, 150, 200, 500, 1000, 2000, 6000, 30_000, 600_000, 86_400_000] {
+            let ttl = Duration::from_millis(ms);
+            assert!(default_kill_grace(ttl) <= max_kill_grace(ttl), "{ms} ms");
+        }
+    }
+
+    #[test]
+    fn the_command_is_stopped_before_the_lock_can_lapse() {
+        let start = Instant::now();
+        let ttl = Duration::from_secs(6);
+        let lease = Lease::new(ttl, start, ttl);
+        let (term, kill) = stop_times(&lease, 2 * SEC);
+        // Valid until 6 s less the drift (62 ms); the margin is 250 ms.
+        assert_eq!(kill, start + ttl - 62 * MS - 250 * MS);
+        assert_eq!(term, kill - 2 * SEC);
+        assert!(kill < lease.valid_until());
+        // A lock just handed over lives 4 s at first: the SIGKILL stays before that ends, the
+        // SIGTERM waits for a retry after the first refresh is due.
+        let ttl = Duration::from_secs(30);
+        let granted = Lease::new(ttl, start, grant_lifetime(ttl));
+        let (term, kill) = stop_times(&granted, 10 * SEC);
+        assert_eq!(kill, start + LAPSE - drift(LAPSE) - 250 * MS);
+        assert_eq!(term, granted.refresh_due() + SEC);
+        assert!(term < kill);
+    }
+
+    const SEC: Duration = Duration::from_secs(1);
 
     #[test]
     fn grant_lifetime_is_short() {

@@ -1,18 +1,23 @@
 //! The guardian: a small process outside rlock's address space that kills the command's whole
-//! process group when rlock dies (SIGKILL, a crash) without dismissing it. It is rlock's own
-//! binary started again as `rlock-guardian` (its argv[0]; see [`is_me`]), in a process group of
-//! its own, so that a signal to rlock's group (Ctrl-C, or `kill -9 -PGID` from a CI runner)
-//! leaves it alive to do its job. rlock tells it the command's group down a pipe, its standard
-//! input ([`Order`]); end of file on that pipe means rlock is gone. rlock dismisses it by killing
-//! it (it has nothing to tidy up), which also ends one still starting.
+//! process group when rlock dies (SIGKILL, a crash) without dismissing it, or when the lock's
+//! deadline passes without rlock moving it on (rlock frozen: SIGSTOP, a debugger, starved of
+//! CPU). It is rlock's own binary started again as `rlock-guardian` (its argv[0]; see
+//! [`is_me`]), in a process group of its own, so that a signal to rlock's group (Ctrl-C, or
+//! `kill -9 -PGID` from a CI runner) leaves it alive to do its job. rlock tells it the command's
+//! group and each new deadline down a pipe, its standard input ([`Order`]); end of file on that
+//! pipe means rlock is gone. rlock dismisses it by killing it (it has nothing to tidy up), which
+//! also ends one still starting.
 
-use std::io::{self, Read};
-use std::os::fd::OwnedFd;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
+use nix::time::{ClockId, clock_gettime};
 use nix::unistd::Pid;
 
 /// The guardian's name: its argv[0], and so what `ps` shows.
@@ -23,40 +28,72 @@ const NAME: &str = "rlock-guardian";
 pub enum Order {
     /// The command runs as the leader of this process group: kill it should rlock die.
     Watch(i32),
+    /// Kill the group at this instant of the system's monotonic clock (milliseconds since
+    /// boot), unless a later deadline comes first: the lock may lapse soon after.
+    Deadline(u64),
 }
 
-/// The size of an encoded [`Order`]: a tag byte and a process group id.
-const ORDER_LEN: usize = 5;
+/// The size of an encoded [`Order`]: a tag byte and eight bytes.
+const ORDER_LEN: usize = 9;
 
 impl Order {
     fn encode(self) -> [u8; ORDER_LEN] {
-        let Order::Watch(group) = self;
-        let tag = b'W';
-        let mut bytes = [tag, 0, 0, 0, 0];
-        bytes[1..].copy_from_slice(&group.to_le_bytes());
+        let (tag, value) = match self {
+            Order::Watch(group) => (b'W', i64::from(group).to_le_bytes()),
+            Order::Deadline(at) => (b'D', at.to_le_bytes()),
+        };
+        let mut bytes = [tag; ORDER_LEN];
+        bytes[1..].copy_from_slice(&value);
         bytes
     }
 
     fn decode(bytes: [u8; ORDER_LEN]) -> Option<Order> {
-        let group = i32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+        let mut value = [0u8; 8];
+        value.copy_from_slice(&bytes[1..]);
         match bytes[0] {
-            b'W' if group > 1 => Some(Order::Watch(group)),
+            b'W' => match i32::try_from(i64::from_le_bytes(value)) {
+                Ok(group) if group > 1 => Some(Order::Watch(group)),
+                _ => None,
+            },
+            b'D' => Some(Order::Deadline(u64::from_le_bytes(value))),
             _ => None,
         }
     }
 }
 
-/// What the guardian does, given what it has heard: the group to kill once rlock is gone.
+/// The system's monotonic clock, in milliseconds: the clock `Instant` reads on Linux, shared by
+/// every process.
+fn monotonic_ms() -> u64 {
+    // CLOCK_MONOTONIC cannot fail on Linux; were it to, the guardian would act at once.
+    let Ok(now) = clock_gettime(ClockId::CLOCK_MONOTONIC) else { return u64::MAX };
+    let (secs, nanos) = (u64::try_from(now.tv_sec()), u64::try_from(now.tv_nsec()));
+    secs.unwrap_or(0).saturating_mul(1000).saturating_add(nanos.unwrap_or(0) / 1_000_000)
+}
+
+/// What the guardian does, given what it has heard: the group to kill, and when.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Watch {
     group: Option<i32>,
+    deadline: Option<u64>,
 }
 
 impl Watch {
     /// Takes an order.
     fn hear(&mut self, order: Order) {
-        let Order::Watch(group) = order;
-        self.group = Some(group);
+        match order {
+            Order::Watch(group) => self.group = Some(group),
+            Order::Deadline(at) => self.deadline = Some(at),
+        }
+    }
+
+    /// How long to wait for the next order at `now`: until the deadline, or for ever.
+    fn patience(&self, now: u64) -> Option<u64> {
+        self.group.and(self.deadline).map(|at| at.saturating_sub(now))
+    }
+
+    /// The group to kill at `now`, if its deadline has passed.
+    fn overdue(&self, now: u64) -> Option<i32> {
+        self.group.filter(|_| self.deadline.is_some_and(|at| now >= at))
     }
 
     /// rlock is gone (end of file, or a broken pipe): the group to kill, if any.
@@ -92,6 +129,15 @@ impl Guardian {
         self.tell(Order::Watch(group))
     }
 
+    /// The command must be dead by `at`: kill its group then, should rlock not have moved the
+    /// deadline on by that time.
+    pub fn deadline(&self, at: Instant) -> io::Result<()> {
+        let left = at.saturating_duration_since(Instant::now());
+        // Rounded down: the guardian may act a little early, never late.
+        let left = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+        self.tell(Order::Deadline(monotonic_ms().saturating_add(left)))
+    }
+
     fn tell(&self, order: Order) -> io::Result<()> {
         let Some(pipe) = &self.pipe else { return Ok(()) };
         nix::unistd::write(pipe, &order.encode())?;
@@ -111,30 +157,62 @@ pub fn is_me() -> bool {
 }
 
 /// The guardian's life: with nothing of rlock's open but its pipe (not the terminal, not a
-/// connection to Redis), it takes orders until rlock is gone, then kills the watched group. The signals rlock blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT) were blocked when
-/// it started, and stay so: they are not the guardian's.
+/// connection to Redis), it takes orders until rlock is gone or the deadline passes, then kills
+/// the watched group. The signals rlock blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT, the job
+/// control ones) were blocked when it started, and stay so: they are not the guardian's.
 pub fn serve() -> ! {
     // The pipe is standard input. Nothing else is the guardian's: not standard output and
     // error (/dev/null), nor a descriptor rlock was given by whoever started it.
     close_all_but(0);
     let mut watch = Watch::default();
-    let mut pipe = io::stdin().lock();
+    let stdin = io::stdin();
+    let kill = |group: i32| {
+        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        std::process::exit(0)
+    };
     loop {
-        let mut bytes = [0u8; ORDER_LEN];
-        match pipe.read_exact(&mut bytes) {
-            Ok(()) => match Order::decode(bytes) {
-                Some(order) => watch.hear(order),
-                // Not an order of rlock's: whoever wrote it, the guardian takes nobody's word.
-                None => std::process::exit(1),
-            },
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+        let now = monotonic_ms();
+        if let Some(group) = watch.overdue(now) {
+            kill(group);
+        }
+        let wait = watch.patience(now).map_or(PollTimeout::NONE, |ms| {
+            PollTimeout::try_from(Duration::from_millis(ms)).unwrap_or(PollTimeout::MAX)
+        });
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, wait) {
+            // The deadline came: checked at the top of the loop.
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
             Err(_) => break,
+        }
+        // Unbuffered: what poll saw is what is read, an order at a time (rlock writes each
+        // whole, in one write smaller than a pipe's atomic size).
+        let Some(bytes) = read_order(&stdin) else { break };
+        match Order::decode(bytes) {
+            Some(order) => watch.hear(order),
+            // Not an order of rlock's: whoever wrote it, the guardian takes nobody's word.
+            None => std::process::exit(1),
         }
     }
     if let Some(group) = watch.orphaned() {
-        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        kill(group);
     }
     std::process::exit(0)
+}
+
+/// Reads one order from the pipe; `None` at end of file or on an error (rlock is gone).
+fn read_order(pipe: &io::Stdin) -> Option<[u8; ORDER_LEN]> {
+    let mut bytes = [0u8; ORDER_LEN];
+    let mut got = 0;
+    while got < ORDER_LEN {
+        match nix::unistd::read(pipe.as_fd(), &mut bytes[got..]) {
+            Ok(0) => return None,
+            Ok(n) => got += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+    }
+    Some(bytes)
 }
 
 /// Closes every descriptor but `keep`.
@@ -156,12 +234,13 @@ mod tests {
 
     #[test]
     fn orders_round_trip() {
-        let order = Order::Watch(4242);
-        assert_eq!(Order::decode(order.encode()), Some(order));
+        for order in [Order::Watch(4242), Order::Deadline(123_456_789_012)] {
+            assert_eq!(Order::decode(order.encode()), Some(order));
+        }
         // Nothing that could kill every process (0, 1, -1) is ever taken as a group.
         assert_eq!(Order::decode(Order::Watch(1).encode()), None);
         assert_eq!(Order::decode(Order::Watch(-1).encode()), None);
-        assert_eq!(Order::decode([b'?', 0, 0, 0, 0]), None);
+        assert_eq!(Order::decode([b'?'; ORDER_LEN]), None);
     }
 
     #[test]
@@ -170,5 +249,31 @@ mod tests {
         assert_eq!(watch.orphaned(), None, "nothing started yet: nothing to kill");
         watch.hear(Order::Watch(77));
         assert_eq!(watch.orphaned(), Some(77));
+    }
+
+    #[test]
+    fn kills_the_watched_group_when_its_deadline_passes() {
+        let mut watch = Watch::default();
+        watch.hear(Order::Deadline(1000));
+        assert_eq!(watch.overdue(2000), None, "no group yet");
+        assert_eq!(watch.patience(0), None);
+        watch.hear(Order::Watch(77));
+        assert_eq!(watch.patience(400), Some(600));
+        assert_eq!(watch.overdue(999), None);
+        assert_eq!(watch.overdue(1000), Some(77));
+        // rlock moved the deadline on: the guardian waits again.
+        watch.hear(Order::Deadline(5000));
+        assert_eq!(watch.overdue(1000), None);
+        assert_eq!(watch.patience(1000), Some(4000));
+    }
+
+    #[test]
+    fn the_monotonic_clock_is_the_one_instants_read() {
+        let before = monotonic_ms();
+        let instant = Instant::now();
+        std::thread::sleep(Duration::from_millis(20));
+        let elapsed = u64::try_from(instant.elapsed().as_millis()).unwrap();
+        let after = monotonic_ms();
+        assert!(after - before + 1 >= elapsed && after - before <= elapsed + 5, "{before} {after}");
     }
 }

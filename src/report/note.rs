@@ -26,9 +26,10 @@ pub enum Note {
     SecondSignal(i32),
     /// The command was stopped by a signal; the lock is still held.
     Stopped { signal: i32, pid: u32, rlock: u32 },
-    /// The lock was lost while the command ran; it is being stopped.
-    Lost { name: String, reason: String, grace: Duration },
-    /// The command outlived the grace after SIGTERM.
+    /// The lock was lost while the command ran, or could not be kept: the command is being
+    /// stopped, with SIGKILL due in `kill_in`.
+    Lost { name: String, reason: String, kill_in: Duration },
+    /// The command outlived its SIGTERM: SIGKILL follows.
     KillAfterGrace,
     /// `-vv`: a refresh went through.
     Refreshed { name: String, ttl: Duration },
@@ -47,6 +48,7 @@ impl Note {
     fn level(&self) -> Level {
         match self {
             Note::CannotStart(_) | Note::Lost { .. } | Note::Failed(_) => Level::Quiet,
+            Note::Released { result: Ok(false), .. } => Level::Quiet,
             Note::Acquired { .. } | Note::Started { .. } | Note::RefreshFailed(_) => Level::Detail,
             Note::Released { result: Ok(true), .. } => Level::Detail,
             Note::PassedOn(_) | Note::Refreshed { .. } => Level::Steps,
@@ -102,14 +104,14 @@ impl Display for Note {
                     signal_name(*signal)
                 )
             }
-            Note::Lost { name, reason, grace } => write!(
+            Note::Lost { name, reason, kill_in } => write!(
                 f,
-                "lost the lock '{name}': {reason}; stopping the command (SIGTERM, then SIGKILL \
-                 after {})",
-                duration(*grace)
+                "lost the lock '{name}': {reason}; stopping the command before anyone else can \
+                 get it (SIGTERM now, SIGKILL in {})",
+                duration(*kill_in)
             ),
             Note::KillAfterGrace => {
-                f.write_str("the command outlived --kill-grace; sending SIGKILL")
+                f.write_str("the command did not end after SIGTERM; sending SIGKILL to its group")
             }
             Note::Refreshed { name, ttl } => write!(f, "refreshed '{name}' for {}", duration(*ttl)),
             Note::RefreshFailed(err) => write!(f, "refresh failed, retrying: {err}"),
@@ -118,7 +120,8 @@ impl Display for Note {
                 Ok(true) => write!(f, "released '{name}'"),
                 Ok(false) => write!(
                     f,
-                    "'{name}' was no longer ours when the command ended (it expired or was broken)"
+                    "lost the lock '{name}' while the command ran: Redis no longer had it under \
+                     our token when the command ended (broken, deleted or taken); exit 124"
                 ),
                 Err(err) => write!(
                     f,
@@ -143,14 +146,16 @@ mod tests {
 
     #[test]
     fn notes_have_levels() {
-        let lost = Note::Lost { name: "k".into(), reason: "gone".into(), grace: Duration::ZERO };
+        let lost = Note::Lost { name: "k".into(), reason: "gone".into(), kill_in: Duration::ZERO };
         assert_eq!(lost.level(), Level::Quiet);
         assert_eq!(Note::PassedOn(2).level(), Level::Steps);
         assert_eq!(Note::Started { pid: 1 }.level(), Level::Detail);
         assert_eq!(Note::AnswersAgain.level(), Level::Notice);
         let released = |result| Note::Released { name: "k".into(), result, ttl: Duration::ZERO };
         assert_eq!(released(Ok(true)).level(), Level::Detail);
-        assert_eq!(released(Ok(false)).level(), Level::Notice);
+        // A lock found gone at the end is said even with -q: the exit is 124.
+        assert_eq!(released(Ok(false)).level(), Level::Quiet);
+        assert_eq!(released(Err("down".into())).level(), Level::Notice);
         assert_eq!(Note::SecondSignal(2).to_string(), "second SIGINT: killing the command");
     }
 }

@@ -16,8 +16,8 @@ use crate::timing::{self, Lease};
 /// What one refresh found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refresh {
-    /// The lock is ours until this instant.
-    Kept { valid_until: Instant },
+    /// The lock is ours on this lease, moved on.
+    Kept { lease: Lease },
     /// Redis could not be asked; it is tried again soon.
     Failed(String),
     /// Redis says the lock is no longer held with our token.
@@ -71,7 +71,7 @@ impl KeepAlive {
                     Ok(true) => {
                         lease.refreshed(sent);
                         next = lease.refresh_due();
-                        report(Refresh::Kept { valid_until: lease.valid_until() });
+                        report(Refresh::Kept { lease });
                     }
                     Ok(false) => return report(Refresh::NotOurs),
                     Err(err) => {

@@ -220,8 +220,7 @@ impl Driver {
                 Outcome::Acquired { fence, lease, lock } => {
                     self.waiting = None;
                     self.held = Some((lock, lease));
-                    let (valid_until, refresh_due) = (lease.valid_until(), lease.refresh_due());
-                    vec![Input::Acquired { fence, valid_until, refresh_due }]
+                    vec![Input::Acquired { fence, lease }]
                 }
                 Outcome::GaveUp(info) => vec![Input::GaveUp(info)],
                 Outcome::Failed(err) => vec![Input::WaitFailed(format!("{err:#}"))],
@@ -245,6 +244,16 @@ impl Driver {
                 if let Some(child) = &self.child {
                     child.signal_group(signal);
                 }
+                None
+            }
+            Action::Guard(at) => {
+                if let Some(guardian) = &self.guardian {
+                    let _ = guardian.deadline(at);
+                }
+                None
+            }
+            Action::StopSelf => {
+                signals::stop_self();
                 None
             }
             Action::Release => Some(Input::Released(self.release())),

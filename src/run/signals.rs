@@ -1,11 +1,15 @@
-//! The signals rlock passes on to the command (SIGINT, SIGTERM, SIGHUP and SIGQUIT), and
-//! SIGCHLD, heard on one thread and sent on as events.
+//! The signals rlock passes on to the command (SIGINT, SIGTERM, SIGHUP and SIGQUIT), the
+//! job-control ones it stops and continues the command with (SIGTSTP, SIGTTIN, SIGTTOU,
+//! SIGCONT), and SIGCHLD, heard on one thread and sent on as events.
 
 use std::sync::mpsc::Sender;
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use nix::unistd::Pid;
+use signal_hook::consts::{
+    SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU,
+};
 use signal_hook::iterator::{Handle, Signals};
 
 use crate::process::signal_is_ignored;
@@ -14,15 +18,28 @@ use crate::run::Event;
 /// The signals rlock catches and forwards to the command's process group.
 const FORWARDED: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
 
-/// The signals rlock takes: the forwarded ones it did not find ignored, and SIGCHLD with
-/// `children` (whatever its disposition was: rlock needs to hear of its command).
+/// The job-control signals: with a command, rlock stops and continues it with itself.
+const JOB_CONTROL: [i32; 4] = [SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT];
+
+/// The signals rlock takes: the forwarded ones it did not find ignored; with `children`, the
+/// job-control ones it did not find ignored, and SIGCHLD (whatever its disposition was: rlock
+/// needs to hear of its command).
 fn wanted(children: bool) -> Vec<i32> {
-    let mut wanted: Vec<i32> =
-        FORWARDED.into_iter().filter(|&signal| !signal_is_ignored(signal)).collect();
+    let mut wanted: Vec<i32> = FORWARDED.to_vec();
+    if children {
+        wanted.extend(JOB_CONTROL);
+    }
+    wanted.retain(|&signal| !signal_is_ignored(signal));
     if children {
         wanted.push(SIGCHLD);
     }
     wanted
+}
+
+/// Stops rlock, the whole process, as a job-control signal's default action would have; it
+/// goes on when continued (SIGCONT).
+pub(crate) fn stop_self() {
+    let _ = nix::sys::signal::kill(Pid::this(), Signal::SIGSTOP);
 }
 
 /// Blocks, in the calling thread (and so in every thread and process it starts later), the

@@ -18,15 +18,15 @@ use crate::lock::LockInfo;
 use crate::process::child::Ended;
 use crate::report::note::Note;
 use crate::run::keepalive::Refresh;
+use crate::timing::{self, Lease};
 
 /// What the supervisor is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// rlock received this signal.
     Signal(i32),
-    /// The lock is ours, with this fence, surely until `valid_until`; its first refresh is due
-    /// at `refresh_due`.
-    Acquired { fence: u64, valid_until: Instant, refresh_due: Instant },
+    /// The lock is ours, with this fence, on this lease.
+    Acquired { fence: u64, lease: Lease },
     /// The lock was not obtained; what it looked like then, if that could be read.
     GaveUp(Option<Option<LockInfo>>),
     /// Waiting failed (Redis unreachable, refused, answering oddly): why.
@@ -61,6 +61,10 @@ pub enum Action {
     KeepAlive,
     /// Send this signal to the command's process group.
     Signal(Signal),
+    /// Tell the guardian the command must be dead by this instant.
+    Guard(Instant),
+    /// Stop rlock itself (SIGSTOP), as a job-control signal asked; it carries on when continued.
+    StopSelf,
     /// Stop the keep-alive and release the lock (answer with Released).
     Release,
     /// Tell the user.
@@ -83,7 +87,7 @@ pub struct Settings {
 #[derive(Debug)]
 enum Phase {
     Waiting,
-    Starting { valid_until: Instant, refresh_due: Instant },
+    Starting { lease: Lease },
     Running(Running),
     Releasing { then: Exit },
     Done,
@@ -92,15 +96,17 @@ enum Phase {
 #[derive(Debug)]
 struct Running {
     pid: u32,
-    /// The lock is surely ours until then (moved on by each refresh).
-    valid_until: Instant,
+    /// The lock's lease, moved on by each refresh: the command is stopped against its end.
+    lease: Lease,
     /// When to start the keep-alive: when the first refresh is due (a command that ends sooner
     /// needs none).
     keepalive_at: Option<Instant>,
-    /// The lock was lost: the command is being stopped.
+    /// The lock was lost, or could not be kept: the command is being stopped.
     lost: bool,
     /// When to SIGKILL a command that outlives its SIGTERM.
     kill_at: Option<Instant>,
+    /// rlock passed a job-control stop on and stopped itself: the command's stop is no news.
+    suspended: bool,
     /// SIGINTs and SIGTERMs so far: the second one kills.
     interrupts: u32,
     /// The command is stopped (it acts on a signal only once continued).
@@ -125,8 +131,8 @@ impl Supervisor {
     pub fn deadline(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Running(running) => {
-                let valid = (!running.lost).then_some(running.valid_until);
-                valid.into_iter().chain(running.kill_at).chain(running.keepalive_at).min()
+                let stop = (!running.lost).then(|| running.stop_times(&self.settings).0);
+                stop.into_iter().chain(running.kill_at).chain(running.keepalive_at).min()
             }
             _ => None,
         }
@@ -136,6 +142,13 @@ impl Supervisor {
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
         let name = self.settings.name.clone();
         match (&mut self.phase, input) {
+            // Ctrl-Z and the like stop rlock (and, while it runs, the command first).
+            (Phase::Running(running), Input::Signal(signal)) if job_control(signal) => {
+                running.suspend(signal)
+            }
+            (_, Input::Signal(signal)) if job_control(signal) => vec![Action::StopSelf],
+            (Phase::Running(running), Input::Signal(libc::SIGCONT)) => running.resume(),
+            (_, Input::Signal(libc::SIGCONT)) => Vec::new(),
             (Phase::Waiting, Input::Signal(signal)) => {
                 self.phase = Phase::Done;
                 vec![
@@ -144,8 +157,8 @@ impl Supervisor {
                     Action::Finish(Exit::Signal(signal)),
                 ]
             }
-            (Phase::Waiting, Input::Acquired { fence, valid_until, refresh_due }) => {
-                self.phase = Phase::Starting { valid_until, refresh_due };
+            (Phase::Waiting, Input::Acquired { fence, lease }) => {
+                self.phase = Phase::Starting { lease };
                 let ttl = self.settings.ttl;
                 vec![Action::Start { fence }, Action::Say(Note::Acquired { name, fence, ttl })]
             }
@@ -158,18 +171,21 @@ impl Supervisor {
                 self.phase = Phase::Done;
                 vec![Action::Say(Note::Failed(message)), Action::Finish(Exit::Failure)]
             }
-            (Phase::Starting { valid_until, refresh_due }, Input::Started { pid }) => {
-                self.phase = Phase::Running(Running {
+            (Phase::Starting { lease }, Input::Started { pid }) => {
+                let running = Running {
                     pid,
-                    valid_until: *valid_until,
-                    keepalive_at: Some(*refresh_due),
+                    lease: *lease,
+                    keepalive_at: Some(lease.refresh_due()),
                     lost: false,
                     kill_at: None,
+                    suspended: false,
                     interrupts: 0,
                     stopped: false,
                     failing: None,
-                });
-                vec![Action::Say(Note::Started { pid })]
+                };
+                let guard = Action::Guard(running.stop_times(&self.settings).1);
+                self.phase = Phase::Running(running);
+                vec![guard, Action::Say(Note::Started { pid })]
             }
             (Phase::Starting { .. }, Input::StartFailed { exit, message }) => {
                 self.phase = Phase::Releasing { then: exit };
@@ -191,7 +207,10 @@ impl Supervisor {
                 }
             }
             (Phase::Releasing { then }, Input::Released(result)) => {
-                let exit = *then;
+                // Not ours at the end: broken, deleted or taken while the command ran (the
+                // command is always stopped before the lock's validity ends, so it did not
+                // just lapse).
+                let exit = if result == Ok(false) { Exit::LockLost } else { *then };
                 self.phase = Phase::Done;
                 let ttl = self.settings.ttl;
                 vec![Action::Say(Note::Released { name, result, ttl }), Action::Finish(exit)]
@@ -209,11 +228,14 @@ impl Running {
             Input::Signal(number) => self.signal(number),
             Input::Stopped(signal) => {
                 self.stopped = true;
+                if self.suspended {
+                    return Vec::new();
+                }
                 vec![Action::Say(Note::Stopped { signal, pid: self.pid, rlock: settings.rlock })]
             }
-            Input::Refresh(Refresh::Kept { valid_until }) if !self.lost => {
-                self.valid_until = valid_until;
-                let mut actions = Vec::new();
+            Input::Refresh(Refresh::Kept { lease }) if !self.lost => {
+                self.lease = lease;
+                let mut actions = vec![Action::Guard(self.stop_times(settings).1)];
                 if self.failing.take().is_some() {
                     actions.push(Action::Say(Note::AnswersAgain));
                 }
@@ -237,10 +259,12 @@ impl Running {
                     self.keepalive_at = None;
                     actions.push(Action::KeepAlive);
                 }
-                if !self.lost && now >= self.valid_until {
+                if !self.lost && now >= self.stop_times(settings).0 {
                     let why = self.failing.clone().unwrap_or_else(|| "no answer".into());
-                    let reason =
-                        format!("no refresh succeeded before its ttl ran out (last error: {why})");
+                    let reason = format!(
+                        "no refresh went through in time, and the lock would lapse soon (last \
+                         error: {why})"
+                    );
                     actions = self.lose(&reason, now, settings);
                 }
                 if self.kill_at.is_some_and(|at| now >= at) {
@@ -281,22 +305,51 @@ impl Running {
         actions
     }
 
-    /// The lock is lost: stop the command (SIGTERM now, SIGKILL after the grace), then say so.
+    /// When to stop the command, on the current lease: SIGTERM, then SIGKILL.
+    fn stop_times(&self, settings: &Settings) -> (Instant, Instant) {
+        timing::stop_times(&self.lease, settings.kill_grace)
+    }
+
+    /// The lock is lost, or about to lapse: stop the command (SIGTERM now, SIGKILL after the
+    /// grace but before the lease ends), then say so.
     fn lose(&mut self, reason: &str, now: Instant, settings: &Settings) -> Vec<Action> {
         if self.lost {
             return Vec::new();
         }
+        let latest = self.stop_times(settings).1.max(now);
+        let kill_at = now.checked_add(settings.kill_grace).map_or(latest, |at| at.min(latest));
         self.lost = true;
         self.keepalive_at = None;
-        self.kill_at = now.checked_add(settings.kill_grace);
+        self.kill_at = Some(kill_at);
         let mut actions = self.tell(Signal::SIGTERM);
         actions.push(Action::Say(Note::Lost {
             name: settings.name.clone(),
             reason: reason.to_owned(),
-            grace: settings.kill_grace,
+            kill_in: kill_at - now,
         }));
         actions
     }
+
+    /// A job-control stop (SIGTSTP, SIGTTIN, SIGTTOU) for rlock: the command's group gets the
+    /// same signal, then rlock stops itself. The guardian stays awake: should rlock stay stopped
+    /// past the lock's deadline, it kills the command's group.
+    fn suspend(&mut self, signal: i32) -> Vec<Action> {
+        let Ok(signal) = Signal::try_from(signal) else { return vec![Action::StopSelf] };
+        self.suspended = true;
+        vec![Action::Signal(signal), Action::StopSelf]
+    }
+
+    /// rlock was continued: so is the command's group.
+    fn resume(&mut self) -> Vec<Action> {
+        self.suspended = false;
+        self.stopped = false;
+        vec![Action::Signal(Signal::SIGCONT)]
+    }
+}
+
+/// SIGTSTP, SIGTTIN and SIGTTOU: the signals that stop a job.
+fn job_control(signal: i32) -> bool {
+    [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU].contains(&signal)
 }
 
 /// How rlock exits for a command that ended so with the lock.
@@ -339,11 +392,23 @@ mod tests {
 
         /// Takes the lock and starts the command as pid 42.
         fn running(mut self) -> Fake {
-            let (valid_until, refresh_due) = (self.start + TTL, self.start + TTL / 3);
-            let actions = self.at(0, Input::Acquired { fence: 7, valid_until, refresh_due });
+            let lease = Lease::new(TTL, self.start, TTL);
+            let actions = self.at(0, Input::Acquired { fence: 7, lease });
             assert_eq!(actions[0], Action::Start { fence: 7 });
-            self.at(0, Input::Started { pid: 42 });
+            let actions = self.at(0, Input::Started { pid: 42 });
+            // The guardian hears the deadline first.
+            assert_eq!(actions[0], Action::Guard(self.kill_time(self.start)));
             self
+        }
+
+        /// The lease of a refresh sent `secs` in.
+        fn refreshed(&self, secs: u64) -> Lease {
+            Lease::new(TTL, self.start + Duration::from_secs(secs), TTL)
+        }
+
+        /// When the command is to be killed, for a lease that began at `since`.
+        fn kill_time(&self, since: Instant) -> Instant {
+            timing::stop_times(&Lease::new(TTL, since, TTL), GRACE).1
         }
 
         fn signals(actions: &[Action]) -> Vec<Signal> {
@@ -404,8 +469,7 @@ mod tests {
     #[test]
     fn a_command_that_cannot_start_releases_and_exits_with_its_code() {
         let mut run = Fake::new();
-        let (valid_until, refresh_due) = (run.start + TTL, run.start + TTL / 3);
-        run.at(0, Input::Acquired { fence: 1, valid_until, refresh_due });
+        run.at(0, Input::Acquired { fence: 1, lease: Lease::new(TTL, run.start, TTL) });
         let failed = Input::StartFailed { exit: Exit::CannotExecute, message: "x: nope".into() };
         assert_eq!(run.at(0, failed)[0], Action::Release);
         assert_eq!(finished(&run.at(0, Input::Released(Ok(true)))), Some(Exit::CannotExecute));
@@ -451,7 +515,9 @@ mod tests {
         assert_eq!(run.supervisor.deadline(), Some(run.start + TTL / 3));
         assert!(run.at(9, Input::Tick).is_empty());
         assert_eq!(run.at(10, Input::Tick), [Action::KeepAlive]);
-        assert_eq!(run.supervisor.deadline(), Some(run.start + TTL));
+        // Next: the SIGTERM, should no refresh go through.
+        let term = timing::stop_times(&Lease::new(TTL, run.start, TTL), GRACE).0;
+        assert_eq!(run.supervisor.deadline(), Some(term));
         assert!(!run.at(11, Input::Tick).contains(&Action::KeepAlive), "only once");
         // One that cannot start: the lock cannot be kept, so it counts as lost.
         let actions = run.at(11, Input::CannotKeep("no threads".into()));
@@ -466,33 +532,114 @@ mod tests {
     }
 
     #[test]
-    fn refreshes_move_the_validity_on_and_failures_past_it_lose_the_lock() {
+    fn refreshes_move_the_deadlines_on_and_failing_ones_stop_the_command_in_time() {
         let mut run = Fake::new().running();
         assert_eq!(run.at(10, Input::Tick), [Action::KeepAlive]);
-        assert_eq!(run.supervisor.deadline(), Some(run.start + TTL));
-        run.at(10, Input::Refresh(Refresh::Kept { valid_until: run.start + 40 * SEC }));
-        assert_eq!(run.supervisor.deadline(), Some(run.start + 40 * SEC));
+        let lease = run.refreshed(10);
+        let actions = run.at(10, Input::Refresh(Refresh::Kept { lease }));
+        // The guardian's deadline moves on with the lease.
+        assert_eq!(actions[0], Action::Guard(run.kill_time(run.start + 10 * SEC)));
+        // 10 s in, ttl 30 s: valid until 39.698 s; SIGKILL 250 ms before that, SIGTERM 10 s
+        // before the SIGKILL.
+        let kill = run.start + 40 * SEC - 302 * MS - 250 * MS;
+        assert_eq!(run.supervisor.deadline(), Some(kill - GRACE));
         let actions = run.at(20, Input::Refresh(Refresh::Failed("timed out".into())));
         assert_eq!(actions, [Action::Say(Note::RefreshFailed("timed out".into()))]);
-        assert!(run.at(39, Input::Tick).is_empty());
-        let actions = run.at(40, Input::Tick);
+        assert!(run.at(29, Input::Tick).is_empty());
+        let actions = run.supervisor.handle(Input::Tick, kill - GRACE);
         assert_eq!(Fake::signals(&actions), [Signal::SIGTERM]);
-        let Some(Action::Say(Note::Lost { reason, .. })) = actions.last() else { panic!() };
+        let Some(Action::Say(Note::Lost { reason, kill_in, .. })) = actions.last() else {
+            panic!("{actions:?}")
+        };
         assert!(reason.contains("last error: timed out"), "{reason}");
-        // A refresh that comes through after that changes nothing.
-        let late = run.at(41, Input::Refresh(Refresh::Kept { valid_until: run.start + 70 * SEC }));
+        assert_eq!(*kill_in, GRACE);
+        // SIGKILL before the lock can lapse, whatever comes in between.
+        assert_eq!(run.supervisor.deadline(), Some(kill));
+        let late = run.at(31, Input::Refresh(Refresh::Kept { lease: run.refreshed(31) }));
         assert!(late.is_empty());
+        let actions = run.supervisor.handle(Input::Tick, kill);
+        assert_eq!(Fake::signals(&actions), [Signal::SIGKILL]);
+        assert!(kill < lease.valid_until());
+        let actions = run.at(40, Input::Ended(Ended::Killed(9)));
+        assert_eq!(finished(&actions), Some(Exit::LockLost));
+        assert!(!actions.contains(&Action::Release));
+    }
+
+    #[test]
+    fn a_lock_lost_late_in_its_lease_gets_its_sigkill_before_it_lapses() {
+        let mut run = Fake::new().running();
+        // 25 s in, with 10 s of grace: the SIGKILL cannot wait until 35 s.
+        let actions = run.at(25, Input::Refresh(Refresh::NotOurs));
+        let Some(Action::Say(Note::Lost { kill_in, .. })) = actions.last() else { panic!() };
+        let kill = run.kill_time(run.start);
+        assert_eq!(run.start + 25 * SEC + *kill_in, kill);
+        assert_eq!(run.supervisor.deadline(), Some(kill));
+    }
+
+    #[test]
+    fn a_lock_handed_over_is_not_stopped_before_its_first_refresh() {
+        let mut run = Fake::new();
+        let lease = Lease::new(TTL, run.start, timing::grant_lifetime(TTL));
+        run.at(0, Input::Acquired { fence: 3, lease });
+        run.at(0, Input::Started { pid: 42 });
+        let (term, kill) = timing::stop_times(&lease, GRACE);
+        assert!(term > lease.refresh_due() && kill < lease.valid_until());
+        assert_eq!(run.at(1, Input::Tick), []);
+        assert_eq!(run.supervisor.handle(Input::Tick, lease.refresh_due()), [Action::KeepAlive]);
+        let kept = Lease::new(TTL, lease.refresh_due(), TTL);
+        run.supervisor.handle(Input::Refresh(Refresh::Kept { lease: kept }), lease.refresh_due());
+        assert!(run.supervisor.handle(Input::Tick, term).is_empty(), "moved on: no stop");
+    }
+
+    #[test]
+    fn a_lock_found_gone_at_the_release_exits_124() {
+        let mut run = Fake::new().running();
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        let actions = run.at(1, Input::Released(Ok(false)));
+        assert_eq!(finished(&actions), Some(Exit::LockLost));
+        // Said even with -q.
+        let said = actions.iter().find_map(|action| match action {
+            Action::Say(note) => Some(note.clone()),
+            _ => None,
+        });
+        assert!(matches!(said, Some(Note::Released { result: Ok(false), .. })));
+        // A release that could not be made does not say the command ran without the lock.
+        let mut run = Fake::new().running();
+        run.at(1, Input::Ended(Ended::Exited(3)));
+        let actions = run.at(1, Input::Released(Err("timed out".into())));
+        assert_eq!(finished(&actions), Some(Exit::Command(3)));
+    }
+
+    #[test]
+    fn ctrl_z_stops_the_command_with_rlock_and_fg_continues_both() {
+        let mut run = Fake::new().running();
+        let actions = run.at(1, Input::Signal(libc::SIGTSTP));
+        assert_eq!(actions, [Action::Signal(Signal::SIGTSTP), Action::StopSelf]);
+        // Its stop is rlock's doing: nothing to say.
+        assert!(run.at(1, Input::Stopped(libc::SIGTSTP)).is_empty());
+        assert_eq!(run.at(5, Input::Signal(libc::SIGCONT)), [Action::Signal(Signal::SIGCONT)]);
+        for signal in [libc::SIGTTIN, libc::SIGTTOU] {
+            assert_eq!(run.at(6, Input::Signal(signal)).last(), Some(&Action::StopSelf));
+        }
+        // While waiting there is no command: rlock stops alone, and stays in the queue.
+        let mut waiting = Fake::new();
+        assert_eq!(waiting.at(0, Input::Signal(libc::SIGTSTP)), [Action::StopSelf]);
+        assert!(waiting.at(0, Input::Signal(libc::SIGCONT)).is_empty());
+        let lease = Lease::new(TTL, waiting.start, TTL);
+        let actions = waiting.at(1, Input::Acquired { fence: 1, lease });
+        assert_eq!(actions[0], Action::Start { fence: 1 });
     }
 
     #[test]
     fn redis_answering_again_is_said_once() {
         let mut run = Fake::new().running();
         run.at(10, Input::Refresh(Refresh::Failed("down".into())));
-        let actions = run.at(11, Input::Refresh(Refresh::Kept { valid_until: run.start + TTL }));
-        assert_eq!(actions[0], Action::Say(Note::AnswersAgain));
-        let actions = run.at(21, Input::Refresh(Refresh::Kept { valid_until: run.start + TTL }));
+        let actions = run.at(11, Input::Refresh(Refresh::Kept { lease: run.refreshed(11) }));
+        assert_eq!(actions[1], Action::Say(Note::AnswersAgain));
+        let actions = run.at(21, Input::Refresh(Refresh::Kept { lease: run.refreshed(21) }));
         assert!(!actions.contains(&Action::Say(Note::AnswersAgain)));
     }
 
     const SEC: Duration = Duration::from_secs(1);
+    const MS: Duration = Duration::from_millis(1);
 }

@@ -187,7 +187,17 @@ fn take_turns(
                     while Instant::now() < until {
                         let turn = next_turn.fetch_add(1, Ordering::SeqCst);
                         let running = rlock_at(url)
-                            .args(["run", "-t", "1s", "-w", "20s", "--kill-grace", "1s", KEY, "--"])
+                            .args([
+                                "run",
+                                "-t",
+                                "1s",
+                                "-w",
+                                "20s",
+                                "--kill-grace",
+                                "500ms",
+                                KEY,
+                                "--",
+                            ])
                             .arg("sh")
                             .arg_path(&store.path("turn.sh"))
                             .env("TURN_ID", turn.to_string())

@@ -4,6 +4,7 @@
 #[allow(unsafe_code)]
 mod fixture;
 mod harness;
+mod partition;
 
 mod acl;
 mod cluster;
@@ -15,6 +16,7 @@ mod limits;
 mod properties;
 mod quorum;
 mod run;
+mod safety;
 mod sentinel;
 mod signals;
 mod tls;

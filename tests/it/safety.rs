@@ -1,0 +1,190 @@
+//! Never two at once: a holder that cannot keep its lock (cut off from Redis, or frozen) has its
+//! command dead before Redis can give the lock to the next contender, which starts its own
+//! command as soon as it may. Each test has the first holder's command write a heartbeat (a
+//! timestamp) every 20 ms for as long as it lives, and the next one write the moment it starts:
+//! a heartbeat after that moment is an overlap.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+
+use crate::fixture::RedisServer;
+use crate::harness::{eventually, process_is_dead, read_pid, rlock, rlock_at};
+use crate::partition::Partition;
+
+/// A command that ignores SIGTERM and beats into `beats` every 20 ms, after writing its pid.
+const STUBBORN: &str =
+    r#"echo $$ > "$1"; trap '' TERM; while :; do date +%s%N >> "$2"; sleep 0.02; done"#;
+
+/// A command that writes when it started, in nanoseconds.
+const STAMP: &str = r#"date +%s%N > "$0""#;
+
+struct Files {
+    _dir: tempfile::TempDir,
+    pid: PathBuf,
+    beats: PathBuf,
+    second: PathBuf,
+}
+
+impl Files {
+    fn new() -> Files {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        Files { pid: path("pid"), beats: path("beats"), second: path("second"), _dir: dir }
+    }
+
+    /// The heartbeats written after the second holder started: none, when there was no overlap.
+    fn overlap(&self) -> Vec<u128> {
+        let started = number(&self.second);
+        let beats = std::fs::read_to_string(&self.beats).unwrap_or_default();
+        let beats: Vec<u128> = beats.lines().filter_map(|line| line.trim().parse().ok()).collect();
+        assert!(!beats.is_empty(), "the first command never ran");
+        beats.into_iter().filter(|&beat| beat >= started).collect()
+    }
+}
+
+fn number(path: &Path) -> u128 {
+    std::fs::read_to_string(path).unwrap().trim().parse().expect("a timestamp")
+}
+
+/// Waits until the file holds a line, or panics.
+fn wait_for(path: &Path) {
+    assert!(eventually(Duration::from_secs(10), || path.exists()), "{} never came", path.display());
+}
+
+#[test]
+fn a_holder_cut_off_from_redis_is_dead_before_the_next_one_starts() {
+    for attempt in 0..3 {
+        let server = RedisServer::start();
+        let partition = Partition::before(&server);
+        let files = Files::new();
+        let first = rlock_at(&partition.url())
+            .args(["run", "-t", "3s", "k", "--", "sh", "-c", STUBBORN, "sh"])
+            .arg_path(&files.pid)
+            .arg_path(&files.beats)
+            .spawn();
+        wait_for(&files.beats);
+        partition.cut();
+        let cut_at = Instant::now();
+        // The next contender reaches Redis directly and waits for the lock to lapse.
+        let second = rlock(&server)
+            .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
+            .arg_path(&files.second)
+            .output();
+        second.expect_code(0);
+        let first = first.finish(Duration::from_secs(20));
+        first.expect_code(124);
+        assert!(first.stderr.contains("SIGKILL"), "{}", first.stderr);
+        assert!(process_is_dead(read_pid(&files.pid)));
+        assert_eq!(files.overlap(), Vec::<u128>::new(), "attempt {attempt}: ran together");
+        // The stop came from the lease, not from the end of a long grace.
+        assert!(cut_at.elapsed() < Duration::from_secs(15), "{:?}", cut_at.elapsed());
+    }
+}
+
+#[test]
+fn a_frozen_rlock_cannot_leave_its_command_running() {
+    let server = RedisServer::start();
+    let files = Files::new();
+    let first = rlock(&server)
+        .args(["run", "-t", "2s", "k", "--", "sh", "-c", STUBBORN, "sh"])
+        .arg_path(&files.pid)
+        .arg_path(&files.beats)
+        .spawn();
+    wait_for(&files.beats);
+    // rlock alone is stopped; its command and its guardian are not.
+    kill(first.pid(), Signal::SIGSTOP).unwrap();
+    let second = rlock(&server)
+        .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
+        .arg_path(&files.second)
+        .output();
+    second.expect_code(0);
+    let command = read_pid(&files.pid);
+    assert!(process_is_dead(command), "the guardian let the command outlive the lock");
+    assert_eq!(files.overlap(), Vec::<u128>::new(), "ran together");
+    kill(first.pid(), Signal::SIGCONT).unwrap();
+    let first = first.finish(Duration::from_secs(20));
+    // Woken up, rlock finds its command killed and the lock gone: 124, said.
+    first.expect_code(124);
+    assert!(first.stderr.contains("lost the lock"), "{}", first.stderr);
+}
+
+/// The state letter of a process (R, S, T for stopped, Z...).
+fn state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+#[test]
+fn ctrl_z_stops_the_command_with_rlock_and_sigcont_continues_both() {
+    let server = RedisServer::start();
+    let files = Files::new();
+    let running = rlock(&server)
+        .args(["run", "-t", "30s", "k", "--", "sh", "-c", STUBBORN, "sh"])
+        .arg_path(&files.pid)
+        .arg_path(&files.beats)
+        .spawn();
+    wait_for(&files.beats);
+    let command = read_pid(&files.pid);
+    let rlock_pid = running.pid().as_raw();
+    running.signal(Signal::SIGTSTP);
+    let both_stopped = || state(rlock_pid) == Some('T') && state(command) == Some('T');
+    assert!(eventually(Duration::from_secs(5), both_stopped), "not both stopped");
+    running.signal(Signal::SIGCONT);
+    let both_run = || state(rlock_pid) != Some('T') && state(command) != Some('T');
+    assert!(eventually(Duration::from_secs(5), both_run), "not both continued");
+    let beats = std::fs::read_to_string(&files.beats).unwrap().lines().count();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            std::fs::read_to_string(&files.beats).unwrap().lines().count() > beats + 2
+        }),
+        "the command does not beat again"
+    );
+    // Ended as usual: a second SIGTERM kills it, and the lock is released.
+    running.signal(Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(100));
+    running.signal(Signal::SIGTERM);
+    running.finish(Duration::from_secs(20)).expect_code(137);
+    let held: i64 = server.cmd(&["EXISTS", "rlock:k"]);
+    assert_eq!(held, 0);
+}
+
+#[test]
+fn a_lock_broken_during_the_command_exits_124_even_with_q() {
+    let server = RedisServer::start();
+    let running = rlock(&server)
+        .args(["-q", "run", "b1", "--", "sleep", "1.5"])
+        .spawn_holding(&server, "rlock:b1");
+    rlock(&server).args(["break", "b1"]).output().expect_code(0);
+    let out = running.finish(Duration::from_secs(20));
+    out.expect_code(124);
+    assert!(out.stderr.contains("lost the lock 'b1'"), "{}", out.stderr);
+}
+
+#[test]
+fn the_guardian_is_told_each_new_deadline() {
+    // A command that outlives several refreshes is not killed by its guardian: each refresh
+    // moved the deadline on.
+    let server = RedisServer::start();
+    let started = Instant::now();
+    let out = rlock(&server).args(["run", "-t", "300ms", "k", "--", "sleep", "1.2"]).output();
+    out.expect_code(0);
+    assert!(started.elapsed() >= Duration::from_millis(1200));
+}
+
+#[test]
+fn a_short_partition_is_ridden_out() {
+    // Cut off for less than the ttl allows: the refresh is retried when the link is back, and
+    // the command runs to its end.
+    let server = RedisServer::start();
+    let partition = Partition::before(&server);
+    let running = rlock_at(&partition.url())
+        .args(["run", "-t", "3s", "k", "--", "sleep", "2.5"])
+        .spawn_holding(&server, "rlock:k");
+    std::thread::sleep(Duration::from_millis(700));
+    partition.cut();
+    std::thread::sleep(Duration::from_millis(600));
+    partition.heal();
+    running.finish(Duration::from_secs(20)).expect_code(0);
+}
