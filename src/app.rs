@@ -37,13 +37,15 @@ pub fn main() -> Exit {
         }
     };
     report::init(cli.global.verbose, cli.global.quiet, &urls);
-    match execute(cli) {
+    let exit = match execute(cli) {
         Ok(exit) => exit,
         Err(err) => {
             report::error(format_args!("{err:#}"));
             Exit::Failure
         }
-    }
+    };
+    report::flush(timing::STDERR_FLUSH);
+    exit
 }
 
 /// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
@@ -127,8 +129,16 @@ fn acquire(servers: Vec<Endpoint>, prefix: &str, args: AcquireArgs) -> Result<Ex
                     "'{name}' was handed to us but lapsed before it could be extended: try again"
                 );
             }
+            // A token nobody can read is a lock nobody can release: give it back.
+            if let Err(err) = report::out_or_fail(token.secret()) {
+                let released = lock.release(&token).map_or(
+                    "could not release it; it lapses \
+                     within its ttl",
+                    |_| "released it again",
+                );
+                bail!("cannot hand the token over on standard output ({err}): {released}");
+            }
             Note::Acquired { name, fence, ttl }.show();
-            report::out(token.secret())?;
             Ok(Exit::Success)
         }
         Taken::GaveUp(info) => {

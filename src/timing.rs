@@ -24,6 +24,9 @@ pub const LAPSE: Duration = Duration::from_secs(4);
 const MIN_NAP: Duration = Duration::from_millis(10);
 /// How long after a holder's lifetime ends the head of the queue looks again.
 const AFTER_EXPIRY: Duration = Duration::from_millis(5);
+/// How long rlock, about to exit, waits for its last messages to reach stderr (a pipe nobody
+/// reads would otherwise hold it forever).
+pub const STDERR_FLUSH: Duration = Duration::from_secs(1);
 /// How often a waiting line on a terminal is redrawn, at least.
 const STATUS_LINE_EVERY: Duration = Duration::from_secs(1);
 

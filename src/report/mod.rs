@@ -1,13 +1,15 @@
 //! Everything rlock prints: its own messages on stderr at the level `-q`/`-v` chose (stdout
 //! carries only results), the waiting line, the results of `ttl`, `status` and `list` in text
 //! and JSON, and the wording of every message the supervisor of `rlock run` gives. Every message
-//! passes through [`scrub`], so that no password of a Redis URL is ever shown. A failed write to
-//! stderr is ignored: what rlock says never stops what it does.
+//! passes through [`scrub`], so that no password of a Redis URL is ever shown. Messages reach
+//! stderr through a thread of their own, and a failed write is ignored: what rlock says never
+//! stops or holds up what it does, even when stderr is a full pipe nobody reads.
 
 use std::fmt::Display;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI8, Ordering};
+use std::sync::mpsc::{self, SyncSender};
 use std::time::Duration;
 
 use crate::redis;
@@ -50,10 +52,63 @@ pub fn scrub(text: &str) -> String {
     redis::scrub_all(text, SECRETS.get().map(Vec::as_slice).unwrap_or_default())
 }
 
+/// What the stderr thread is handed.
+enum Line {
+    Text(String),
+    /// Everything before this is written (or failed): say so.
+    Flushed(mpsc::Sender<()>),
+}
+
+/// How many messages may wait for a slow stderr; more are dropped.
+const WAITING_LINES: usize = 256;
+
+static STDERR: OnceLock<Option<SyncSender<Line>>> = OnceLock::new();
+
+/// The stderr thread, started with the first message (a run that says nothing starts none).
+fn stderr_thread() -> Option<&'static SyncSender<Line>> {
+    STDERR
+        .get_or_init(|| {
+            let (lines, queue) = mpsc::sync_channel(WAITING_LINES);
+            let writer = move || {
+                for line in queue {
+                    match line {
+                        Line::Text(text) => write_stderr(&text),
+                        Line::Flushed(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            };
+            let thread = std::thread::Builder::new().name("rlock-stderr".into()).spawn(writer);
+            thread.ok().map(|_| lines)
+        })
+        .as_ref()
+}
+
+fn write_stderr(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush());
+}
+
 pub(crate) fn say(message: impl Display) {
     let line = scrub(&format!("rlock: {message}\n"));
-    let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(line.as_bytes()).and_then(|()| stderr.flush());
+    match stderr_thread() {
+        // Full: the message is dropped rather than waited for.
+        Some(thread) => {
+            let _ = thread.try_send(Line::Text(line));
+        }
+        None => write_stderr(&line),
+    }
+}
+
+/// Waits, at most `limit`, for the messages said so far to reach stderr: rlock calls it once,
+/// before it exits.
+pub fn flush(limit: Duration) {
+    let Some(thread) = STDERR.get().and_then(Option::as_ref) else { return };
+    let (done, flushed) = mpsc::channel();
+    if thread.try_send(Line::Flushed(done)).is_ok() {
+        let _ = flushed.recv_timeout(limit);
+    }
 }
 
 /// Says `message` if rlock says that much (see [`Level`]).
@@ -104,6 +159,13 @@ pub fn usage(err: &clap::Error) -> crate::exit::Exit {
 /// One line of results on stdout. A closed pipe (`rlock status | head -1`) is not an error.
 pub fn out(line: impl Display) -> std::io::Result<()> {
     out_raw(format!("{line}\n").as_bytes())
+}
+
+/// A line on stdout that must arrive (the token `acquire` hands over): every failure to write
+/// it, a closed pipe included, is an error.
+pub fn out_or_fail(line: impl Display) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(format!("{line}\n").as_bytes()).and_then(|()| stdout.flush())
 }
 
 /// Results on stdout as they are (a generated file). A closed pipe is not an error.

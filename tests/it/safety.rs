@@ -188,3 +188,73 @@ fn a_short_partition_is_ridden_out() {
     partition.heal();
     running.finish(Duration::from_secs(20)).expect_code(0);
 }
+
+#[test]
+fn acquire_gives_the_lock_back_when_it_cannot_print_the_token() {
+    let server = RedisServer::start();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
+        .args(["-r", &server.url(), "acquire", "k"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot hand the token over") && stderr.contains("released"),
+        "{stderr}"
+    );
+    let held: i64 = server.cmd(&["EXISTS", "rlock:k"]);
+    assert_eq!(held, 0, "a lock nobody can release was left held");
+}
+
+#[test]
+fn a_full_or_broken_stderr_changes_nothing() {
+    let server = RedisServer::start();
+    for stderr in ["/dev/full", "/dev/null"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
+            .args(["-r", &server.url(), "-vvv", "run", "-t", "300ms", "k", "--", "sleep", "0.5"])
+            .stderr(std::fs::File::options().write(true).open(stderr).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+    }
+    // A reader that goes away: rlock carries on, refreshes, and releases.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" -r "$1" -vv run -t 300ms k -- sleep 1 2>&1 | head -n 1 >/dev/null; echo "${PIPESTATUS:-}""#)
+        .arg(env!("CARGO_BIN_EXE_rlock"))
+        .arg(server.url())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let held: i64 = server.cmd(&["EXISTS", "rlock:k"]);
+    assert_eq!(held, 0);
+}
+
+#[test]
+fn a_stderr_nobody_reads_holds_up_neither_the_stop_nor_the_exit() {
+    use std::os::fd::AsFd;
+
+    // A pipe of one page that nobody reads: -vvv fills it within a second.
+    let server = RedisServer::start();
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    nix::fcntl::fcntl(writer.as_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+    let mut running = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
+        .args(["-r", &server.url(), "-vvv", "run", "-t", "150ms", "k", "--"])
+        .args(["sh", "-c", "trap '' TERM; sleep 30"])
+        .stderr(std::process::Stdio::from(writer))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    rlock(&server).args(["break", "k"]).output().expect_code(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = running.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "rlock hung on its stderr");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(reader);
+    assert_eq!(status.code(), Some(124));
+}
