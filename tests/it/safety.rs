@@ -218,15 +218,15 @@ fn a_full_or_broken_stderr_changes_nothing() {
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{stderr}");
     }
-    // A reader that goes away: rlock carries on, refreshes, and releases.
-    let out = std::process::Command::new("sh")
+    // A reader that goes away: rlock carries on, refreshes, releases, and exits as the command.
+    let out = std::process::Command::new("bash")
         .arg("-c")
-        .arg(r#""$0" -r "$1" -vv run -t 300ms k -- sleep 1 2>&1 | head -n 1 >/dev/null; echo "${PIPESTATUS:-}""#)
+        .arg(r#""$0" -r "$1" -vv run -t 300ms k -- sleep 1 2>&1 | head -n 1 >/dev/null; exit "${PIPESTATUS[0]}""#)
         .arg(env!("CARGO_BIN_EXE_rlock"))
         .arg(server.url())
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let held: i64 = server.cmd(&["EXISTS", "rlock:k"]);
     assert_eq!(held, 0);
 }
