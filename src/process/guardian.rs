@@ -20,6 +20,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::Pid;
 
+use crate::process::descendants;
+
 /// The guardian's name: its argv[0], and so what `ps` shows.
 const NAME: &str = "rlock-guardian";
 
@@ -123,6 +125,11 @@ impl Guardian {
         Ok(Guardian { child, pipe: Some(ours) })
     }
 
+    /// The guardian's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The command started as the leader of `group`.
     pub fn watch(&self, group: u32) -> io::Result<()> {
         let group = i32::try_from(group).map_err(io::Error::other)?;
@@ -158,7 +165,7 @@ pub fn is_me() -> bool {
 
 /// The guardian's life: with nothing of rlock's open but its pipe (not the terminal, not a
 /// connection to Redis), it takes orders until rlock is gone or the deadline passes, then kills
-/// the watched group. The signals rlock blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT, the job
+/// the watched group, and rlock's other children should rlock still live. The signals rlock blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT, the job
 /// control ones) were blocked when it started, and stay so: they are not the guardian's.
 pub fn serve() -> ! {
     // The pipe is standard input. Nothing else is the guardian's: not standard output and
@@ -166,8 +173,18 @@ pub fn serve() -> ! {
     close_all_but(0);
     let mut watch = Watch::default();
     let stdin = io::stdin();
+    // rlock, whose other children (what the command left behind, rlock being their subreaper)
+    // go with the command's group while rlock lives (frozen). Once it is gone they went to
+    // another reaper, and its pid may be someone else's.
+    let rlock = nix::unistd::getppid();
+    let me = i32::try_from(std::process::id()).unwrap_or(0);
     let kill = |group: i32| {
         let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        if nix::unistd::getppid() == rlock {
+            let mut left = descendants::children_of(&rlock.to_string());
+            left.retain(|&pid| pid != me && pid != group);
+            descendants::signal(&left, Signal::SIGKILL);
+        }
         std::process::exit(0)
     };
     loop {

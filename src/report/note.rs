@@ -29,6 +29,8 @@ pub enum Note {
     /// The lock was lost while the command ran, or could not be kept: the command is being
     /// stopped, with SIGKILL due in `kill_in`.
     Lost { name: String, reason: String, kill_in: Duration },
+    /// The command's leader ended, leaving these processes running: the lock stays held.
+    LeftBehind { name: String, pids: Vec<i32> },
     /// The command outlived its SIGTERM: SIGKILL follows.
     KillAfterGrace,
     /// `-vv`: a refresh went through.
@@ -114,6 +116,19 @@ impl Display for Note {
                 f.write_str("the command did not end after SIGTERM; sending SIGKILL to its group")
             }
             Note::Refreshed { name, ttl } => write!(f, "refreshed '{name}' for {}", duration(*ttl)),
+            Note::LeftBehind { name, pids } => {
+                let pids: Vec<String> = pids.iter().map(i32::to_string).collect();
+                let (count, them) = match pids.len() {
+                    1 => ("a process".to_owned(), "it ends"),
+                    n => (format!("{n} processes"), "they end"),
+                };
+                write!(
+                    f,
+                    "the command ended but left {count} running (pid {}): '{name}' stays held \
+                     until {them}",
+                    pids.join(", ")
+                )
+            }
             Note::RefreshFailed(err) => write!(f, "refresh failed, retrying: {err}"),
             Note::AnswersAgain => f.write_str("Redis answers again; the lock is still ours"),
             Note::Released { name, result, ttl } => match result {

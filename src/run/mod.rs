@@ -18,8 +18,9 @@ use anyhow::{Result, bail};
 
 use crate::exit::Exit;
 use crate::lock::{Holder, Lock, LockKeys, Mode, Token};
-use crate::process::child::{Change, Child};
+use crate::process::child::{Change, Child, Ended};
 use crate::process::command::Command;
+use crate::process::descendants;
 use crate::process::guardian::Guardian;
 use crate::redis::Endpoint;
 use crate::report;
@@ -75,6 +76,10 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
     };
     // From here on a signal waits for the signal thread: it cannot end rlock with a lock taken.
     signals::block(true)?;
+    // What the command leaves behind becomes rlock's, to wait for and to stop with it.
+    if let Err(err) = descendants::adopt() {
+        report::detail(format_args!("cannot become the subreaper of the command ({err})"));
+    }
     let (events, inbox) = mpsc::channel();
     let _listener = Listener::start(true, events.clone())?;
     let token = Token::generate();
@@ -113,6 +118,7 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         waiting,
         held: None,
         child: None,
+        ended: None,
         keepalive: None,
         guardian,
     };
@@ -160,6 +166,8 @@ struct Driver {
     /// The lock once ours, and its lease.
     held: Option<(Lock, Lease)>,
     child: Option<Child>,
+    /// How the command's leader ended, while processes it left behind still run.
+    ended: Option<Ended>,
     keepalive: Option<KeepAlive>,
     guardian: Option<Guardian>,
 }
@@ -205,14 +213,22 @@ impl Driver {
             Event::Child => {
                 let Some(child) = self.child else { return Vec::new() };
                 let mut inputs = Vec::new();
-                while let Some(change) = child.check() {
+                while self.ended.is_none()
+                    && let Some(change) = child.check()
+                {
                     match change {
                         Change::Stopped(signal) => inputs.push(Input::Stopped(signal)),
-                        Change::Ended(ended) => {
-                            inputs.push(Input::Ended(ended));
-                            break;
-                        }
+                        Change::Ended(ended) => self.ended = Some(ended),
                     }
+                }
+                // The command has ended once what it left behind has ended too.
+                if let Some(ended) = self.ended {
+                    let left = self.left_behind();
+                    inputs.push(if left.is_empty() {
+                        Input::Ended(ended)
+                    } else {
+                        Input::LeftBehind(left)
+                    });
                 }
                 inputs
             }
@@ -243,6 +259,7 @@ impl Driver {
             Action::Signal(signal) => {
                 if let Some(child) = &self.child {
                     child.signal_group(signal);
+                    descendants::signal(&self.left_behind(), signal);
                 }
                 None
             }
@@ -282,6 +299,14 @@ impl Driver {
             let _ = guardian.watch(child.pid());
         }
         Input::Started { pid: child.pid() }
+    }
+
+    /// The processes the command left behind that still run: rlock's children but for the
+    /// command's leader and the guardian.
+    fn left_behind(&self) -> Vec<i32> {
+        let known =
+            [self.child.map(|child| child.pid()), self.guardian.as_ref().map(Guardian::pid)];
+        descendants::left_behind(&known.into_iter().flatten().collect::<Vec<_>>())
     }
 
     /// Starts the keep-alive thread.

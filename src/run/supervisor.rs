@@ -39,7 +39,9 @@ pub enum Input {
     CannotKeep(String),
     /// The command was stopped by this signal.
     Stopped(i32),
-    /// The command ended.
+    /// The command's leader ended, but these processes it left behind still run.
+    LeftBehind(Vec<i32>),
+    /// The command ended, and everything it left behind.
     Ended(Ended),
     /// What a refresh found.
     Refresh(Refresh),
@@ -107,6 +109,8 @@ struct Running {
     kill_at: Option<Instant>,
     /// rlock passed a job-control stop on and stopped itself: the command's stop is no news.
     suspended: bool,
+    /// How many processes the command's leader left behind, last said.
+    left_behind: usize,
     /// SIGINTs and SIGTERMs so far: the second one kills.
     interrupts: u32,
     /// The command is stopped (it acts on a signal only once continued).
@@ -179,6 +183,7 @@ impl Supervisor {
                     lost: false,
                     kill_at: None,
                     suspended: false,
+                    left_behind: 0,
                     interrupts: 0,
                     stopped: false,
                     failing: None,
@@ -253,6 +258,18 @@ impl Running {
                 settings,
             ),
             Input::CannotKeep(why) => self.lose(&why, now, settings),
+            // The lock stays held until they end; once the group has had its SIGKILL, so do they.
+            Input::LeftBehind(_) if self.lost => {
+                if self.kill_at.is_none() {
+                    vec![Action::Signal(Signal::SIGKILL)]
+                } else {
+                    Vec::new()
+                }
+            }
+            Input::LeftBehind(pids) if self.left_behind != pids.len() => {
+                self.left_behind = pids.len();
+                vec![Action::Say(Note::LeftBehind { name: settings.name.clone(), pids })]
+            }
             Input::Tick => {
                 let mut actions = Vec::new();
                 if self.keepalive_at.is_some_and(|at| now >= at) {
@@ -628,6 +645,23 @@ mod tests {
         let lease = Lease::new(TTL, waiting.start, TTL);
         let actions = waiting.at(1, Input::Acquired { fence: 1, lease });
         assert_eq!(actions[0], Action::Start { fence: 1 });
+    }
+
+    #[test]
+    fn what_the_command_left_behind_keeps_the_lock_and_goes_with_it() {
+        let mut run = Fake::new().running();
+        let actions = run.at(1, Input::LeftBehind(vec![50, 51]));
+        assert!(matches!(&actions[..], [Action::Say(Note::LeftBehind { .. })]), "{actions:?}");
+        assert!(run.at(2, Input::LeftBehind(vec![50, 51])).is_empty(), "said once");
+        // Still running: refreshes, and stops, go on; released once they have ended too.
+        assert_eq!(run.at(10, Input::Tick), [Action::KeepAlive]);
+        let actions = run.at(12, Input::Refresh(Refresh::NotOurs));
+        assert_eq!(Fake::signals(&actions), [Signal::SIGTERM]);
+        assert!(run.at(13, Input::LeftBehind(vec![51])).is_empty(), "the SIGKILL is due later");
+        assert_eq!(Fake::signals(&run.at(22, Input::Tick)), [Signal::SIGKILL]);
+        // One that shows up after the SIGKILL (its parent just died) gets one of its own.
+        assert_eq!(Fake::signals(&run.at(22, Input::LeftBehind(vec![52]))), [Signal::SIGKILL]);
+        assert_eq!(finished(&run.at(23, Input::Ended(Ended::Exited(0)))), Some(Exit::LockLost));
     }
 
     #[test]

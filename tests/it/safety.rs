@@ -258,3 +258,72 @@ fn a_stderr_nobody_reads_holds_up_neither_the_stop_nor_the_exit() {
     drop(reader);
     assert_eq!(status.code(), Some(124));
 }
+
+/// A command whose shell ends at once, leaving a step in the background (or, with `setsid`, in
+/// a session of its own) that beats and ignores SIGTERM.
+fn leaving_behind(setsid: bool) -> String {
+    let step = r#"echo $$ > "$1"; trap '' TERM; i=0; while [ $i -lt 100 ]; do date +%s%N >> "$2"; sleep 0.02; i=$((i+1)); done"#;
+    let start = if setsid { "setsid sh -c" } else { "sh -c" };
+    format!(r#"{start} '{step}' sh "$0" "$1" & exit 3"#)
+}
+
+#[test]
+fn the_lock_is_held_until_what_the_command_left_behind_has_ended() {
+    for setsid in [false, true] {
+        let server = RedisServer::start();
+        let files = Files::new();
+        let first = rlock(&server)
+            .args(["run", "k", "--", "sh", "-c", &leaving_behind(setsid)])
+            .arg_path(&files.pid)
+            .arg_path(&files.beats)
+            .spawn();
+        wait_for(&files.beats);
+        let second = rlock(&server)
+            .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
+            .arg_path(&files.second)
+            .output();
+        second.expect_code(0);
+        let first = first.finish(Duration::from_secs(20));
+        // The shell's own status, once its background step ended (2 s of beats).
+        first.expect_code(3);
+        assert!(first.stderr.contains("stays held until it ends"), "{}", first.stderr);
+        assert_eq!(files.overlap(), Vec::<u128>::new(), "setsid {setsid}: ran together");
+    }
+}
+
+#[test]
+fn what_the_command_left_behind_is_stopped_with_it_when_the_lock_goes() {
+    let server = RedisServer::start();
+    let files = Files::new();
+    let running = rlock(&server)
+        .args(["run", "-t", "600ms", "k", "--", "sh", "-c", &leaving_behind(true)])
+        .arg_path(&files.pid)
+        .arg_path(&files.beats)
+        .spawn();
+    wait_for(&files.beats);
+    rlock(&server).args(["break", "k"]).output().expect_code(0);
+    let out = running.finish(Duration::from_secs(20));
+    out.expect_code(124);
+    assert!(process_is_dead(read_pid(&files.pid)), "the setsid step outlived the lock");
+}
+
+#[test]
+fn a_frozen_rlock_cannot_leave_what_its_command_left_behind_running() {
+    let server = RedisServer::start();
+    let files = Files::new();
+    let first = rlock(&server)
+        .args(["run", "-t", "2s", "k", "--", "sh", "-c", &leaving_behind(true)])
+        .arg_path(&files.pid)
+        .arg_path(&files.beats)
+        .spawn();
+    wait_for(&files.beats);
+    kill(first.pid(), Signal::SIGSTOP).unwrap();
+    let second = rlock(&server)
+        .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
+        .arg_path(&files.second)
+        .output();
+    second.expect_code(0);
+    assert_eq!(files.overlap(), Vec::<u128>::new(), "ran together");
+    kill(first.pid(), Signal::SIGCONT).unwrap();
+    first.finish(Duration::from_secs(20)).expect_code(124);
+}
