@@ -33,6 +33,11 @@ impl Node {
         Node::new(self.endpoint.clone(), self.keys.clone(), self.timeout)
     }
 
+    /// The time allowed for each round trip.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Changes the time allowed for each round trip from now on.
     pub(crate) fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout.max(Duration::from_millis(1));
