@@ -174,8 +174,9 @@ impl Display for Outage<'_> {
             }
             Outage::GaveUp { name, why, down } => write!(
                 f,
-                "gave up waiting for '{name}': Redis stayed unreachable for {} until --wait ran                  out ({why})",
-                duration(*down)
+                "gave up waiting for '{name}': Redis stayed unreachable for {} until --wait ran \
+                 out ({why})",
+                rough(*down)
             ),
         }
     }
