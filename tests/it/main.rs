@@ -14,6 +14,7 @@ mod generated;
 mod limits;
 mod properties;
 mod quorum;
+mod restarts;
 mod run;
 mod sentinel;
 mod signals;
