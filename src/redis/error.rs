@@ -313,6 +313,8 @@ fn code_problem(code: &str, err: &RedisError) -> Option<Problem> {
         "OOM" => Problem::OutOfMemory,
         "BUSY" => Problem::Busy,
         "MISCONF" => Problem::CannotSave,
+        // A blocked call (a waiter's BLPOP) cut short as the master turned replica.
+        "UNBLOCKED" => Problem::ReadOnly,
         // Redis 7.0 answers a command its ACL denies inside a script with a plain ERR (later
         // versions with NOPERM): this is the server's own reply text, not a library's.
         "ERR" if err.detail().is_some_and(|detail| detail.starts_with(SCRIPT_DENIED)) => {
@@ -747,6 +749,8 @@ mod tests {
             "-BUSY Redis is busy running a script.\r\n",
             "-CLUSTERDOWN The cluster is down\r\n",
             "-TRYAGAIN Multiple keys request during rehashing of slot\r\n",
+            "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> \
+             replica?)\r\n",
         ] {
             assert!(explained(&reply(resp), Connected, Via::Sentinel), "{resp}");
         }

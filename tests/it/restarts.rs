@@ -317,3 +317,27 @@ fn a_quorum_waiter_rides_out_a_majority_restarting() {
     assert!(out.stderr.contains("Redis answers again"), "{}", out.stderr);
     assert_eq!(log.one_at_a_time(&["holder"]), ["w1"]);
 }
+
+#[test]
+fn a_waiter_rides_out_its_master_turning_replica_and_back() {
+    let server = RedisServer::start();
+    let other = RedisServer::start();
+    server.cmd::<String>(&["SET", "rlock:deploy", "another-tool", "PX", "60000"]);
+    let mut waiter = rlock(&server).args(["run", "-w", "60s", KEY, "--", "echo", "ran"]).spawn();
+    assert!(eventually(Duration::from_secs(10), || queued(&server) == 1), "it never queued");
+    // Its BLPOP is cut short (UNBLOCKED), and its tries refused (READONLY) while the server is
+    // a replica of an empty one ...
+    let port = other.port().to_string();
+    server.cmd::<String>(&["REPLICAOF", "127.0.0.1", &port]);
+    let synced = || server.cmd::<i64>(&["EXISTS", "rlock:deploy"]) == 0;
+    assert!(eventually(Duration::from_secs(10), synced), "the replica never synced");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(waiter.is_running(), "the waiter gave up while its server was a replica");
+    // ... until it is a master again, empty: the waiter takes the lock.
+    server.cmd::<String>(&["REPLICAOF", "NO", "ONE"]);
+    let out = waiter.finish(Duration::from_secs(20));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "ran\n");
+    assert!(out.stderr.contains("Redis went away while waiting for 'deploy'"), "{}", out.stderr);
+    assert!(out.stderr.contains("Redis answers again"), "{}", out.stderr);
+}
