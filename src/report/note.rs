@@ -182,10 +182,16 @@ impl Display for Outage<'_> {
     }
 }
 
-/// A duration to a tenth of a second (whole seconds from a minute on): how long Redis was
-/// away is not known more closely.
+/// A duration to 10 ms below a second, to a tenth of a second below ten, to the second above:
+/// how long Redis was away, or how much patience is left, is not known more closely.
 fn rough(length: Duration) -> String {
-    let step: u128 = if length >= Duration::from_secs(60) { 1000 } else { 100 };
+    let step: u128 = if length < Duration::from_secs(1) {
+        10
+    } else if length < Duration::from_secs(10) {
+        100
+    } else {
+        1000
+    };
     let millis = (length.as_millis() + step / 2) / step * step;
     duration(Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX)))
 }
@@ -229,8 +235,10 @@ mod tests {
         assert!(forever.ends_with("reconnecting for as long as it takes (no --wait)"), "{forever}");
         let back = Outage::Back { name: "k", down: Duration::from_millis(1467) }.to_string();
         assert_eq!(back, "Redis answers again after 1s 500ms; back in the queue for 'k'");
-        assert_eq!(rough(Duration::from_millis(19_017)), "19s");
-        assert_eq!(rough(Duration::from_millis(49)), "0s");
+        assert_eq!(rough(Duration::from_millis(19_517)), "20s");
+        assert_eq!(rough(Duration::from_millis(9_017)), "9s");
+        assert_eq!(rough(Duration::from_millis(9_467)), "9s 500ms");
+        assert_eq!(rough(Duration::from_millis(49)), "50ms");
         assert_eq!(rough(Duration::from_millis(61_700)), "1m 2s");
         let gave_up = Outage::GaveUp { name: "k", why, down: Duration::from_secs(3) }.to_string();
         assert!(gave_up.starts_with("gave up waiting for 'k': Redis stayed unreachable for 3s"));
