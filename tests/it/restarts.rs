@@ -341,3 +341,17 @@ fn a_waiter_rides_out_its_master_turning_replica_and_back() {
     assert!(out.stderr.contains("Redis went away while waiting for 'deploy'"), "{}", out.stderr);
     assert!(out.stderr.contains("Redis answers again"), "{}", out.stderr);
 }
+
+#[test]
+fn acquire_waits_through_a_restart_too() {
+    let mut server = RedisServer::start();
+    server.cmd::<String>(&["SET", "rlock:deploy", "another-tool", "PX", "60000"]);
+    let waiter = rlock(&server).args(["acquire", "-w", "60s", KEY]).spawn();
+    assert!(eventually(Duration::from_secs(10), || queued(&server) == 1), "it never queued");
+    server.restart();
+    let out = waiter.finish(Duration::from_secs(20));
+    out.expect_code(0);
+    let token = out.stdout.trim();
+    assert_eq!(server.cmd::<String>(&["GET", "rlock:deploy"]), token, "it holds the lock");
+    assert!(out.stderr.contains("Redis went away while waiting for 'deploy'"), "{}", out.stderr);
+}
