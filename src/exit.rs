@@ -21,8 +21,9 @@ pub const TABLE: [(&str, &str); 8] = [
     ),
     (
         "125",
-        "rlock itself failed: bad usage, Redis unreachable, authentication or TLS refused, an \
-         unexpected reply, or a lock in use with another --limit",
+        "rlock itself failed: bad usage, Redis unreachable (for a waiter: still unreachable \
+         when its --wait ran out), authentication or TLS refused, an unexpected reply, or a lock \
+         in use with another --limit",
     ),
     ("126", "the command was found but could not be executed"),
     ("127", "the command was not found"),

@@ -1,7 +1,7 @@
 //! Every timing rule of rlock: how long a lock stays valid, when it is refreshed and retried,
-//! how long a handed-over lock first lives, how often waiters check in, and how long a call to
-//! Redis may take. Pure arithmetic on durations and instants, so that each rule is tested here
-//! and changed in one place.
+//! how long a handed-over lock first lives, how often waiters check in, how a waiter that lost
+//! Redis backs off, and how long a call to Redis may take. Pure arithmetic on durations and
+//! instants, so that each rule is tested here and changed in one place.
 
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,13 @@ const AFTER_EXPIRY: Duration = Duration::from_millis(5);
 pub const STDERR_FLUSH: Duration = Duration::from_secs(1);
 /// How often a waiting line on a terminal is redrawn, at least.
 const STATUS_LINE_EVERY: Duration = Duration::from_secs(1);
+/// A waiter that lost Redis first tries again after about this long, then twice as long each
+/// time, up to [`RECONNECT_MAX`].
+const RECONNECT_FIRST: Duration = Duration::from_millis(50);
+/// The longest a waiter that lost Redis sleeps between two tries to get back.
+const RECONNECT_MAX: Duration = Duration::from_secs(1);
+/// The least time a call made while reconnecting is given, however little patience is left.
+const RECONNECT_CALL_MIN: Duration = Duration::from_millis(100);
 
 /// The instant `after` from now, or `None` when it is too far away to represent (that is, never).
 pub fn after(after: Duration) -> Option<Instant> {
@@ -128,6 +135,29 @@ pub fn backoff(tries: u32, jitter: f64) -> Duration {
     let base =
         Duration::from_millis(50).saturating_mul(1 << tries.min(5)).min(Duration::from_secs(1));
     base.mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+}
+
+/// How long a waiter that lost Redis (restarting, failing over) sleeps before try `tries` + 1
+/// to get back: 50 ms doubling up to 1 s, times 0.5 + `jitter` / 2 (`jitter` is a random number
+/// in 0..1, so that the waiters of one server do not all come back at once), never past its
+/// patience (`left`; `None`: it waits forever).
+pub fn reconnect_nap(tries: u32, jitter: f64, left: Option<Duration>) -> Duration {
+    let base = RECONNECT_FIRST.saturating_mul(1 << tries.min(5)).min(RECONNECT_MAX);
+    let nap = base.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0);
+    match left {
+        Some(left) => nap.min(left),
+        None => nap,
+    }
+}
+
+/// The time allowed for each round trip while a waiter tries to get back to Redis: `timeout`,
+/// but no longer than the patience left (`left`), so that a waiter whose Redis stays away gives
+/// up about when its patience runs out; at least 100 ms, so that a call can be made at all.
+pub fn reconnect_timeout(timeout: Duration, left: Option<Duration>) -> Duration {
+    match left {
+        Some(left) => timeout.min(left.max(RECONNECT_CALL_MIN)),
+        None => timeout,
+    }
 }
 
 /// What a waiter knows when it decides how long to sleep before it looks at the lock again.
@@ -325,6 +355,40 @@ mod tests {
         assert_eq!(backoff(30, 1.0), 1500 * MS);
         assert_eq!(backoff(4, 0.5), 800 * MS);
         assert_eq!(backoff(5, 0.5), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn reconnecting_backs_off_within_bounds_and_patience() {
+        // 50 ms doubling to 1 s, jittered into its upper half.
+        assert_eq!(reconnect_nap(0, 1.0, None), 50 * MS);
+        assert_eq!(reconnect_nap(0, 0.0, None), 25 * MS);
+        assert_eq!(reconnect_nap(1, 1.0, None), 100 * MS);
+        assert_eq!(reconnect_nap(4, 1.0, None), 800 * MS);
+        assert_eq!(reconnect_nap(5, 1.0, None), RECONNECT_MAX);
+        assert_eq!(reconnect_nap(u32::MAX, 1.0, None), RECONNECT_MAX);
+        assert_eq!(reconnect_nap(u32::MAX, 0.0, None), RECONNECT_MAX / 2);
+        // A jitter out of range is taken as its nearest bound.
+        assert_eq!(reconnect_nap(9, 7.0, None), RECONNECT_MAX);
+        assert_eq!(reconnect_nap(9, -1.0, None), RECONNECT_MAX / 2);
+        for tries in 0..40 {
+            for jitter in [0.0, 0.3, 0.99, 1.0] {
+                let nap = reconnect_nap(tries, jitter, None);
+                assert!(nap >= RECONNECT_FIRST / 2 && nap <= RECONNECT_MAX, "{tries}: {nap:?}");
+            }
+        }
+        // Never past the patience.
+        assert_eq!(reconnect_nap(5, 1.0, Some(300 * MS)), 300 * MS);
+        assert_eq!(reconnect_nap(5, 1.0, Some(Duration::ZERO)), Duration::ZERO);
+        assert_eq!(reconnect_nap(0, 1.0, Some(Duration::from_secs(9))), 50 * MS);
+    }
+
+    #[test]
+    fn calls_while_reconnecting_end_with_the_patience() {
+        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, None), REDIS_TIMEOUT);
+        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, Some(Duration::from_secs(60))), REDIS_TIMEOUT);
+        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, Some(700 * MS)), 700 * MS);
+        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, Some(Duration::ZERO)), RECONNECT_CALL_MIN);
+        assert_eq!(reconnect_timeout(50 * MS, Some(Duration::ZERO)), 50 * MS);
     }
 
     #[test]

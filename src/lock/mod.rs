@@ -121,6 +121,12 @@ impl Lock {
         self.nodes.iter_mut().for_each(|node| node.set_timeout(timeout));
     }
 
+    /// The time allowed for each round trip to each server (what [`Lock::set_timeout`] was
+    /// given, at most [`timing::NODE_TIMEOUT`] when there are several servers).
+    pub fn timeout(&self) -> Duration {
+        self.nodes.first().map_or(timing::REDIS_TIMEOUT, Node::timeout)
+    }
+
     /// Tries once to take the lock with `token` for `ttl`, recording `holder`. With a `waiter`
     /// it joins the queue when it cannot take the lock (or keeps its place there: every try is
     /// also a heartbeat); without one it only tries.

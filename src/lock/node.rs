@@ -33,6 +33,11 @@ impl Node {
         Node::new(self.endpoint.clone(), self.keys.clone(), self.timeout)
     }
 
+    /// The time allowed for each round trip.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Changes the time allowed for each round trip from now on.
     pub(crate) fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout.max(Duration::from_millis(1));
@@ -180,15 +185,20 @@ impl Node {
             self.con = None;
         }
         if crate::redis::is_wrong_type(&err) {
-            anyhow!(
+            return anyhow!(
                 "the key '{}' (or its companion keys) holds something other than an rlock lock at {}: \
                  choose another lock name or --prefix, or delete the key if nothing uses it",
                 self.keys.lock,
                 self.endpoint.shown()
-            )
-        } else {
-            self.endpoint.explain(&err)
+            );
         }
+        let explained = self.endpoint.explain(&err);
+        if crate::redis::retryable(&explained) {
+            // A server that may pass (a master turned replica, one loading its data): the next
+            // call connects afresh, and so finds the master that Sentinel or DNS names then.
+            self.con = None;
+        }
+        explained
     }
 
     /// The error for a reply rlock's scripts never give, or for a lock in use in mode `found`

@@ -23,6 +23,7 @@ use anyhow::{Result, anyhow};
 use crate::lock::holder::Holder;
 use crate::lock::mode::{Mode, ModeConflict};
 use crate::lock::reply::{Attempt, LockInfo, Waiting};
+use crate::redis;
 use crate::timing;
 
 /// How many servers make a majority of `n`.
@@ -190,7 +191,10 @@ pub(crate) fn too_few<T>(results: Vec<Result<T>>, needed: usize) -> anyhow::Erro
     if n == 1 {
         return first;
     }
-    too_few_answered(answered, n, needed, &format!("{first:#}"))
+    // Trying again may help if it may with every server that failed (restarting, say).
+    let again = redis::retryable(&first) && errors.all(|err| redis::retryable(&err));
+    let message = too_few_answered(answered, n, needed, &format!("{first:#}")).to_string();
+    redis::failure(message, again)
 }
 
 /// The error when only `answered` of `n` servers answered, fewer than the `needed`, and why.
@@ -271,6 +275,23 @@ mod tests {
         let result = acquired(vec![down()], Mode::Exclusive, TTL, FAST);
         let Acquired::No { answer: Err(err), .. } = result else { panic!("{result:?}") };
         assert_eq!(err.to_string(), "cannot reach Redis");
+    }
+
+    #[test]
+    fn too_few_answers_may_be_retried_when_every_failure_may() {
+        let restarting = || -> Result<Attempt> { Err(redis::failure("restarting".into(), true)) };
+        let refused = || -> Result<Attempt> { Err(redis::failure("wrong password".into(), false)) };
+        let answer = |results| match acquired(results, Mode::Exclusive, TTL, FAST) {
+            Acquired::No { answer: Err(err), .. } => err,
+            other => panic!("{other:?}"),
+        };
+        let err = answer(vec![restarting(), restarting(), held(5)]);
+        assert!(redis::retryable(&err), "{err}");
+        assert!(err.to_string().starts_with("only 1 of 3 Redis servers answered"), "{err}");
+        assert!(!redis::retryable(&answer(vec![restarting(), refused(), held(5)])));
+        assert!(!redis::retryable(&answer(vec![down(), restarting(), held(5)])));
+        // One server: its own error, as it is.
+        assert!(redis::retryable(&answer(vec![restarting()])));
     }
 
     #[test]

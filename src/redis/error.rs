@@ -6,7 +6,10 @@
 //! wraps: an [`io::Error`] and its [`io::ErrorKind`], inside that a [`rustls::Error`], or a
 //! [`rustls_native_certs::Error`]. Where it happened matters too ([`Phase`]): a failed connect
 //! means Redis cannot be reached, a failure on an established connection that it was lost.
-//! [`classify`] does the classifying and [`message`] the wording; both are pure.
+//! [`classify`] does the classifying and [`message`] the wording; both are pure. Each problem
+//! is also one that trying again may fix (Redis restarting, failing over, loading its data) or
+//! one that it cannot (a refused password, an ACL, TLS, a key of the wrong type):
+//! [`Problem::retryable`], carried by the error [`explain`] makes and read by [`retryable`].
 
 use std::error::Error as StdError;
 use std::io;
@@ -117,6 +120,80 @@ pub(crate) enum Problem {
     Settings,
     /// Anything else, on rlock's side.
     Failed,
+}
+
+impl Problem {
+    /// Whether trying again, with nothing changed on rlock's side, may get through: the server
+    /// is restarting or unreachable for now, failing over (a master that became a replica, a
+    /// replica without its master, a cluster moving slots), loading its data, or busy with a
+    /// script. Not a refused password or ACL, TLS, a server that is no Redis, a full memory,
+    /// or a reply rlock does not understand: those stay until someone changes something. A
+    /// redirect to another cluster node is retried only in cluster mode (otherwise --cluster
+    /// is missing).
+    pub(crate) fn retryable(self, via: Via) -> bool {
+        match self {
+            Problem::Refused
+            | Problem::NoSocket
+            | Problem::Unreachable
+            | Problem::TimedOut(_)
+            | Problem::Closed(_)
+            | Problem::Lost
+            | Problem::ClusterTrouble
+            | Problem::ReadOnly
+            | Problem::MasterDown
+            | Problem::Loading
+            | Problem::Busy => true,
+            Problem::ClusterNode => via == Via::Cluster,
+            Problem::SystemCas
+            | Problem::WrongName
+            | Problem::Expired
+            | Problem::Untrusted
+            | Problem::WantsClientCertificate
+            | Problem::RefusedClientCertificate
+            | Problem::NotTls
+            | Problem::Tls
+            | Problem::BadCredentials
+            | Problem::NeedsPassword
+            | Problem::NoPermission
+            | Problem::OutOfMemory
+            | Problem::CannotSave
+            | Problem::NotRedis
+            | Problem::UnexpectedReply
+            | Problem::Setup
+            | Problem::NeedsRedis6
+            | Problem::ServerError
+            | Problem::Settings
+            | Problem::Failed => false,
+        }
+    }
+}
+
+/// A failure to talk to Redis, in words that say what to do, and whether trying again may fix
+/// it (see [`Problem::retryable`]).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    message: String,
+    retryable: bool,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Failure {}
+
+/// The error saying `message`, which trying again may fix if `retryable`.
+pub(crate) fn failure(message: String, retryable: bool) -> anyhow::Error {
+    anyhow::Error::new(Failure { message, retryable })
+}
+
+/// Whether trying again may fix `err`: only a failure of Redis classified so (any other error,
+/// such as a reply rlock does not understand, is for good).
+pub(crate) fn retryable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.downcast_ref::<Failure>().is_some_and(|failure| failure.retryable))
 }
 
 /// What `err`, which happened in `phase`, says went wrong.
@@ -236,6 +313,8 @@ fn code_problem(code: &str, err: &RedisError) -> Option<Problem> {
         "OOM" => Problem::OutOfMemory,
         "BUSY" => Problem::Busy,
         "MISCONF" => Problem::CannotSave,
+        // A blocked call (a waiter's BLPOP) cut short as the master turned replica.
+        "UNBLOCKED" => Problem::ReadOnly,
         // Redis 7.0 answers a command its ACL denies inside a script with a plain ERR (later
         // versions with NOPERM): this is the server's own reply text, not a library's.
         "ERR" if err.detail().is_some_and(|detail| detail.starts_with(SCRIPT_DENIED)) => {
@@ -418,7 +497,8 @@ pub(crate) fn explain(err: &RedisError, phase: Phase, peer: &Peer) -> anyhow::Er
     // On one line: some of redis-rs's errors span several.
     let detail = err.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
     let detail = scrub_all(&detail, peer.secrets);
-    anyhow::Error::msg(message(classify(err, phase), peer, &detail))
+    let problem = classify(err, phase);
+    failure(message(problem, peer, &detail), problem.retryable(peer.via))
 }
 
 /// Whether `err` is Redis's WRONGTYPE: a key holds another type than the command works on (rlock's
@@ -638,6 +718,74 @@ mod tests {
         assert!(text(Problem::BadCredentials, &PEER).contains("refused the user name or password"));
         assert!(text(Problem::NeedsPassword, &PEER).contains("requires a password"));
         assert!(text(Problem::NoPermission, &PEER).contains("does not let this user"));
+    }
+
+    #[test]
+    fn what_trying_again_may_fix() {
+        use io::ErrorKind as Io;
+        let explained = |err: &RedisError, phase, via| {
+            let peer = Peer { via, ..PEER };
+            retryable(&explain(err, phase, &peer))
+        };
+        // Redis restarting, unreachable for now, failing over, loading or busy.
+        for kind in [
+            Io::ConnectionRefused,
+            Io::ConnectionReset,
+            Io::UnexpectedEof,
+            Io::BrokenPipe,
+            Io::TimedOut,
+        ] {
+            assert!(explained(&io(kind), Connecting, Via::Direct), "{kind:?}");
+            assert!(explained(&io(kind), Connected, Via::Direct), "{kind:?}");
+        }
+        assert!(
+            explained(&io(Io::NotFound), Connecting, Via::Direct),
+            "a unix socket not there yet"
+        );
+        for resp in [
+            "-LOADING Redis is loading the dataset in memory\r\n",
+            "-MASTERDOWN Link with MASTER is down\r\n",
+            "-READONLY You can't write against a read only replica.\r\n",
+            "-BUSY Redis is busy running a script.\r\n",
+            "-CLUSTERDOWN The cluster is down\r\n",
+            "-TRYAGAIN Multiple keys request during rehashing of slot\r\n",
+            "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> \
+             replica?)\r\n",
+        ] {
+            assert!(explained(&reply(resp), Connected, Via::Sentinel), "{resp}");
+        }
+        // A redirect: retried by a cluster client, a missing --cluster otherwise.
+        let moved = reply("-MOVED 3999 127.0.0.1:6381\r\n");
+        assert!(explained(&moved, Connected, Via::Cluster));
+        assert!(!explained(&moved, Connected, Via::Direct));
+        // What stays wrong until someone changes something.
+        for resp in [
+            "-NOAUTH Authentication required.\r\n",
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+            "-NOPERM this user has no permissions to run the 'evalsha' command\r\n",
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+            "-OOM command not allowed when used memory > 'maxmemory'.\r\n",
+            "-ERR Error running script (call to f_abc): @user_script:1: oops\r\n",
+            "-MISCONF Redis is configured to save RDB snapshots\r\n",
+        ] {
+            assert!(!explained(&reply(resp), Connected, Via::Direct), "{resp}");
+        }
+        let failed =
+            RedisError::from((ErrorKind::AuthenticationFailed, "Password authentication failed"));
+        assert!(!explained(&failed, Connecting, Via::Direct));
+        let untrusted = tls(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer));
+        assert!(!explained(&untrusted, Connecting, Via::Direct));
+        let not_tls =
+            tls(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType));
+        assert!(!explained(&not_tls, Connecting, Via::Direct));
+        let http = redis::parse_redis_value(b"HTTP/1.0 400 Bad Request\r\n").unwrap_err();
+        assert!(!explained(&http, Connected, Via::Direct));
+        // The mark survives context added on the way up; other errors are for good.
+        let lost = explain(&io(Io::ConnectionReset), Connected, &PEER).context("waiting");
+        assert!(retryable(&lost));
+        assert!(!retryable(&anyhow::anyhow!("an unexpected reply")));
+        assert!(retryable(&failure("a failover is under way".into(), true)));
+        assert!(!retryable(&failure("no master named so".into(), false)));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 pub use endpoint::{Endpoint, RedisConnection};
-pub(crate) use error::is_wrong_type;
+pub(crate) use error::{failure, is_wrong_type, retryable};
 pub(crate) use secrets::scrub_all;
 pub use secrets::{redact, scrub, secrets};
 pub use sentinel::{Sentinels, is_sentinel_url};

@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use redis::Connection;
 
+use super::error;
 use super::secrets::{redact, secrets};
 use super::server::{Server, refuse_unencoded_password};
 use super::tls::TlsFiles;
@@ -110,10 +111,15 @@ impl Sentinels {
         for sentinel in &self.sentinels {
             match self.master_from(sentinel, timeout) {
                 Ok(con) => return Ok(con),
-                Err(err) => failures.push(format!("{err:#}")),
+                Err(err) => failures.push(err),
             }
         }
-        bail!("no Sentinel led to the master of '{}': {}", self.service, failures.join("; "))
+        // Trying again may help when it may with every Sentinel (all restarting, say).
+        let again = failures.iter().all(error::retryable);
+        let reasons: Vec<String> = failures.iter().map(|err| format!("{err:#}")).collect();
+        let message =
+            format!("no Sentinel led to the master of '{}': {}", self.service, reasons.join("; "));
+        Err(error::failure(message, again))
     }
 
     fn master_from(&self, sentinel: &Server, timeout: Duration) -> Result<Connection> {
@@ -144,12 +150,16 @@ impl Sentinels {
             redis::cmd("ROLE").query(&mut con).map_err(|err| master.explain(&err))?;
         match role.first() {
             Some(redis::Value::BulkString(role)) if role.as_slice() == b"master" => Ok(con),
-            _ => bail!(
-                "{} named {} as the master of '{}', but it is not one (yet): a failover is under way, try again",
-                sentinel.shown(),
-                host_port(&host, port),
-                self.service
-            ),
+            _ => Err(error::failure(
+                format!(
+                    "{} named {} as the master of '{}', but it is not one (yet): a failover is \
+                     under way, try again",
+                    sentinel.shown(),
+                    host_port(&host, port),
+                    self.service
+                ),
+                true,
+            )),
         }
     }
 

@@ -148,6 +148,72 @@ impl Display for Note {
     }
 }
 
+/// What a waiter says when Redis goes away while it waits (restarting, failing over), and when
+/// it comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outage<'a> {
+    /// The waiter lost Redis (`why`) and tries to get back for the `left` of its patience
+    /// (`None`: for as long as it takes).
+    Lost { name: &'a str, why: &'a str, left: Option<Duration> },
+    /// Another try to get back failed.
+    Still { name: &'a str, why: &'a str, down: Duration },
+    /// Redis answers again, after `down`.
+    Back { name: &'a str, down: Duration },
+    /// The patience ran out while Redis stayed away: why rlock fails (exit 125).
+    GaveUp { name: &'a str, why: &'a str, down: Duration },
+}
+
+impl Display for Outage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outage::Lost { name, why, left } => {
+                let within = match left {
+                    Some(left) => format!("for up to {} more, as --wait allows", rough(*left)),
+                    None => "for as long as it takes (no --wait)".to_owned(),
+                };
+                write!(
+                    f,
+                    "Redis went away while waiting for '{name}' ({why}); reconnecting {within}"
+                )
+            }
+            Outage::Still { name, why, down } => {
+                write!(
+                    f,
+                    "still no Redis for '{name}' after {} ({why}); trying again",
+                    rough(*down)
+                )
+            }
+            Outage::Back { name, down } => {
+                write!(
+                    f,
+                    "Redis answers again after {}; back in the queue for '{name}'",
+                    rough(*down)
+                )
+            }
+            Outage::GaveUp { name, why, down } => write!(
+                f,
+                "gave up waiting for '{name}': Redis stayed unreachable for {} until --wait ran \
+                 out ({why})",
+                rough(*down)
+            ),
+        }
+    }
+}
+
+/// A duration to 10 ms below a second, to a tenth of a second below ten, to the second above:
+/// how long Redis was away, or how much patience is left, is not known more closely.
+fn rough(length: Duration) -> String {
+    let step: u128 = if length < Duration::from_secs(1) {
+        10
+    } else if length < Duration::from_secs(10) {
+        100
+    } else {
+        1000
+    };
+    let millis = (length.as_millis() + step / 2) / step * step;
+    duration(Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX)))
+}
+
 impl Note {
     /// Shows the note, at its level.
     pub fn show(&self) {
@@ -172,5 +238,30 @@ mod tests {
         assert_eq!(released(Ok(false)).level(), Level::Quiet);
         assert_eq!(released(Err("down".into())).level(), Level::Notice);
         assert_eq!(Note::SecondSignal(2).to_string(), "second SIGINT: killing the command");
+    }
+
+    #[test]
+    fn outages_say_what_happens_and_for_how_long() {
+        let why = "lost the connection to Redis at redis://h:1 (broken pipe)";
+        let lost = Outage::Lost { name: "k", why, left: Some(Duration::from_secs(12)) };
+        assert_eq!(
+            lost.to_string(),
+            format!(
+                "Redis went away while waiting for 'k' ({why}); reconnecting for up to 12s \
+                     more, as --wait allows"
+            )
+        );
+        let forever = Outage::Lost { name: "k", why, left: None }.to_string();
+        assert!(forever.ends_with("reconnecting for as long as it takes (no --wait)"), "{forever}");
+        let back = Outage::Back { name: "k", down: Duration::from_millis(1467) }.to_string();
+        assert_eq!(back, "Redis answers again after 1s 500ms; back in the queue for 'k'");
+        assert_eq!(rough(Duration::from_millis(19_517)), "20s");
+        assert_eq!(rough(Duration::from_millis(9_017)), "9s");
+        assert_eq!(rough(Duration::from_millis(9_467)), "9s 500ms");
+        assert_eq!(rough(Duration::from_millis(49)), "50ms");
+        assert_eq!(rough(Duration::from_millis(61_700)), "1m 2s");
+        let gave_up = Outage::GaveUp { name: "k", why, down: Duration::from_secs(3) }.to_string();
+        assert!(gave_up.starts_with("gave up waiting for 'k': Redis stayed unreachable for 3s"));
+        assert!(gave_up.contains(why), "{gave_up}");
     }
 }

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 
 use crate::lock::{Holder, LockInfo, LockKeys, Mode, Waiting, millis};
-use crate::report::{Level, detail, duration, scrub, shows, step, whole_seconds};
+use crate::report::note::Outage;
+use crate::report::{Level, detail, duration, notice, scrub, shows, step, whole_seconds};
 
 /// Whether to keep a status line updated in place (with a carriage return and an erase-line
 /// code): stderr is a terminal, not `-q`, and neither `NO_COLOR` nor `TERM=dumb` asks for plain
@@ -19,7 +20,8 @@ fn status_line_wanted() -> bool {
 }
 
 /// The waiting line: on a terminal, one line updated in place; with `-v` elsewhere, a line each
-/// time our place changes; otherwise nothing.
+/// time our place changes; otherwise nothing but a line when Redis goes away and one when it is
+/// back.
 pub struct Progress {
     name: String,
     terminal: bool,
@@ -63,16 +65,65 @@ impl Progress {
                 self.name,
                 whole_seconds(waited)
             );
-            let mut stderr = std::io::stderr().lock();
-            let _ = write!(stderr, "\r\x1b[K{}", scrub(&format!("rlock: {line}")))
-                .and_then(|()| stderr.flush());
-            self.shown = true;
+            self.draw(&line);
         } else if self.last_place != Some(waiting.place) {
             detail(format_args!("waiting for '{}': {holder}; {place}", self.name));
         } else {
             step(format_args!("still waiting for '{}': {holder}; {place}", self.name));
         }
         self.last_place = Some(waiting.place);
+    }
+
+    /// Redis went away (`why`): the waiter tries to get back for the `left` of its patience.
+    /// Said at the default level off a terminal; on one the waiting line says it (and `-v` the
+    /// reason).
+    pub fn lost(&mut self, why: &str, left: Option<Duration>) {
+        let message = Outage::Lost { name: &self.name, why, left }.to_string();
+        self.tell(&message);
+        // The next waiting line after coming back is shown as a new one.
+        self.last_place = None;
+    }
+
+    /// Another try to get back to Redis failed; it went away `down` ago.
+    pub fn still_lost(&mut self, why: &str, down: Duration, waited: Duration) {
+        if self.terminal {
+            let line = format!(
+                "waiting for '{}': Redis unreachable for {}, reconnecting; waited {}",
+                self.name,
+                whole_seconds(down),
+                whole_seconds(waited)
+            );
+            self.draw(&line);
+        } else {
+            step(Outage::Still { name: &self.name, why, down });
+        }
+    }
+
+    /// Redis answers again, after `down`.
+    pub fn back(&mut self, down: Duration) {
+        let message = Outage::Back { name: &self.name, down }.to_string();
+        self.tell(&message);
+    }
+
+    /// A line off a terminal at the default level; on one, at `-v` only (the waiting line says
+    /// the rest), above the waiting line.
+    fn tell(&mut self, message: &str) {
+        if self.terminal {
+            if shows(Level::Detail) {
+                self.clear();
+                detail(message);
+            }
+        } else {
+            notice(message);
+        }
+    }
+
+    /// Draws the waiting line on the terminal, in place of the last one.
+    fn draw(&mut self, line: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "\r\x1b[K{}", scrub(&format!("rlock: {line}")))
+            .and_then(|()| stderr.flush());
+        self.shown = true;
     }
 
     /// Removes the line from the terminal.

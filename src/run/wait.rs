@@ -10,6 +10,16 @@
 //! through another library is freed without a push). A quorum has no queue: its waiters try
 //! again after a jittered backoff.
 //!
+//! A waiter rides out Redis restarting or failing over: when a call fails with an error that
+//! trying again may fix (see [`crate::redis::retryable`]), it tries again after a bounded
+//! backoff ([`timing::reconnect_nap`]) until Redis answers, keeping its deadline. The try that
+//! gets through is also its heartbeat: it keeps the waiter's place if Redis still has it
+//! (persistence), or joins the queue again if Redis forgot it (no persistence, or a place that
+//! lapsed meanwhile); the waiter's id is the same, so it never holds two places. Only an error
+//! that retrying cannot fix, or Redis still away when the patience runs out, ends the wait as
+//! failed. The first try is not retried: Redis unreachable from the start is most often a wrong
+//! address, said at once.
+//!
 //! The thread reports how the wait ended as one [`Outcome`]. Whoever started it can give the
 //! wait up at any moment ([`Wait::abandon`]): no try is under way then or later, and the place
 //! in the queue is left, releasing a lock granted a moment before.
@@ -21,6 +31,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::lock::{Attempt, Holder, Lock, LockInfo, Token, Waiter, Waiting, Wake};
+use crate::redis;
+use crate::report::note::Outage;
 use crate::report::views::Progress;
 use crate::timing::{self, Lease, NapFacts};
 
@@ -89,10 +101,18 @@ pub fn start(
     };
     let abandoned = Arc::new(Mutex::new(false));
     let started = Instant::now();
-    let mut turn =
-        Turn { lock, request, waiter, abandoned: abandoned.clone(), started, asked: started };
+    let timeout = lock.timeout();
+    let mut turn = Turn {
+        lock,
+        request,
+        waiter,
+        abandoned: abandoned.clone(),
+        started,
+        clear: started,
+        timeout,
+    };
     let first = turn.try_now();
-    let waiting = match turn.settle(first, started) {
+    let waiting = match turn.settle(first) {
         ControlFlow::Break(outcome) => return Ok(Begun::Done(turn.finish(outcome))),
         ControlFlow::Continue(waiting) => waiting,
     };
@@ -121,6 +141,12 @@ impl Wait {
     }
 }
 
+/// What a try found: the lock, with its lease counted, or whom to wait for.
+enum Found {
+    Acquired { fence: u64, lease: Lease },
+    Held(Waiting),
+}
+
 /// The waiting thread's state.
 struct Turn {
     lock: Lock,
@@ -129,15 +155,18 @@ struct Turn {
     abandoned: Arc<Mutex<bool>>,
     /// When the wait began.
     started: Instant,
-    /// When the last BLPOP began. A lock handed to us counts from before the grant could have
-    /// happened: from the last call that found no grant yet. For a grant found by a try, that is
-    /// the BLPOP before it; for one found by BLPOP, the try before it.
-    asked: Instant,
+    /// When the last call that found no grant was sent (a try that found the lock held, a
+    /// BLPOP that timed out): a lock handed to us was handed later, and counts from then. A
+    /// call that failed says nothing, and leaves it.
+    clear: Instant,
+    /// The time allowed for each call, as the lock was given (calls made while reconnecting
+    /// get less when the patience is nearly out).
+    timeout: Duration,
 }
 
 impl Turn {
     /// One try, unless the wait was given up (then `None`).
-    fn try_once(&mut self) -> Option<Result<Attempt>> {
+    fn try_once(&mut self) -> Option<Result<Found>> {
         let abandoned = self.abandoned.clone();
         let abandoned = abandoned.lock().unwrap_or_else(PoisonError::into_inner);
         if *abandoned {
@@ -146,26 +175,49 @@ impl Turn {
         Some(self.try_now())
     }
 
-    /// One try.
-    fn try_now(&mut self) -> Result<Attempt> {
+    /// One try: the lock, or whom to wait for. A lock handed to us whose lease, counted from
+    /// the last call that found no grant, is due for a refresh already (the wait lost Redis a
+    /// while, and the grant waited for it in Redis) is refreshed first, so that no command
+    /// starts on a lease about to end; one that lapsed meanwhile is waited for again.
+    fn try_now(&mut self) -> Result<Found> {
         let Request { token, ttl, holder, .. } = &self.request;
-        self.lock.try_acquire(token, *ttl, holder, self.waiter.as_ref())
+        let (token, ttl) = (token.clone(), *ttl);
+        // Twice at most: once more only after a grant that lapsed, which that try rejoins.
+        for _ in 0..2 {
+            let sent = Instant::now();
+            let (fence, mut lease) =
+                match self.lock.try_acquire(&token, ttl, holder, self.waiter.as_ref())? {
+                    Attempt::Held(waiting) => {
+                        self.clear = sent;
+                        return Ok(Found::Held(waiting));
+                    }
+                    Attempt::Acquired { fence, granted: false } => {
+                        return Ok(Found::Acquired { fence, lease: Lease::new(ttl, sent, ttl) });
+                    }
+                    Attempt::Acquired { fence, granted: true } => {
+                        (fence, Lease::new(ttl, self.clear, timing::grant_lifetime(ttl)))
+                    }
+                };
+            if Instant::now() < lease.refresh_due() {
+                return Ok(Found::Acquired { fence, lease });
+            }
+            let sent = Instant::now();
+            if self.lock.refresh(&token, ttl)? {
+                lease.refreshed(sent);
+                return Ok(Found::Acquired { fence, lease });
+            }
+        }
+        Ok(Found::Held(Waiting::default()))
     }
 
-    /// What a try sent at `sent` settles: the outcome, or what to wait for.
-    fn settle(&mut self, attempt: Result<Attempt>, sent: Instant) -> ControlFlow<Outcome, Waiting> {
-        let ttl = self.request.ttl;
-        let waiting = match attempt {
+    /// What a try settles: the outcome, or what to wait for.
+    fn settle(&mut self, found: Result<Found>) -> ControlFlow<Outcome, Waiting> {
+        let waiting = match found {
             Err(err) => return ControlFlow::Break(Outcome::Failed(err)),
-            Ok(Attempt::Acquired { fence, granted }) => {
-                let lease = if granted {
-                    Lease::new(ttl, self.asked, timing::grant_lifetime(ttl))
-                } else {
-                    Lease::new(ttl, sent, ttl)
-                };
+            Ok(Found::Acquired { fence, lease }) => {
                 return ControlFlow::Break(self.acquired(fence, lease));
             }
-            Ok(Attempt::Held(waiting)) => waiting,
+            Ok(Found::Held(waiting)) => waiting,
         };
         match self.request.patience {
             Patience::Until(deadline)
@@ -177,19 +229,29 @@ impl Turn {
         }
     }
 
+    /// What is left of the patience (`None`: it waits forever).
+    fn left(&self) -> Option<Duration> {
+        match self.request.patience {
+            Patience::Until(Some(deadline)) => {
+                Some(deadline.saturating_duration_since(Instant::now()))
+            }
+            Patience::Until(None) => None,
+            Patience::NoWait => Some(Duration::ZERO),
+        }
+    }
+
     /// Waits, from what the last try found, until the lock is ours or the patience runs out;
     /// `None` when the wait was given up.
     fn wait(&mut self, mut waiting: Waiting) -> Option<Outcome> {
         let mut progress = Progress::new(&self.lock.keys().name);
         let mut tries = 0;
-        let mut sent = self.started;
         loop {
             progress.show(&waiting, self.started.elapsed());
-            let Patience::Until(deadline) = self.request.patience else {
+            if self.request.patience == Patience::NoWait {
                 return Some(Outcome::GaveUp(None));
-            };
-            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            if let Some(waiter) = self.waiter.clone() {
+            }
+            let left = self.left();
+            let slept = if let Some(waiter) = self.waiter.clone() {
                 let nap = timing::queue_nap(NapFacts {
                     head: waiting.place == 1,
                     holder_ttl: waiting.ttl,
@@ -197,26 +259,86 @@ impl Turn {
                     status_line: progress.on_terminal(),
                     left,
                 });
-                self.asked = Instant::now();
-                match self.lock.wait_for_grant(&waiter.id, nap) {
-                    Err(err) => return Some(Outcome::Failed(err)),
-                    Ok(Wake::Granted(fence)) => {
-                        let lease = Lease::new(self.request.ttl, sent, waiter.grant);
-                        return Some(self.acquired(fence, lease));
-                    }
-                    Ok(Wake::TimedOut) => {}
-                }
+                self.sleep_on(&waiter, nap)
             } else {
                 // A quorum has no queue: try again after a jittered backoff.
                 let backoff = timing::backoff(tries, fastrand::f64());
                 tries += 1;
                 std::thread::sleep(timing::quorum_nap(backoff, waiting.ttl, left));
-            }
-            sent = Instant::now();
-            let attempt = self.try_once()?;
-            match self.settle(attempt, sent) {
+                Ok(None)
+            };
+            let found = match slept {
+                Ok(Some(outcome)) => return Some(outcome),
+                Ok(None) => self.try_once()?,
+                Err(err) => Err(err),
+            };
+            let found = match found {
+                Err(err) if redis::retryable(&err) => self.ride_out(err, &mut progress)?,
+                found => found,
+            };
+            match self.settle(found) {
                 ControlFlow::Break(outcome) => return Some(outcome),
                 ControlFlow::Continue(still) => waiting = still,
+            }
+        }
+    }
+
+    /// Sleeps on the waiter's wake-up list for up to `nap`: the outcome if the lock was handed
+    /// to us, `None` if nothing came.
+    fn sleep_on(&mut self, waiter: &Waiter, nap: Duration) -> Result<Option<Outcome>> {
+        let asked = Instant::now();
+        match self.lock.wait_for_grant(&waiter.id, nap)? {
+            Wake::Granted(fence) => {
+                let lease = Lease::new(self.request.ttl, self.clear, waiter.grant);
+                Ok(Some(self.acquired(fence, lease)))
+            }
+            Wake::TimedOut => {
+                self.clear = asked;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Redis went away (`err`, which retrying may fix): tries again after a bounded backoff
+    /// until a try gets through (what it found), an error retrying cannot fix comes, or the
+    /// patience runs out (an error saying so); `None` if the wait was given up meanwhile.
+    fn ride_out(
+        &mut self,
+        mut err: anyhow::Error,
+        progress: &mut Progress,
+    ) -> Option<Result<Found>> {
+        let since = Instant::now();
+        progress.lost(&format!("{err:#}"), self.left());
+        let mut tries = 0;
+        loop {
+            let left = self.left();
+            if left == Some(Duration::ZERO) {
+                // The calls that give up (leaving the queue) keep the short timeout.
+                let name = &self.lock.keys().name;
+                let why = format!("{err:#}");
+                let gave_up = Outage::GaveUp { name, why: &why, down: since.elapsed() };
+                return Some(Err(anyhow::anyhow!(gave_up.to_string())));
+            }
+            std::thread::sleep(timing::reconnect_nap(tries, fastrand::f64(), left));
+            tries = tries.saturating_add(1);
+            self.lock.set_timeout(timing::reconnect_timeout(self.timeout, self.left()));
+            match self.try_once() {
+                None => return None,
+                Some(Err(again)) if redis::retryable(&again) => {
+                    progress.still_lost(
+                        &format!("{again:#}"),
+                        since.elapsed(),
+                        self.started.elapsed(),
+                    );
+                    err = again;
+                }
+                Some(found) => {
+                    self.lock.set_timeout(self.timeout);
+                    if found.is_ok() {
+                        progress.back(since.elapsed());
+                    }
+                    return Some(found);
+                }
             }
         }
     }

@@ -388,7 +388,8 @@ fn a_redis_restart_without_persistence_stops_the_holder() {
     report.check("redis-server killed and started again empty");
     // Fences start again from 1 on the empty server: the store refuses requests until the new
     // counter passes the highest fence it saw, as fenced storage should when the lock service
-    // forgot its counter. Waiters that lost their connection exit 125.
+    // forgot its counter. Waiters that lost their connection queue again on the new server
+    // (see restarts.rs); an rlock started while the server was down exits 125 at once.
     let victim = victim.expect("nobody held the lock when Redis was killed");
     // The holder at that moment finished its turn before it noticed (0), or had a request refused
     // (3), or found the lock gone and was stopped (124): never anything else.

@@ -128,6 +128,13 @@ impl RedisServer {
         )
     }
 
+    /// A server that keeps its data in an append-only file in its folder, written through on
+    /// every change (`appendonly yes`, `appendfsync always`): [`RedisServer::restart`] finds it
+    /// all again.
+    pub fn with_appendonly() -> RedisServer {
+        RedisServer::start_with(None, None, &["--appendonly", "yes", "--appendfsync", "always"])
+    }
+
     /// A replica of `master` (`replicaof`).
     pub fn replica_of(master: &RedisServer) -> RedisServer {
         let port = master.port.to_string();
@@ -265,11 +272,23 @@ impl RedisServer {
     }
 
     /// Kills the server (SIGKILL: no shutdown, and it keeps nothing, having no persistence) and
-    /// starts it again on the same port, empty. The new process dies when the thread that calls
-    /// this ends (PR_SET_PDEATHSIG is per thread): call it from one that outlives its use.
+    /// starts it again on the same port, empty (or, [`RedisServer::with_appendonly`], with what
+    /// its append-only file holds). The new process dies when the thread that calls this ends
+    /// (PR_SET_PDEATHSIG is per thread): call it from one that outlives its use.
     pub fn restart(&mut self) {
+        self.stop();
+        self.start_again();
+    }
+
+    /// Kills the server (SIGKILL, by its pid), and leaves it down.
+    pub fn stop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+    }
+
+    /// Starts a stopped server again, as it was started, on the same port (see
+    /// [`RedisServer::restart`]).
+    pub fn start_again(&mut self) {
         let mut command = Command::new(server_binary());
         command
             .args(&self.command_line)

@@ -15,6 +15,7 @@ mod generated;
 mod limits;
 mod properties;
 mod quorum;
+mod restarts;
 mod run;
 mod safety;
 mod sentinel;

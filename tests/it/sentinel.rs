@@ -1,7 +1,9 @@
 //! Redis Sentinel: rlock asks the Sentinels where the master is, on every new connection.
 
+use std::time::Duration;
+
 use crate::fixture::{RedisServer, Sentinel, closed_port};
-use crate::harness::{assert_one_line_mentioning, rlock_at};
+use crate::harness::{assert_one_line_mentioning, eventually, rlock_at};
 
 #[test]
 fn run_reaches_the_master_the_sentinel_names_before_and_after_a_failover() {
@@ -60,4 +62,33 @@ fn sentinel_mistakes_give_125_and_say_what_is_wrong() {
     let out = rlock_at("redis+sentinel://127.0.0.1:26379").args(["ttl", "k"]).output();
     out.expect_code(125);
     assert_one_line_mentioning(&out.stderr, &["names no service"]);
+}
+
+#[test]
+fn a_waiter_rides_out_a_failover() {
+    let master = RedisServer::start();
+    let replica = RedisServer::replica_of(&master);
+    let sentinel = Sentinel::watch(&master, 1);
+    let url = sentinel.url();
+    let held = rlock_at(&url).args(["acquire", "-t", "2m", "deploy"]).output();
+    held.expect_code(0);
+    let token = held.stdout.trim().to_owned();
+    let waiter = rlock_at(&url).args(["run", "-w", "60s", "deploy", "--", "echo", "ran"]).spawn();
+    let queued = || master.cmd::<i64>(&["ZCARD", "{rlock:deploy}:queue"]) == 1;
+    assert!(eventually(Duration::from_secs(10), queued), "the waiter never queued");
+    assert_eq!(master.cmd::<i64>(&["WAIT", "1", "10000"]), 1, "the replica did not catch up");
+    // The master becomes a replica: the waiter is turned away there, and finds the new master
+    // through the Sentinel.
+    assert_eq!(sentinel.fail_over(), replica.port());
+    let back = || replica.cmd::<i64>(&["ZCARD", "{rlock:deploy}:queue"]) == 1;
+    assert!(
+        eventually(Duration::from_secs(10), back),
+        "the waiter is not queued on the new master"
+    );
+    rlock_at(&url).args(["release", "deploy", &token]).output().expect_code(0);
+    let out = waiter.finish(Duration::from_secs(20));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "ran\n");
+    assert!(out.stderr.contains("Redis went away while waiting for 'deploy'"), "{}", out.stderr);
+    assert!(out.stderr.contains("Redis answers again"), "{}", out.stderr);
 }
