@@ -362,7 +362,8 @@ proptest! {
 
     /// Any prefix and name: no panic; an accepted lock's companion keys (and the per-waiter and
     /// per-holder keys built from them) all hash to the lock record's Redis Cluster slot; what is
-    /// refused is an empty name or a '}' that would split the slots.
+    /// refused is an empty name, a '}' that would split the slots, a control character, or '}}'
+    /// (which only companion keys hold).
     #[test]
     fn properties_keys(prefix in key_text(), name in key_text(), id in text()) {
         let lock = format!("{prefix}{name}");
@@ -386,8 +387,39 @@ proptest! {
             }
             Err(err) => {
                 let splits = lock.contains('}') && hashed(&lock) == lock;
-                prop_assert!(name.is_empty() || splits, "'{lock}' refused: {err:#}");
+                let control = lock.chars().any(char::is_control);
+                let reserved = lock.contains("}}");
+                prop_assert!(
+                    name.is_empty() || splits || control || reserved,
+                    "'{lock}' refused: {err:#}"
+                );
             }
+        }
+    }
+
+    /// Two locks under one prefix (the empty one too) never share a key: no companion key of one
+    /// (nor a waiter's or holder's key beside it) is the other's lock record or companion key.
+    #[test]
+    fn properties_keys_of_two_locks_never_meet(
+        prefix in prop_oneof![Just(String::new()), key_text()],
+        a in key_text(),
+        b in prop_oneof![key_text(), "\\{?[a{}:]{0,3}\\}?\\}{0,2}(holder|fence|queue|alive|holders)(:[a-z0-9]{1,3})?"],
+        id in "[0-9a-f]{1,8}",
+    ) {
+        let (Ok(one), Ok(other)) = (LockKeys::new(&prefix, &a), LockKeys::new(&prefix, &b)) else {
+            return Ok(());
+        };
+        prop_assume!(one.lock != other.lock);
+        let keys = |keys: &LockKeys| {
+            let mut all: Vec<String> = keys.all().iter().map(|key| (*key).to_owned()).collect();
+            all.push(keys.wake(&id));
+            all.push(format!("{}:{id}:holder", keys.queue));
+            all.push(format!("{}:{id}", keys.holders));
+            all
+        };
+        let mine = keys(&one);
+        for key in keys(&other) {
+            prop_assert!(!mine.contains(&key), "'{}' and '{}' share {}", a, b, key);
         }
     }
 

@@ -1,7 +1,9 @@
--- Locks with several holders (--shared, --limit N), shared by every script (prepended to them).
--- KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter, KEYS[6] holders (token ->
--- the end of its lifetime in ms, Redis clock). Per holder, in the same slot: its record
--- KEYS[6]:token (host, pid, user, command, fence, since_ms).
+-- Locks with several holders (--shared, --limit N), and fences, shared by every script
+-- (prepended to them). KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter, KEYS[6]
+-- holders (token -> the end of its lifetime in ms, Redis clock). Per holder, in the same slot: its
+-- record KEYS[6]:token (host, pid, user, program, fence, since_ms). Every script that can hand
+-- out a fence (acquire, release, break, leave, fence) takes the fencing counter's lifetime in ms
+-- as its last argument.
 --
 -- Modes, as the scripts take and return them: 'x' exclusive (KEYS[1] holds the holder's token,
 -- as every Redis lock library does it), 's' shared, or a number N >= 2 (at most N holders).
@@ -14,6 +16,25 @@ local SHARED = 'rlock-shared'
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The next fence: max(the last one + 1, Redis's clock in microseconds), kept in the counter for
+-- the fencing counter's lifetime (renewed with every fence), so that the counter too vanishes
+-- once the lock has been idle that long. Fences grow from holder to holder while the counter
+-- lives; once it is gone (expired after that idle time, or lost with a Redis restart without
+-- persistence), the clock takes over. That assumes Redis's clock in microseconds never goes
+-- back past a fence it gave: it is well ahead of any counter (about 1.8e15 in 2026), a counter
+-- only runs ahead of it by the holders handed a lock within the same microsecond, and its
+-- clock must not be set back by more than the time since the last fence (at least the
+-- counter's lifetime, once the counter expired). Numbers stay exact in Lua below 2^53 (the
+-- year 2255).
+local function next_fence()
+  local t = redis.call('TIME')
+  local clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+  local fence = math.max(last + 1, clock)
+  redis.call('SET', KEYS[3], string.format('%.0f', fence), 'PX', ARGV[#ARGV])
+  return fence
 end
 
 local function marker(mode)
@@ -144,7 +165,7 @@ local function add_holder(mode, token, life, now)
     clear_holders()
     redis.call('DEL', KEYS[2])
   end
-  local fence = redis.call('INCR', KEYS[3])
+  local fence = next_fence()
   redis.call('ZADD', KEYS[6], now + life, token)
   local record = holder_record(token)
   redis.call('HSET', record, 'fence', fence, 'since_ms', now)
