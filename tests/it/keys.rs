@@ -163,6 +163,37 @@ fn lock_names_with_control_characters_are_refused_with_125() {
 }
 
 #[test]
+fn a_lock_name_starting_with_a_dash_goes_after_a_double_dash() {
+    let server = RedisServer::start();
+    let out = rlock(&server)
+        .args([
+            "run",
+            "-t",
+            "5s",
+            "--",
+            "-name",
+            "--",
+            "sh",
+            "-c",
+            "echo $RLOCK_KEY; echo \"$1\"",
+            "sh",
+        ])
+        .arg("-x")
+        .output();
+    out.expect_code(0);
+    assert_eq!(out.stdout, "-name\n-x\n");
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "{rlock:-name}}fence"]), 1);
+    let token = rlock(&server).args(["acquire", "--", "-name"]).output();
+    token.expect_code(0);
+    let out = rlock(&server).args(["status", "--", "-name"]).output();
+    out.expect_code(0);
+    assert!(out.stdout.starts_with("lock:     -name (key rlock:-name)"), "{}", out.stdout);
+    rlock(&server).args(["run", "-n", "--", "-name", "--", "true"]).output().expect_code(75);
+    rlock(&server).args(["release", "--", "-name", token.stdout.trim()]).output().expect_code(0);
+    rlock(&server).args(["ttl", "--", "-name"]).output().expect_code(1);
+}
+
+#[test]
 fn with_an_empty_prefix_no_lock_name_takes_another_locks_keys() {
     let server = RedisServer::start();
     let rl = || rlock(&server).args(["--prefix", ""]);
