@@ -147,6 +147,71 @@ fn fences_grow_across_holders_idle_gaps_and_a_restart_without_persistence() {
 }
 
 #[test]
+fn redis_holds_the_program_name_and_never_an_argument() {
+    let server = RedisServer::start();
+    let secret = "--db-password=hunter2";
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("deploy-with-secrets.sh");
+    std::fs::write(&script, "#!/bin/sh\nsleep 30\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let holder = rlock(&server).args(["run", "-t", "1m", "job", "--"]).arg(&script).arg(secret);
+    let holder = holder.spawn_holding(&server, "rlock:job");
+    // A waiter's record holds its holder fields too.
+    let waiter = spawn_run(&server, &["job"], &["sh", "-c", "true", secret]);
+    assert!(eventually(Duration::from_secs(10), || queued(&server, "job") == 1));
+    // acquire records the script that called it: here a shell with the secret in its arguments.
+    let acquire = format!("{} acquire -t 1m other", env!("CARGO_BIN_EXE_rlock"));
+    let out = std::process::Command::new("sh")
+        .args(["-c", &acquire, secret])
+        .env("RLOCK_REDIS", server.url())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let status = rlock(&server).args(["status", "--json", "job"]).output();
+    status.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(json["holder"]["program"], "deploy-with-secrets.sh", "{json}");
+    let other = rlock(&server).args(["status", "--json", "other"]).output();
+    let other: serde_json::Value = serde_json::from_str(&other.stdout).unwrap();
+    assert_eq!(other["holder"]["program"], "sh", "{other}");
+    let text = rlock(&server).args(["status", "job"]).output();
+    assert!(text.stdout.contains("program:  deploy-with-secrets.sh\n"), "{}", text.stdout);
+    let mut shown = vec![status.stdout, text.stdout];
+    for args in
+        [&["list"][..], &["list", "--json"], &["status", "other"], &["ttl", "--json", "job"]]
+    {
+        let out = rlock(&server).args(args).output();
+        out.expect_code(0);
+        shown.push(out.stdout + &out.stderr);
+    }
+    for text in &shown {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    // Everything in Redis, whatever its type.
+    let mut dumped = Vec::new();
+    for (key, _) in all_keys(&server) {
+        let kind: String = server.cmd(&["TYPE", &key]);
+        let values: Vec<String> = match kind.as_str() {
+            "string" => vec![server.cmd(&["GET", &key])],
+            "hash" => server.cmd(&["HGETALL", &key]),
+            "zset" => server.cmd(&["ZRANGE", &key, "0", "-1", "WITHSCORES"]),
+            "list" => server.cmd(&["LRANGE", &key, "0", "-1"]),
+            other => panic!("{key} is a {other}"),
+        };
+        dumped.push(format!("{key} {values:?}"));
+    }
+    assert!(dumped.iter().any(|entry| entry.contains("}}queue:")), "the waiter: {dumped:?}");
+    for entry in &dumped {
+        assert!(!entry.contains("hunter2"), "stored: {entry}");
+    }
+    holder.signal(Signal::SIGTERM);
+    holder.finish(Duration::from_secs(20));
+    waiter.finish(Duration::from_secs(20)).expect_code(0);
+}
+
+#[test]
 fn lock_names_with_control_characters_are_refused_with_125() {
     let server = RedisServer::start();
     for name in ["tab\there", "new\nline", "esc\u{1b}[31m"] {
