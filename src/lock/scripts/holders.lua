@@ -176,6 +176,9 @@ local function add_holder(mode, token, life, now)
     redis.call('HSET', KEYS[2], 'token', marker(mode), 'mode', mode)
     redis.call('PEXPIRE', KEYS[2], life)
     redis.call('PEXPIRE', KEYS[6], life)
+  elseif redis.call('PTTL', KEYS[6]) < 0 then
+    -- The holders were deleted while the marker lives (by hand, say): they expire with it.
+    redis.call('PEXPIRE', KEYS[6], left)
   end
   return fence
 end
