@@ -18,16 +18,14 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The next fence: max(the last one + 1, Redis's clock in microseconds), kept in the counter for
--- the fencing counter's lifetime (renewed with every fence), so that the counter too vanishes
--- once the lock has been idle that long. Fences grow from holder to holder while the counter
--- lives; once it is gone (expired after that idle time, or lost with a Redis restart without
--- persistence), the clock takes over. That assumes Redis's clock in microseconds never goes
--- back past a fence it gave: it is well ahead of any counter (about 1.8e15 in 2026), a counter
--- only runs ahead of it by the holders handed a lock within the same microsecond, and its
--- clock must not be set back by more than the time since the last fence (at least the
--- counter's lifetime, once the counter expired). Numbers stay exact in Lua below 2^53 (the
--- year 2255).
+-- The next fence: max(the last one + 1, Redis's clock in microseconds). The counter keeps the
+-- last one for the fencing counter's lifetime (renewed with every fence), so that it too goes
+-- once the lock has been idle that long. While it lives, fences grow through it; once it is gone
+-- (expired, or lost in a restart without persistence), through the clock. A fence is never more
+-- than the clock when it was given plus the fences handed out within that same microsecond, so
+-- a later reading of the clock is larger as long as Redis's clock was not set back by more than
+-- the time since the last fence (at least the counter's lifetime, once the counter expired).
+-- Exact in Lua's numbers below 2^53 (about 9e15 microseconds, the year 2255; 1.8e15 in 2026).
 local function next_fence()
   local t = redis.call('TIME')
   local clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
