@@ -196,13 +196,13 @@ fn status(servers: Vec<Endpoint>, prefix: &str, args: StatusArgs) -> Result<Exit
     Ok(if info.is_some() { Exit::Success } else { Exit::NotHeld })
 }
 
-/// `list`: the locks held now. Every lock rlock holds has a holder record, `{PREFIX NAME}:holder`
-/// (or `PREFIX NAME:holder` for a name with a hash tag): one SCAN finds those on every server, and
-/// each lock is then read like `status` reads it.
+/// `list`: the locks held now. Every lock rlock holds has a holder record, `{PREFIX NAME}}holder`
+/// (or `PREFIX NAME}}holder` for a name with a hash tag): one SCAN finds those on every server,
+/// and each lock is then read like `status` reads it.
 fn list(servers: Vec<Endpoint>, prefix: &str, args: ListArgs) -> Result<Exit> {
-    // One pass finds both `{PREFIX NAME}:holder` and `PREFIX NAME:holder` (a name with a hash
+    // One pass finds both `{PREFIX NAME}}holder` and `PREFIX NAME}}holder` (a name with a hash
     // tag); what else the pattern lets through is sorted out below.
-    let pattern = format!("*{}{}:holder", escape_glob(prefix), args.pattern);
+    let pattern = format!("*{}{}}}}}holder", escape_glob(prefix), args.pattern);
     // In quorum mode a minority of servers may be away: their locks show through the others.
     let n = servers.len();
     let timeout = timing::per_server(n, REDIS_TIMEOUT);
@@ -254,8 +254,8 @@ fn list(servers: Vec<Endpoint>, prefix: &str, args: ListArgs) -> Result<Exit> {
 
 /// The lock whose holder record is `key` (not a waiter's record, say), if any.
 fn lock_of_holder_record(prefix: &str, key: &str) -> Option<LockKeys> {
-    let tagged = key.strip_prefix('{').and_then(|key| key.strip_suffix("}:holder"));
-    let plain = key.strip_suffix(":holder");
+    let tagged = key.strip_prefix('{').and_then(|key| key.strip_suffix("}}holder"));
+    let plain = key.strip_suffix("}}holder");
     tagged.into_iter().chain(plain).find_map(|lock| {
         lock.strip_prefix(prefix)
             .and_then(|name| LockKeys::new(prefix, name).ok())

@@ -192,7 +192,14 @@ where
 {
     use clap::CommandFactory;
 
-    let cli = Cli::try_parse_from(args)?;
+    let mut cli = Cli::try_parse_from(args)?;
+    // `rlock run [OPTIONS] -- -name -- COMMAND`: the first `--` ends the options, so that a lock
+    // name may start with '-'; then clap takes the second for the command's first word.
+    if let Command::Run(run) = &mut cli.command
+        && run.command.first().is_some_and(|word| word == "--")
+    {
+        run.command.remove(0);
+    }
     // clap checks the conflict within one level only: -q before the subcommand, -v after it.
     if cli.global.quiet && cli.global.verbose > 0 {
         return Err(Cli::command().error(
@@ -234,7 +241,8 @@ pub struct BreakArgs {
 
 #[derive(Debug, Args)]
 pub struct KeyArg {
-    /// Name of the lock (stored in Redis under PREFIX + KEY)
+    /// Name of the lock (stored in Redis under PREFIX + KEY), without control characters. A KEY
+    /// that starts with '-' goes after '--' (rlock ttl -- -KEY; rlock run -- -KEY -- COMMAND)
     #[arg(value_name = "KEY")]
     pub key: String,
 }
@@ -432,6 +440,23 @@ mod tests {
         assert_eq!(tls.global.tls_ca, Some(PathBuf::from("a")));
         assert!(parsed(&["man", "-q"]).global.quiet);
         assert!(parsed(&["-q", "completions", "bash"]).global.quiet);
+    }
+
+    #[test]
+    fn a_lock_name_may_start_with_a_dash_after_a_double_dash() {
+        let run = |args: &[&str]| match parsed(args).command {
+            Command::Run(run) => (run.key.key, run.command),
+            other => panic!("{other:?}"),
+        };
+        let (key, command) = run(&["run", "-n", "--", "-name", "--", "echo", "-x"]);
+        assert_eq!(key, "-name");
+        assert_eq!(command, ["echo", "-x"]);
+        // One '--' as before: the command follows it.
+        assert_eq!(run(&["run", "k", "--", "ls", "--", "-l"]).1, ["ls", "--", "-l"]);
+        match parsed(&["ttl", "--", "-name"]).command {
+            Command::Ttl(ttl) => assert_eq!(ttl.key.key, "-name"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

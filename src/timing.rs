@@ -14,6 +14,11 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 /// eat the lock's validity.
 pub const NODE_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// How long a lock's fencing counter is kept after the last fence it gave. Once it is gone, the
+/// next fence comes from Redis's clock (see `next_fence` in the scripts): this is how far back
+/// that clock may be set, at the least, without a fence going backwards.
+pub const FENCE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How often the head of the queue checks in (and notices a lock freed without a push).
 pub const HEARTBEAT_HEAD: Duration = Duration::from_secs(1);
 /// How often a waiter further back checks in.

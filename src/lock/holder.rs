@@ -1,10 +1,17 @@
-//! Who holds a lock: the facts rlock records beside it for `status`.
+//! Who holds a lock: the facts rlock records beside it for `status`. They are what is safe to
+//! show anyone who can read the Redis: host, pid, user and the program's name, never its
+//! arguments (which may carry passwords).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The longest command line kept in the holder record; longer ones are cut with an ellipsis.
-const MAX_COMMAND_LEN: usize = 512;
+/// The longest program name kept in the holder record (a file name's longest on Linux); longer
+/// ones are cut with an ellipsis.
+const MAX_PROGRAM_LEN: usize = 255;
+
+/// How long Linux keeps a process's name (`/proc/PID/comm`): longer names are cut to this.
+const COMM_LEN: usize = 15;
 
 /// The holder of a lock, as recorded when it was taken.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -12,7 +19,9 @@ pub struct Holder {
     pub host: String,
     pub pid: u32,
     pub user: String,
-    pub command: String,
+    /// The name of the program that holds the lock (`deploy.sh`), without its directory or its
+    /// arguments.
+    pub program: String,
     /// When the lock was taken, in milliseconds since the Unix epoch.
     pub since_ms: u64,
     /// The fencing number of this acquisition (0 until Redis assigns it).
@@ -26,15 +35,15 @@ pub struct Holder {
 }
 
 impl Holder {
-    /// This machine and user, process `pid`, running `command`, from now on.
-    pub fn here(pid: u32, command: String) -> Holder {
+    /// This machine and user, process `pid`, running the program named `program`, from now on.
+    pub fn here(pid: u32, program: &str) -> Holder {
         Holder {
             host: nix::unistd::gethostname()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| "unknown".into()),
             pid,
             user: current_user(),
-            command: shorten(command),
+            program: clean(program),
             since_ms: unix_ms(SystemTime::now()),
             fence: 0,
             ttl: None,
@@ -42,25 +51,26 @@ impl Holder {
         }
     }
 
-    /// The holder for a command rlock itself runs.
+    /// The holder for a command rlock itself runs: its program's name (the last part of its
+    /// first word), none of its arguments.
     pub fn for_command(command: &[OsString]) -> Holder {
-        Holder::here(std::process::id(), quote_command(command))
+        let program = command.first().map(|word| base_name(word)).unwrap_or_default();
+        Holder::here(std::process::id(), &program)
     }
 
-    /// The holder for `acquire`: the process that called rlock (the script), which keeps the lock.
+    /// The holder for `acquire`: the process that called rlock (the script), which keeps the
+    /// lock, with its program's name.
     pub fn for_parent() -> Holder {
         let parent = nix::unistd::getppid().as_raw();
-        let command = std::fs::read(format!("/proc/{parent}/cmdline"))
+        let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).unwrap_or_default();
+        let args: Vec<OsString> = std::fs::read(format!("/proc/{parent}/cmdline"))
             .map(|raw| {
-                let args: Vec<OsString> = raw
-                    .split(|&b| b == 0)
-                    .filter(|arg| !arg.is_empty())
-                    .map(|arg| String::from_utf8_lossy(arg).into_owned().into())
-                    .collect();
-                quote_command(&args)
+                use std::os::unix::ffi::OsStringExt;
+                raw.split(|&b| b == 0).take(2).map(|arg| OsString::from_vec(arg.to_vec())).collect()
             })
             .unwrap_or_default();
-        Holder::here(u32::try_from(parent).unwrap_or(0), command)
+        let program = program_name(comm.trim_end_matches('\n'), &args);
+        Holder::here(u32::try_from(parent).unwrap_or(0), &program)
     }
 
     /// The field/value pairs stored in Redis (the scripts add the fence, and `since_ms` from Redis's
@@ -70,7 +80,7 @@ impl Holder {
             ("host", self.host.clone()),
             ("pid", self.pid.to_string()),
             ("user", self.user.clone()),
-            ("command", self.command.clone()),
+            ("program", self.program.clone()),
         ]
     }
 
@@ -85,7 +95,7 @@ impl Holder {
                 "host" => holder.host = value.clone(),
                 "pid" => holder.pid = value.parse().unwrap_or(0),
                 "user" => holder.user = value.clone(),
-                "command" => holder.command = value.clone(),
+                "program" => holder.program = value.clone(),
                 "since_ms" => holder.since_ms = value.parse().unwrap_or(0),
                 "fence" => holder.fence = value.parse().unwrap_or(0),
                 "id" => holder.id = value.clone(),
@@ -128,45 +138,84 @@ fn current_user() -> String {
         })
 }
 
-/// The command line as a shell would need it typed: arguments with special characters quoted.
-pub fn quote_command(args: &[OsString]) -> String {
-    let words: Vec<String> = args
-        .iter()
-        .map(|arg| {
-            let arg = arg.to_string_lossy();
-            let plain = !arg.is_empty()
-                && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-            if plain { arg.into_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
-        })
-        .collect();
-    words.join(" ")
+/// The program's name for a process that Linux calls `comm` and that was started with `args`
+/// (its first two, at most): `comm`, which is the script's name for a script and the
+/// executable's otherwise, unless Linux cut it short and the name of the first or second
+/// argument goes on from it (`/bin/sh ./record-deploy.sh` for `record-deploy.s`). With no
+/// `comm` (not Linux), the name of the first argument.
+fn program_name(comm: &str, args: &[OsString]) -> String {
+    if comm.is_empty() {
+        return args.first().map(|arg| base_name(arg)).unwrap_or_default();
+    }
+    if comm.len() == COMM_LEN
+        && let Some(longer) =
+            args.iter().take(2).map(|arg| base_name(arg)).find(|name| name.starts_with(comm))
+    {
+        return longer;
+    }
+    comm.to_owned()
 }
 
-fn shorten(mut command: String) -> String {
-    if command.len() > MAX_COMMAND_LEN {
-        let mut cut = MAX_COMMAND_LEN;
-        while !command.is_char_boundary(cut) {
+/// The last part of a path (`deploy.sh` for `./bin/deploy.sh`), or the whole text when it has
+/// none.
+fn base_name(path: &OsStr) -> String {
+    Path::new(path).file_name().unwrap_or(path).to_string_lossy().into_owned()
+}
+
+/// `program` fit to show: control characters (a terminal's escapes) as `?`, and at most
+/// [`MAX_PROGRAM_LEN`] bytes.
+fn clean(program: &str) -> String {
+    let mut program: String =
+        program.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    if program.len() > MAX_PROGRAM_LEN {
+        let mut cut = MAX_PROGRAM_LEN;
+        while !program.is_char_boundary(cut) {
             cut -= 1;
         }
-        command.truncate(cut);
-        command.push('…');
+        program.truncate(cut);
+        program.push('…');
     }
-    command
+    program
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn words(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(Into::into).collect()
+    }
+
     #[test]
-    fn quotes_like_a_shell() {
-        let args: Vec<OsString> = ["sh", "-c", "echo 'hi' $X", ""].iter().map(Into::into).collect();
-        assert_eq!(quote_command(&args), r"sh -c 'echo '\''hi'\'' $X' ''");
+    fn a_command_is_recorded_by_its_program_name_alone() {
+        let holder = Holder::for_command(&words(&["./bin/deploy.sh", "--db-password=hunter2"]));
+        assert_eq!(holder.program, "deploy.sh");
+        assert_eq!(Holder::for_command(&words(&["sh", "-c", "echo secret"])).program, "sh");
+        assert_eq!(Holder::for_command(&words(&["/usr/bin/env"])).program, "env");
+        assert_eq!(Holder::for_command(&[]).program, "");
+        let fields = format!("{:?}", holder.fields());
+        assert!(!fields.contains("hunter2"), "{fields}");
+    }
+
+    #[test]
+    fn a_parent_is_recorded_by_its_program_name() {
+        // A binary, and a script (Linux names it after the script).
+        assert_eq!(program_name("bash", &words(&["-bash"])), "bash");
+        assert_eq!(program_name("deploy.sh", &words(&["/bin/bash", "./deploy.sh"])), "deploy.sh");
+        // A name Linux cut short, completed from the script's path; never from anything else.
+        let cut = "record-deploy.s";
+        let args = words(&["/bin/sh", "/opt/record-deploy.sh", "--token=x"]);
+        assert_eq!(program_name(cut, &args), "record-deploy.sh");
+        assert_eq!(program_name(cut, &words(&["/bin/sh", "-c"])), cut);
+        assert_eq!(program_name("sh", &words(&["/bin/sh", "shell-secret"])), "sh");
+        // Without /proc/PID/comm: the first word's name.
+        assert_eq!(program_name("", &words(&["/usr/bin/python3", "job.py"])), "python3");
+        assert_eq!(program_name("", &[]), "");
     }
 
     #[test]
     fn round_trips_through_fields() {
-        let holder = Holder::here(42, "./deploy.sh".into());
+        let holder = Holder::here(42, "deploy.sh");
         let mut pairs: Vec<(String, String)> =
             holder.fields().into_iter().map(|(k, v)| (k.into(), v)).collect();
         pairs.push(("fence".into(), "7".into()));
@@ -177,10 +226,10 @@ mod tests {
     }
 
     #[test]
-    fn long_commands_are_cut() {
-        let long = "é".repeat(600);
-        let cut = shorten(long);
-        assert!(cut.len() <= MAX_COMMAND_LEN + '…'.len_utf8());
+    fn long_names_are_cut_and_control_characters_hidden() {
+        let cut = clean(&"é".repeat(600));
+        assert!(cut.len() <= MAX_PROGRAM_LEN + '…'.len_utf8());
         assert!(cut.ends_with('…'));
+        assert_eq!(clean("a\x1b[2Jb\n"), "a?[2Jb?");
     }
 }

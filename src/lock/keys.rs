@@ -1,4 +1,12 @@
 //! Key naming: the lock record and everything rlock keeps beside it, in one Redis Cluster slot.
+//!
+//! The lock record is `PREFIX + NAME`, as every Redis lock library names it. The companion keys
+//! beside it are `{KEY}}suffix` (or `KEY}}suffix` when KEY already holds a hash tag): the hash tag
+//! keeps them in the lock record's slot, and the `}}` keeps them apart from every lock record,
+//! since rlock refuses a lock whose key holds `}}`. So no lock name, under any prefix (even `''`),
+//! names another lock's companion key, and no two locks share one: the suffix is what follows
+//! the last `}` (suffixes hold none), and what is left, less its `}}`, is `{KEY` or `KEY`, which
+//! tell themselves apart (a `{KEY` with no `}` in it has no hash tag).
 
 use anyhow::{Result, bail};
 
@@ -11,7 +19,7 @@ pub struct LockKeys {
     pub lock: String,
     /// Who holds it: a hash with the same expiry as the lock record.
     pub holder: String,
-    /// The fencing counter, incremented by every acquisition; it never expires.
+    /// The fencing counter: the last fence handed out, kept for a long time (see the scripts).
     pub fence: String,
     /// The wait queue: a sorted set of waiter ids, scored by their ticket (arrival order).
     pub queue: String,
@@ -24,12 +32,29 @@ pub struct LockKeys {
 }
 
 impl LockKeys {
-    /// The keys of the lock `name` under `prefix`. Refuses an empty name.
+    /// The keys of the lock `name` under `prefix`. Refuses an empty name, control characters
+    /// (tab, newline, escape...), a `}` that would split the slot, and `}}`, which only rlock's
+    /// companion keys hold.
     pub fn new(prefix: &str, name: &str) -> Result<LockKeys> {
         if name.is_empty() {
             bail!("the lock name is empty: give a name such as 'deploy' (rlock run deploy -- CMD)");
         }
+        for (what, text) in [("lock name", name), ("prefix", prefix)] {
+            if let Some(c) = text.chars().find(|c| c.is_control()) {
+                bail!(
+                    "the {what} {text:?} holds a control character ({:?}): give one without tabs, \
+                     newlines or other control characters",
+                    c
+                );
+            }
+        }
         let lock = format!("{prefix}{name}");
+        if lock.contains(RESERVED) {
+            bail!(
+                "the key '{lock}' holds '{RESERVED}', which rlock keeps for the keys it writes \
+                 beside each lock: choose a name without it"
+            );
+        }
         if lock.contains('}') && !has_hash_tag(&lock) {
             bail!(
                 "the key '{lock}' has a '}}' but no hash tag, so its companion keys could not share \
@@ -60,10 +85,14 @@ impl LockKeys {
     }
 }
 
-/// A key in the same Cluster slot as `key`: `{key}:suffix`, or `key:suffix` when `key` already
-/// carries a hash tag (which then decides the slot for both).
+/// What every companion key holds and no lock record may.
+const RESERVED: &str = "}}";
+
+/// A companion key of the lock record `key`, in the same Cluster slot: `{key}}suffix`, or
+/// `key}}suffix` when `key` already carries a hash tag (which then decides the slot for both).
+/// `suffix` holds no `}`.
 pub fn sibling(key: &str, suffix: &str) -> String {
-    if has_hash_tag(key) { format!("{key}:{suffix}") } else { format!("{{{key}}}:{suffix}") }
+    if has_hash_tag(key) { format!("{key}}}}}{suffix}") } else { format!("{{{key}}}}}{suffix}") }
 }
 
 /// Whether Redis Cluster would hash only part of `key`: a `{` followed later by a `}` with at least
@@ -83,18 +112,19 @@ mod tests {
     fn plain_names_get_a_hash_tag() {
         let keys = LockKeys::new("rlock:", "deploy").unwrap();
         assert_eq!(keys.lock, "rlock:deploy");
-        assert_eq!(keys.holder, "{rlock:deploy}:holder");
-        assert_eq!(keys.fence, "{rlock:deploy}:fence");
-        assert_eq!(keys.queue, "{rlock:deploy}:queue");
-        assert_eq!(keys.holders, "{rlock:deploy}:holders");
-        assert_eq!(keys.wake("w1"), "{rlock:deploy}:queue:w1");
+        assert_eq!(keys.holder, "{rlock:deploy}}holder");
+        assert_eq!(keys.fence, "{rlock:deploy}}fence");
+        assert_eq!(keys.queue, "{rlock:deploy}}queue");
+        assert_eq!(keys.holders, "{rlock:deploy}}holders");
+        assert_eq!(keys.wake("w1"), "{rlock:deploy}}queue:w1");
     }
 
     #[test]
     fn names_with_a_hash_tag_keep_it() {
         let keys = LockKeys::new("", "{app}.deploy").unwrap();
         assert_eq!(keys.lock, "{app}.deploy");
-        assert_eq!(keys.holder, "{app}.deploy:holder");
+        assert_eq!(keys.holder, "{app}.deploy}}holder");
+        assert_eq!(LockKeys::new("", "{a}").unwrap().fence, "{a}}}fence");
     }
 
     #[test]
@@ -103,12 +133,12 @@ mod tests {
         assert!(!has_hash_tag("a{b"));
         assert!(has_hash_tag("a{b}"));
         assert!(has_hash_tag("}{x}"));
-        assert_eq!(sibling("a{b", "fence"), "{a{b}:fence");
+        assert_eq!(sibling("a{b", "fence"), "{a{b}}fence");
     }
 
     #[test]
     fn a_closing_brace_without_a_tag_is_refused() {
-        // "{a{}b}:fence" would hash "a{", not the whole "a{}b": the slots would differ.
+        // "{a{}b}}fence" would hash "a{", not the whole "a{}b": the slots would differ.
         let err = LockKeys::new("", "a{}b").unwrap_err().to_string();
         assert!(err.contains("hash tag"), "{err}");
         assert!(LockKeys::new("", "a}b").is_err());
@@ -119,5 +149,41 @@ mod tests {
     fn empty_name_is_refused() {
         let err = LockKeys::new("rlock:", "").unwrap_err().to_string();
         assert!(err.contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        for name in ["a\tb", "line\n", "\u{1b}[31mred", "nul\0", "del\u{7f}", "c1\u{85}"] {
+            let err = LockKeys::new("rlock:", name).unwrap_err().to_string();
+            assert!(err.contains("control character"), "{name:?}: {err}");
+        }
+        let err = LockKeys::new("p\n", "a").unwrap_err().to_string();
+        assert!(err.contains("prefix"), "{err}");
+        // Other characters are fine, spaces and Unicode too.
+        assert!(LockKeys::new("rlock:", "nightly backup é").is_ok());
+    }
+
+    #[test]
+    fn companion_keys_are_no_lock_records() {
+        // Today's keys of lock 'a' under the empty prefix, and the names that would take them.
+        let a = LockKeys::new("", "a").unwrap();
+        for key in [&a.holder, &a.fence, &a.queue, &a.alive, &a.holders, &a.wake("w")] {
+            let err = LockKeys::new("", key).unwrap_err().to_string();
+            assert!(err.contains("}}"), "{key}: {err}");
+        }
+        // The names that took them before: lock 'a' and lock '{a}' shared every companion key,
+        // and '{a}:fence' was lock 'a''s counter.
+        let tagged = LockKeys::new("", "{a}").unwrap();
+        let colon = LockKeys::new("", "{a}:fence").unwrap();
+        let mut all: Vec<String> = [&a, &tagged, &colon]
+            .iter()
+            .flat_map(|keys| keys.all().map(str::to_owned).into_iter().chain([keys.wake("w")]))
+            .collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n, "{all:?}");
+        assert!(LockKeys::new("", "a}}b").is_err());
+        assert!(LockKeys::new("x}", "}y").is_err());
     }
 }

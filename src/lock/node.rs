@@ -13,7 +13,7 @@ use crate::lock::reply::{self, Attempt, LockInfo, Odd, Wake};
 use crate::lock::scripts::{self, LuaScript};
 use crate::lock::{Token, Waiter, millis};
 use crate::redis::{Endpoint, RedisConnection};
-use crate::report;
+use crate::{report, timing};
 
 /// One lock on one server.
 pub(crate) struct Node {
@@ -65,7 +65,8 @@ impl Node {
     /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
     /// turn on if the lock is free.
     pub(crate) fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
-        let _: i64 = self.call(&scripts::LEAVE, &[waiter, token.secret()])?;
+        let life = fence_life();
+        let _: i64 = self.call(&scripts::LEAVE, &[waiter, token.secret(), &life])?;
         Ok(())
     }
 
@@ -111,20 +112,20 @@ impl Node {
     /// Releases the lock if it is held with `token` (in mode `want`, when given): the mode it was
     /// held in, or `None` when it was not held with that token (gone, or someone else's).
     pub(crate) fn release(&mut self, token: &Token, want: Option<Mode>) -> Result<Option<Mode>> {
-        let args = [token.secret().to_owned(), code_of(want)];
+        let args = [token.secret().to_owned(), code_of(want), fence_life()];
         let reply: Vec<Value> = self.call(&scripts::RELEASE, &args)?;
         reply::held_in(&reply).map_err(|odd| self.odd(odd, want.unwrap_or_default(), true))
     }
 
     /// Releases the lock whoever holds it; false when it was free.
     pub(crate) fn force_release(&mut self) -> Result<bool> {
-        let done: i64 = self.call(&scripts::BREAK, &[] as &[&str])?;
+        let done: i64 = self.call(&scripts::BREAK, &[fence_life()])?;
         Ok(done == 1)
     }
 
     /// Quorum mode: raises the fencing counter of a lock held with `token` to `fence`.
     pub(crate) fn raise_fence(&mut self, token: &Token, fence: u64) -> Result<bool> {
-        let args = [token.secret().to_owned(), fence.to_string()];
+        let args = [token.secret().to_owned(), fence.to_string(), fence_life()];
         let done: i64 = self.call(&scripts::FENCE, &args)?;
         Ok(done == 1)
     }
@@ -259,7 +260,14 @@ fn acquire_args(
         args.push(name.to_owned());
         args.push(value);
     }
+    args.push(fence_life());
     args
+}
+
+/// The last argument of every script that can hand out a fence: how long the fencing counter
+/// is kept after the last fence, in ms.
+fn fence_life() -> String {
+    millis(timing::FENCE_LIFETIME).to_string()
 }
 
 /// A mode for the scripts; '' for "whichever the token holds".

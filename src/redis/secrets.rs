@@ -15,25 +15,24 @@ pub fn redact(url: &str) -> String {
     // (`unix://:?pass=@x`: a password `?pass=`, or a `pass` of `@x`), neither may show.
     let masked = mask_typed_pass_values(url);
     let url = masked.as_str();
-    if let Some(hidden) = hide_typed_password(url) {
-        // Used unless the URL parses with a password of its own and what follows the last `@`
-        // is no server: then that `@` is in a path or query (`redis://u:pw@host/0?x=@`).
-        let parsed_password = url::Url::parse(url).is_ok_and(|parsed| {
-            parsed.password().is_some() || parsed.query_pairs().any(|(name, _)| name == "pass")
-        });
-        if reads_as_server(&hidden) || !parsed_password {
-            return redact_parsed_or_typed(&hidden);
-        }
+    // A password typed with a `/`, `?` or `#` (`redis://:p@ss/w?rd#x@host`) reads two ways: up
+    // to the first `@` as a URL parser reads it, with the rest as server, path or query, or up
+    // to the last `@`. Either may be the one meant, so everything up to the last `@` goes.
+    match hide_typed_password(url) {
+        Some(hidden) => redact_parsed_or_typed(&hidden),
+        None => redact_parsed_or_typed(url),
     }
-    redact_parsed_or_typed(url)
 }
 
 /// Whether `url` has a password, as typed, with a `/`, `?` or `#` in it that a URL parser takes
-/// for the end of the server part, while what follows its last `@` reads as a server: the URL
-/// means another server than the one it seems to name (its password needs percent-encoding).
+/// for the end of the server part (everything from the user's `:` to the last `@`): a URL
+/// parser would read a shorter password and take the rest of it for a server, path or query,
+/// and so connect elsewhere and show parts of the password. Such a password needs
+/// percent-encoding. (A URL with an `@` in its path or query and a password reads the same way,
+/// and is refused too.)
 pub(crate) fn password_ends_server_part(url: &str) -> bool {
-    typed_userinfo(url).is_some_and(|(_, colon, at)| url[colon + 1..at].contains(['/', '?', '#']))
-        && hide_typed_password(url).is_some_and(|hidden| reads_as_server(&hidden))
+    let url = mask_typed_pass_values(url);
+    typed_userinfo(&url).is_some_and(|(_, colon, at)| url[colon + 1..at].contains(['/', '?', '#']))
 }
 
 /// `scheme://user:password@...`, as typed: the byte offsets of the start of the user, of the
@@ -58,11 +57,6 @@ fn hide_typed_password(url: &str) -> Option<String> {
         return None;
     }
     Some(format!("{}:***{}", &url[..colon], &url[at..]))
-}
-
-/// Whether `url` parses with a host.
-fn reads_as_server(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|parsed| parsed.host_str().is_some_and(|host| !host.is_empty()))
 }
 
 /// [`redact`] for a URL whose password, if any, a URL parser reads whole.
@@ -232,10 +226,46 @@ mod tests {
         ] {
             assert_eq!(redact(url), shown, "{url}");
         }
-        // An `@` in a query is no end of a password.
-        assert_eq!(redact("redis://u:pw@host/0?x=@"), "redis://u:***@host/0?x=@");
-        // Nor is a path with `:` and `@` a user and password.
+        // An `@` in a query might end a password: hidden too, as far as it.
+        assert_eq!(redact("redis://u:pw@host/0?x=@"), "redis://u:***@");
+        // A path with `:` and `@` is no user and password.
         assert_eq!(redact("unix:///tmp/a:b@c.sock"), "unix:///tmp/a:b@c.sock");
+    }
+
+    #[test]
+    fn an_unencoded_password_with_every_delimiter_shows_no_part_of_itself() {
+        // Whatever follows the last `@`: a server, a socket, nothing, something invalid.
+        let password = "p@ss/w?rd#x";
+        let parts = ["p@", "ss", "w?", "rd", "#x", "ss/w", "rd#x"];
+        for (url, shown) in [
+            ("redis://:p@ss/w?rd#x@127.0.0.1:6379", "redis://:***@127.0.0.1:6379"),
+            ("redis://bob:p@ss/w?rd#x@host:6379/2", "redis://bob:***@host:6379/2"),
+            ("rediss://:p@ss/w?rd#x@localhost", "rediss://:***@localhost"),
+            (
+                "redis+sentinel://:p@ss/w?rd#x@h:26379/mymaster",
+                "redis+sentinel://:***@h:26379/mymaster",
+            ),
+            ("unix://:p@ss/w?rd#x@/tmp/redis.sock", "unix://:***@/tmp/redis.sock"),
+            ("redis://:p@ss/w?rd#x@", "redis://:***@"),
+            ("redis://u:p@ss/w?rd#x@host:notaport", "redis://u:***@host:notaport"),
+        ] {
+            let redacted = redact(url);
+            assert_eq!(redacted, shown, "{url}");
+            let after_scheme = redacted.split_once("://").map_or("", |(_, rest)| rest);
+            for part in parts {
+                assert!(!after_scheme.contains(part), "{part} of {url} in {redacted}");
+            }
+            assert!(password_ends_server_part(url), "{url}");
+            assert!(secrets(url).contains(&password.to_owned()), "{url}: {:?}", secrets(url));
+            let message = format!("AUTH failed for {password} at ss:6379 (rd#x)");
+            let scrubbed = scrub(&message, url);
+            assert!(!scrubbed.contains(password), "{scrubbed}");
+        }
+        // Percent-encoded, it is one password and no refusal.
+        let encoded = "redis://:p%40ss%2Fw%3Frd%23x@host";
+        assert!(!password_ends_server_part(encoded));
+        assert_eq!(redact(encoded), "redis://:***@host");
+        assert_eq!(scrub("no p@ss/w?rd#x here", encoded), "no *** here");
     }
 
     #[test]
@@ -249,7 +279,8 @@ mod tests {
         assert!(password_ends_server_part("redis://:p?ss@host"));
         assert!(!password_ends_server_part("redis://:p@ss@host"));
         assert!(!password_ends_server_part("redis://:p%2Fss@host"));
-        assert!(!password_ends_server_part("redis://u:pw@host/0?x=@"));
+        assert!(password_ends_server_part("redis://u:pw@host/0?x=@"));
+        assert!(!password_ends_server_part("unix:///tmp/a:b@c.sock?pass=x/y"));
     }
 
     #[test]

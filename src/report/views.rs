@@ -152,7 +152,7 @@ pub fn status_json(keys: &LockKeys, info: Option<&LockInfo>) -> serde_json::Valu
             "host": h.host,
             "pid": h.pid,
             "user": h.user,
-            "command": h.command,
+            "program": h.program,
             "since": humantime::format_rfc3339_seconds(h.since()).to_string(),
             "since_unix_ms": h.since_ms,
             "fence": h.fence,
@@ -202,15 +202,15 @@ pub fn status_lines(keys: &LockKeys, info: Option<&LockInfo>) -> Vec<String> {
             humantime::format_rfc3339_seconds(h.since()),
             whole_seconds(ago)
         );
-        let command = if h.command.is_empty() { "-" } else { &h.command };
+        let program = if h.program.is_empty() { "-" } else { &h.program };
         if info.mode == Some(Mode::Exclusive) {
             lines.push(format!("holder:   {} pid {} user {}", h.host, h.pid, h.user));
-            lines.push(format!("command:  {command}"));
+            lines.push(format!("program:  {program}"));
             lines.push(format!("since:    {since}"));
         } else {
             let ttl = h.ttl.map_or_else(|| "no expiry".to_owned(), duration);
             lines.push(format!(
-                "holder:   {} pid {} user {}; fence {}; ttl {ttl}; since {since}; command: {command}",
+                "holder:   {} pid {} user {}; fence {}; ttl {ttl}; since {since}; program: {program}",
                 h.host, h.pid, h.user, h.fence
             ));
         }

@@ -30,7 +30,7 @@ fn url_for(server: &RedisServer, user: &str) -> String {
 }
 
 fn queued(server: &RedisServer, key: &str) -> i64 {
-    server.cmd(&["ZCARD", &format!("{{rlock:{key}}}:queue")])
+    server.cmd(&["ZCARD", &format!("{{rlock:{key}}}}}queue")])
 }
 
 #[test]
@@ -41,7 +41,8 @@ fn the_readme_acl_rule_is_enough_for_everything_rlock_does() {
 
     let out = rlock_at(&url).args(["run", "k", "--", "sh", "-c", "echo ran $RLOCK_FENCE"]).output();
     out.expect_code(0);
-    assert_eq!(out.stdout, "ran 1\n");
+    let fence: String = server.cmd(&["GET", "{rlock:k}}fence"]);
+    assert_eq!(out.stdout, format!("ran {fence}\n"));
 
     let out = rlock_at(&url).args(["acquire", "-t", "1m", "held"]).output();
     out.expect_code(0);

@@ -17,11 +17,11 @@ fn a_command_that_is_not_found_gives_127_without_taking_the_lock() {
     out.expect_code(127);
     assert_one_line_mentioning(&out.stderr, &["no-such-command-rlock-test", "not found"]);
     // Found missing before the lock was taken: no lock, no fence used up.
-    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}:fence"]), 0);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}}fence"]), 0);
     let out = rlock(&server).args(["run", "k", "--", "/no/such/dir/cmd"]).output();
     out.expect_code(127);
     assert_one_line_mentioning(&out.stderr, &["/no/such/dir/cmd", "not found"]);
-    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}:fence"]), 0);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}}fence"]), 0);
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn a_command_that_cannot_be_executed_gives_126_and_releases() {
     out.expect_code(126);
     assert_one_line_mentioning(&out.stderr, &["is a directory"]);
     // Both found out before the lock was taken: no lock, no fence used up.
-    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}:fence"]), 0);
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:k", "{rlock:k}}fence"]), 0);
     // Nor an executable file in no format the kernel knows (found only by the execve itself).
     let garbage = dir.path().join("garbage");
     std::fs::write(&garbage, b"\x00\x01\x02 not a program\n").unwrap();
@@ -212,7 +212,7 @@ fn a_key_of_the_wrong_type_is_refused() {
     assert_eq!(server.cmd::<String>(&["TYPE", "rlock:hashed"]), "hash");
 
     // A corrupt fencing counter is refused before anything is written.
-    server.cmd::<String>(&["SET", "{rlock:f}:fence", "not-a-number"]);
+    server.cmd::<String>(&["SET", "{rlock:f}}fence", "not-a-number"]);
     rlock(&server).args(["run", "f", "--", "true"]).output().expect_code(125);
     assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:f"]), 0);
 }

@@ -236,7 +236,7 @@ fn holder(urls: &[String], holders: &Holders) -> Option<i32> {
         let client = redis::Client::open(url.as_str()).ok()?;
         let mut con = client.get_connection_with_timeout(Duration::from_millis(300)).ok()?;
         let pid: Option<i32> = redis::cmd("HGET")
-            .arg(format!("{{rlock:{KEY}}}:holder"))
+            .arg(format!("{{rlock:{KEY}}}}}holder"))
             .arg("pid")
             .query(&mut con)
             .ok()?;
@@ -386,10 +386,10 @@ fn a_redis_restart_without_persistence_stops_the_holder() {
     let (_, victim) = restarted.into_inner().unwrap().expect("Redis was never restarted");
     let report = Report::of(&store, 1, exits, &holders);
     report.check("redis-server killed and started again empty");
-    // Fences start again from 1 on the empty server: the store refuses requests until the new
-    // counter passes the highest fence it saw, as fenced storage should when the lock service
-    // forgot its counter. Waiters that lost their connection queue again on the new server
-    // (see restarts.rs); an rlock started while the server was down exits 125 at once.
+    // Fences carry on from Redis's clock on the empty server, larger than every one before, so
+    // only a holder from before the crash can be refused. Waiters that lost their connection
+    // queue again on the new server (see restarts.rs); an rlock started while the server was
+    // down exits 125 at once.
     let victim = victim.expect("nobody held the lock when Redis was killed");
     // The holder at that moment finished its turn before it noticed (0), or had a request refused
     // (3), or found the lock gone and was stopped (124): never anything else.

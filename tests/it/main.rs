@@ -12,6 +12,7 @@ mod commands;
 mod errors;
 mod faults;
 mod generated;
+mod keys;
 mod limits;
 mod properties;
 mod quorum;

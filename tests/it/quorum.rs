@@ -27,17 +27,17 @@ fn a_minority_down_or_frozen_changes_nothing_for_the_user() {
     for (n, down) in [(3, 1), (5, 2)] {
         let mut all = servers(n);
         let url = urls(&all);
-        assert_eq!(fence_of(&url, "k"), 1);
+        let first = fence_of(&url, "k");
         // The lock is on every server.
         for server in &all {
-            assert_eq!(server.cmd::<i64>(&["EXISTS", "{rlock:k}:fence"]), 1);
+            assert_eq!(server.cmd::<i64>(&["EXISTS", "{rlock:k}}fence"]), 1);
         }
         // One frozen (SIGSTOP), the others of the minority gone.
         all[0].pause();
         for _ in 1..down {
             drop(all.pop());
         }
-        assert_eq!(fence_of(&url, "k"), 2);
+        assert!(fence_of(&url, "k") > first);
         let out = rlock_at(&url).args(["acquire", "-t", "1m", "held"]).output();
         out.expect_code(0);
         let out = rlock_at(&url).args(["status", "--json", "held"]).output();
@@ -116,16 +116,48 @@ fn set_away(server: &RedisServer, away: bool) {
 fn fences_keep_growing_whichever_majority_grants_the_lock() {
     let all = servers(3);
     let url = urls(&all);
-    // Server 0's counter is far ahead, as after a history in which the others were away.
-    all[0].cmd::<String>(&["SET", "{rlock:k}:fence", "10"]);
+    // Server 0's counter is far ahead of the clocks, as after a history in which the others were
+    // away (8e15 microseconds is the year 2223).
+    let ahead: u64 = 8_000_000_000_000_000;
+    all[0].cmd::<String>(&["SET", "{rlock:k}}fence", &ahead.to_string()]);
     set_away(&all[2], true);
-    assert_eq!(fence_of(&url, "k"), 11, "the largest counter of the majority");
+    assert_eq!(fence_of(&url, "k"), ahead + 1, "the largest counter of the majority");
     set_away(&all[2], false);
-    // Now a majority without server 0: its fence must still be larger than 11.
+    // Now a majority without server 0: its fence must still be larger.
     set_away(&all[0], true);
     let fence = fence_of(&url, "k");
-    assert!(fence > 11, "fence {fence} after 11");
+    assert!(fence > ahead + 1, "fence {fence} after {}", ahead + 1);
     set_away(&all[0], false);
+}
+
+#[test]
+fn fences_keep_growing_across_a_majority_after_idle_gaps_and_restarts() {
+    let mut all = servers(3);
+    let url = urls(&all);
+    let mut fences = vec![fence_of(&url, "k")];
+    // Server 2 away: the others' counters move on without it.
+    set_away(&all[2], true);
+    fences.push(fence_of(&url, "k"));
+    set_away(&all[2], false);
+    // Server 0 restarted empty (no persistence) and server 1 away: the majority is the restarted
+    // server and the one that was away, whose counter is behind.
+    all[0].restart();
+    set_away(&all[1], true);
+    fences.push(fence_of(&url, "k"));
+    set_away(&all[1], false);
+    // Idle past every counter's lifetime (their expiry played by deleting them).
+    for server in &all {
+        let pttl: i64 = server.cmd(&["PTTL", "{rlock:k}}fence"]);
+        assert!(pttl > 0, "every counter expires: {pttl}");
+        server.cmd::<i64>(&["DEL", "{rlock:k}}fence"]);
+    }
+    fences.push(fence_of(&url, "k"));
+    // Every server restarted empty.
+    for server in &mut all {
+        server.restart();
+    }
+    fences.push(fence_of(&url, "k"));
+    assert!(fences.windows(2).all(|pair| pair[0] < pair[1]), "{fences:?}");
 }
 
 #[test]

@@ -10,8 +10,8 @@ use crate::fixture::RedisServer;
 use crate::harness::{Finished, Running, eventually, rlock, rlock_at};
 
 const KEY: &str = "deploy";
-const QUEUE: &str = "{rlock:deploy}:queue";
-const ALIVE: &str = "{rlock:deploy}:alive";
+const QUEUE: &str = "{rlock:deploy}}queue";
+const ALIVE: &str = "{rlock:deploy}}alive";
 const WAITERS: usize = 5;
 /// How long a waiter's place lasts without a heartbeat (rlock's timing::LAPSE).
 const LAPSE_MS: u64 = 4000;
@@ -251,7 +251,7 @@ fn a_key_of_the_wrong_type_ends_the_wait_at_once() {
     assert!(eventually(Duration::from_secs(10), || queued(&server) == 1), "it never queued");
     // The fencing counter is overwritten with something else, and the waiter's connection
     // dropped: the try it reconnects with is refused for good.
-    server.cmd::<String>(&["SET", "{rlock:deploy}:fence", "not-a-number"]);
+    server.cmd::<String>(&["SET", "{rlock:deploy}}fence", "not-a-number"]);
     let mut admin = server.connection();
     let _: i64 =
         redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal").query(&mut admin).unwrap();

@@ -15,8 +15,8 @@ fn run_reaches_the_master_the_sentinel_names_before_and_after_a_failover() {
     let out =
         rlock_at(&url).args(["run", "before", "--", "sh", "-c", "echo $RLOCK_FENCE"]).output();
     out.expect_code(0);
-    assert_eq!(out.stdout, "1\n");
-    assert_eq!(master.cmd::<i64>(&["EXISTS", "{rlock:before}:fence"]), 1);
+    let fence: String = master.cmd(&["GET", "{rlock:before}}fence"]);
+    assert_eq!(out.stdout, format!("{fence}\n"));
     rlock_at(&url).args(["acquire", "held"]).output().expect_code(0);
     let out = rlock_at(&url).args(["status", "held"]).output();
     out.expect_code(0);
@@ -29,7 +29,7 @@ fn run_reaches_the_master_the_sentinel_names_before_and_after_a_failover() {
     out.expect_code(0);
     assert_eq!(out.stdout, "ran\n");
     // Written on the new master: the old one, if it had taken the write, replicates nothing to it.
-    assert_eq!(replica.cmd::<i64>(&["EXISTS", "{rlock:after}:fence"]), 1);
+    assert_eq!(replica.cmd::<i64>(&["EXISTS", "{rlock:after}}fence"]), 1);
     // The lock taken (and replicated) before the failover is still held.
     rlock_at(&url).args(["run", "-n", "held", "--", "true"]).output().expect_code(75);
 }
@@ -74,13 +74,13 @@ fn a_waiter_rides_out_a_failover() {
     held.expect_code(0);
     let token = held.stdout.trim().to_owned();
     let waiter = rlock_at(&url).args(["run", "-w", "60s", "deploy", "--", "echo", "ran"]).spawn();
-    let queued = || master.cmd::<i64>(&["ZCARD", "{rlock:deploy}:queue"]) == 1;
+    let queued = || master.cmd::<i64>(&["ZCARD", "{rlock:deploy}}queue"]) == 1;
     assert!(eventually(Duration::from_secs(10), queued), "the waiter never queued");
     assert_eq!(master.cmd::<i64>(&["WAIT", "1", "10000"]), 1, "the replica did not catch up");
     // The master becomes a replica: the waiter is turned away there, and finds the new master
     // through the Sentinel.
     assert_eq!(sentinel.fail_over(), replica.port());
-    let back = || replica.cmd::<i64>(&["ZCARD", "{rlock:deploy}:queue"]) == 1;
+    let back = || replica.cmd::<i64>(&["ZCARD", "{rlock:deploy}}queue"]) == 1;
     assert!(
         eventually(Duration::from_secs(10), back),
         "the waiter is not queued on the new master"

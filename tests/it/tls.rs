@@ -33,7 +33,7 @@ fn over_tls_with_the_right_ca_everything_works() {
         .env("RLOCK_TLS_CA", &tls.ca)
         .args(["run", "k", "--", "echo", "next"])
         .spawn();
-    let queue = "{rlock:k}:queue";
+    let queue = "{rlock:k}}queue";
     assert!(eventually(Duration::from_secs(10), || server.cmd::<i64>(&["ZCARD", queue]) == 1));
     rlock_at(&url).env("RLOCK_TLS_CA", &tls.ca).args(["status", "k"]).output().expect_code(0);
     rlock_at(&url)
@@ -100,5 +100,6 @@ fn a_server_that_wants_a_client_certificate_gets_one() {
         .args(["run", "k", "--", "sh", "-c", "echo fence $RLOCK_FENCE"])
         .output();
     out.expect_code(0);
-    assert_eq!(out.stdout, "fence 1\n");
+    let fence: u64 = out.stdout.trim().strip_prefix("fence ").unwrap().parse().unwrap();
+    assert!(fence > 0, "{}", out.stdout);
 }

@@ -9,7 +9,7 @@ use crate::fixture::RedisServer;
 use crate::harness::{Running, count_under_contention, eventually, rlock};
 
 fn queued(server: &RedisServer, key: &str) -> i64 {
-    server.cmd(&["ZCARD", &format!("{{rlock:{key}}}:queue")])
+    server.cmd(&["ZCARD", &format!("{{rlock:{key}}}}}queue")])
 }
 
 /// Starts `rlock run KEY -- sh -c SCRIPT` and waits until it is the `place`-th in the queue.
@@ -186,7 +186,7 @@ fn sigint_while_waiting_leaves_the_queue_and_holds_nothing() {
     assert_eq!(queued(&server, "int"), 0);
     assert_eq!(server.cmd::<String>(&["GET", "rlock:int"]), token, "the holder is untouched");
     // Nothing of the waiter is left: no wake-up list, no place.
-    let keys: Vec<String> = server.cmd(&["KEYS", "{rlock:int}:queue*"]);
+    let keys: Vec<String> = server.cmd(&["KEYS", "{rlock:int}}queue*"]);
     assert!(keys.is_empty(), "{keys:?}");
     // The same for acquire.
     let waiter = rlock(&server).args(["acquire", "int"]).spawn();
@@ -203,7 +203,7 @@ fn a_lock_held_through_another_library_is_waited_for_and_taken_once_free() {
     let running =
         rlock(&server).args(["--prefix", "", "run", "deploy", "--", "echo", "in"]).spawn();
     assert!(eventually(Duration::from_secs(10), || server
-        .cmd::<i64>(&["ZCARD", "{deploy}:queue"])
+        .cmd::<i64>(&["ZCARD", "{deploy}}queue"])
         == 1));
     std::thread::sleep(Duration::from_millis(500));
     let deleted = Instant::now();
@@ -362,9 +362,9 @@ fn nobody_jumps_the_queue_even_when_the_lock_is_free() {
     // lock handed to it for 2.5 s), that never wakes up; and the lock free.
     let time: Vec<String> = server.cmd(&["TIME"]);
     let now_ms = time[0].parse::<u64>().unwrap() * 1000 + time[1].parse::<u64>().unwrap() / 1000;
-    server.cmd::<i64>(&["ZADD", "{rlock:line}:queue", "1", "someone"]);
-    server.cmd::<i64>(&["ZADD", "{rlock:line}:alive", &(now_ms + 3000).to_string(), "someone"]);
-    let record = "{rlock:line}:queue:someone:holder";
+    server.cmd::<i64>(&["ZADD", "{rlock:line}}queue", "1", "someone"]);
+    server.cmd::<i64>(&["ZADD", "{rlock:line}}alive", &(now_ms + 3000).to_string(), "someone"]);
+    let record = "{rlock:line}}queue:someone:holder";
     server.cmd::<i64>(&["HSET", record, "token", "their-token", "ttl", "30000", "grant", "2500"]);
     let out = rlock(&server).args(["run", "-n", "line", "--", "echo", "jumped"]).output();
     out.expect_code(75);

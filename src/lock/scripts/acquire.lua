@@ -2,7 +2,8 @@
 -- otherwise join the queue (or keep one's place in it: every call is also a heartbeat).
 -- ARGV[1] token, ARGV[2] ttl in ms, ARGV[3] waiter id ('' to try once without queueing),
 -- ARGV[4] ms a waiter's place lasts without a heartbeat, ARGV[5] ms of a granted lock's first
--- lifetime, ARGV[6] mode ('x', 's' or N), ARGV[7..] holder field/value pairs.
+-- lifetime, ARGV[6] mode ('x', 's' or N), ARGV[7..#ARGV - 1] holder field/value pairs, and last
+-- the fencing counter's lifetime in ms.
 -- Returns {1, fence, 0} when taken, {1, fence, 1} when it had been granted to us (its lifetime is
 -- then the grant's); {-1, mode} when the lock is in use in a mode this one cannot go with;
 -- {0, ms until a holder's lifetime ends, place in the queue (1 = next, 0 = not queued), waiters,
@@ -42,9 +43,9 @@ if head == nil or head == id then
     -- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude
     -- each other.
     if redis.call('SET', KEYS[1], token, 'NX', 'PX', ttl) then
-      local fence = redis.call('INCR', KEYS[3])
+      local fence = next_fence()
       redis.call('DEL', KEYS[2])
-      redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 7))
+      redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 7, #ARGV - 1))
       redis.call('PEXPIRE', KEYS[2], ttl)
       if id ~= '' then
         leave(id)
@@ -54,7 +55,7 @@ if head == nil or head == id then
   elseif fits(mode) then
     local record = holder_record(token)
     redis.call('DEL', record)
-    redis.call('HSET', record, 'mode', mode, unpack(ARGV, 7))
+    redis.call('HSET', record, 'mode', mode, unpack(ARGV, 7, #ARGV - 1))
     local fence = add_holder(mode, token, ttl, now)
     if id ~= '' then
       leave(id)
@@ -77,7 +78,7 @@ if id ~= '' then
     local ticket = last[2] and (tonumber(last[2]) + 1) or 1
     redis.call('ZADD', KEYS[4], ticket, id)
     redis.call('HSET', record_key(id), 'token', token, 'ttl', ARGV[2], 'grant', ARGV[5],
-      'mode', mode, unpack(ARGV, 7))
+      'mode', mode, unpack(ARGV, 7, #ARGV - 1))
   end
   redis.call('ZADD', KEYS[5], now + lapse, id)
   -- All of it vanishes by itself once every waiter is gone.

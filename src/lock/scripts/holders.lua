@@ -1,7 +1,9 @@
--- Locks with several holders (--shared, --limit N), shared by every script (prepended to them).
--- KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter, KEYS[6] holders (token ->
--- the end of its lifetime in ms, Redis clock). Per holder, in the same slot: its record
--- KEYS[6]:token (host, pid, user, command, fence, since_ms).
+-- Locks with several holders (--shared, --limit N), and fences, shared by every script
+-- (prepended to them). KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter, KEYS[6]
+-- holders (token -> the end of its lifetime in ms, Redis clock). Per holder, in the same slot: its
+-- record KEYS[6]:token (host, pid, user, program, fence, since_ms). Every script that can hand
+-- out a fence (acquire, release, break, leave, fence) takes the fencing counter's lifetime in ms
+-- as its last argument.
 --
 -- Modes, as the scripts take and return them: 'x' exclusive (KEYS[1] holds the holder's token,
 -- as every Redis lock library does it), 's' shared, or a number N >= 2 (at most N holders).
@@ -14,6 +16,23 @@ local SHARED = 'rlock-shared'
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The next fence: max(the last one + 1, Redis's clock in microseconds). The counter keeps the
+-- last one for the fencing counter's lifetime (renewed with every fence), so that it too goes
+-- once the lock has been idle that long. While it lives, fences grow through it; once it is gone
+-- (expired, or lost in a restart without persistence), through the clock. A fence is never more
+-- than the clock when it was given plus the fences handed out within that same microsecond, so
+-- a later reading of the clock is larger as long as Redis's clock was not set back by more than
+-- the time since the last fence (at least the counter's lifetime, once the counter expired).
+-- Exact in Lua's numbers below 2^53 (about 9e15 microseconds, the year 2255; 1.8e15 in 2026).
+local function next_fence()
+  local t = redis.call('TIME')
+  local clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+  local fence = math.max(last + 1, clock)
+  redis.call('SET', KEYS[3], string.format('%.0f', fence), 'PX', ARGV[#ARGV])
+  return fence
 end
 
 local function marker(mode)
@@ -144,7 +163,7 @@ local function add_holder(mode, token, life, now)
     clear_holders()
     redis.call('DEL', KEYS[2])
   end
-  local fence = redis.call('INCR', KEYS[3])
+  local fence = next_fence()
   redis.call('ZADD', KEYS[6], now + life, token)
   local record = holder_record(token)
   redis.call('HSET', record, 'fence', fence, 'since_ms', now)
@@ -155,6 +174,9 @@ local function add_holder(mode, token, life, now)
     redis.call('HSET', KEYS[2], 'token', marker(mode), 'mode', mode)
     redis.call('PEXPIRE', KEYS[2], life)
     redis.call('PEXPIRE', KEYS[6], life)
+  elseif redis.call('PTTL', KEYS[6]) < 0 then
+    -- The holders were deleted while the marker lives (by hand, say): they expire with it.
+    redis.call('PEXPIRE', KEYS[6], left)
   end
   return fence
 end

@@ -50,7 +50,7 @@ local function grant_head(now)
       local fence
       if mode == 'x' then
         redis.call('SET', KEYS[1], token, 'PX', life)
-        fence = redis.call('INCR', KEYS[3])
+        fence = next_fence()
         -- The waiter's record becomes the holder record (RENAME replaces any stale one).
         redis.call('RENAME', record, KEYS[2])
         redis.call('HSET', KEYS[2], 'fence', fence, 'since_ms', now)

@@ -1,5 +1,6 @@
 -- Release the lock, if it is held with this token, and hand it to the next waiters.
--- ARGV[1] token, ARGV[2] the mode the caller took it in ('' if it does not say).
+-- ARGV[1] token, ARGV[2] the mode the caller took it in ('' if it does not say), ARGV[3] the
+-- fencing counter's lifetime in ms.
 -- Returns {1, mode} when released, {0} when the lock is gone or someone else's, {-1, mode} when
 -- the token holds it in another mode than the caller said.
 local token = ARGV[1]
