@@ -198,7 +198,7 @@ impl Turn {
                     left,
                 });
                 self.asked = Instant::now();
-                match self.lock.wait_for_grant(&waiter.id, nap) {
+                match self.lock.wait_for_grant(&waiter, nap) {
                     Err(err) => return Some(Outcome::Failed(err)),
                     Ok(Wake::Granted(fence)) => {
                         let lease = Lease::new(self.request.ttl, sent, waiter.grant);

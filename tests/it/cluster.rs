@@ -78,3 +78,22 @@ fn a_cluster_node_without_cluster_says_to_add_it() {
     assert_eq!(out.stdout, "");
     assert_one_line_mentioning(&out.stderr, &["Redis Cluster", "--cluster"]);
 }
+
+#[test]
+fn replicas_a_cluster_master_does_not_have_refuse_the_lock() {
+    let cluster = RedisCluster::start(3);
+    let seed = &cluster.nodes[0];
+    // A lock on another node than the seed: WAIT goes to the master of the lock's slot.
+    let name = (0..100)
+        .map(|n| format!("lock{n}"))
+        .find(|name| cluster.owner(&format!("rlock:{name}")).port() != seed.port())
+        .unwrap();
+    let owner = cluster.owner(&format!("rlock:{name}"));
+    let rlock = || rlock_at(&seed.url()).arg("--cluster");
+    let out = rlock().args(["--replicas", "1", "run", &name, "--", "echo", "ran"]).output();
+    out.expect_code(125);
+    assert_eq!(out.stdout, "");
+    assert_one_line_mentioning(&out.stderr, &["was not taken", "only 0 of the 1 replica"]);
+    assert_eq!(owner.cmd::<i64>(&["EXISTS", &format!("rlock:{name}")]), 0);
+    rlock().args(["--replicas", "0", "run", &name, "--", "echo", "ran"]).output().expect_code(0);
+}
