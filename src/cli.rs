@@ -131,10 +131,17 @@ pub struct Global {
     pub tls_key: Option<PathBuf>,
 
     /// Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that
-    /// a failover (Sentinel, Cluster) right after does not lose it; a lock they do not
-    /// acknowledge in time is released and not taken (exit 125), a refresh they do not
-    /// acknowledge failed [default: 0, do not wait]
-    #[arg(long, global = true, value_name = "N", env = "RLOCK_REPLICAS", default_value_t = 0, value_parser = parse_replicas)]
+    /// a failover right after keeps it; a lock they do not acknowledge in time is not taken
+    /// (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "RLOCK_REPLICAS",
+        default_value_t = 0,
+        hide_default_value = true,
+        value_parser = parse_replicas
+    )]
     pub replicas: u32,
 
     /// Namespace of every key rlock writes ('' locks the bare key, as other Redis lock libraries do)
