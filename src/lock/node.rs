@@ -72,7 +72,7 @@ impl Node {
         let reply: Vec<Value> = self.call(&scripts::ACQUIRE, &args)?;
         let attempt = reply::attempt(&reply).map_err(|odd| self.odd(odd, mode, false))?;
         if let Attempt::Acquired { .. } = attempt
-            && let Err(err) = self.replicated(ttl, started, "took")
+            && let Err(err) = self.replicated(ttl, started, "it")
         {
             // Not taken: a lock the replicas may not have is one a failover could hand to
             // someone else. (If this fails too, it lapses after its ttl.)
@@ -134,7 +134,7 @@ impl Node {
                 // Handed over by a master that is no more: the next try asks the new one.
                 return Ok(Wake::TimedOut);
             }
-            self.replicated(waiter.grant, Instant::now(), "was handed")?;
+            self.replicated(waiter.grant, Instant::now(), "the lock handed to us")?;
         }
         Ok(wake)
     }
@@ -153,7 +153,7 @@ impl Node {
         let held =
             reply::held_in(&reply).map_err(|odd| self.odd(odd, want.unwrap_or_default(), true))?;
         if held.is_some() {
-            self.replicated(ttl, started, "extended")?;
+            self.replicated(ttl, started, "the refresh")?;
         }
         Ok(held)
     }
@@ -238,7 +238,7 @@ impl Node {
         };
         self.con = None;
         report::detail(format_args!(
-            "{former} is no longer the master of {}: going on with '{}' on the new one",
+            "{} moved from {former} (a failover): going on with '{}' on the new master",
             self.endpoint.shown(),
             self.keys.name
         ));
@@ -247,8 +247,9 @@ impl Node {
 
     /// With `--replicas N`: waits until N replicas have acknowledged what was just written on
     /// this connection (the lock taken or extended for `ttl` by a script sent at `started`), at
-    /// most what [`timing::replica_ack`] allows. An error when fewer did.
-    fn replicated(&mut self, ttl: Duration, started: Instant, done: &str) -> Result<()> {
+    /// most what [`timing::replica_ack`] allows. An error, naming `what` was written, when fewer
+    /// did.
+    fn replicated(&mut self, ttl: Duration, started: Instant, what: &str) -> Result<()> {
         let wanted = self.replicas;
         if wanted == 0 {
             return Ok(());
@@ -262,7 +263,7 @@ impl Node {
         let acked =
             con.wait_for_replicas(&lock, wanted, timeout).map_err(|err| self.failed(err))?;
         report::call(format_args!(
-            "{acked} of {wanted} replicas of {} acknowledged '{}' in {}",
+            "{acked} of {wanted} replica(s) of {} acknowledged '{}' in {}",
             self.endpoint.shown(),
             self.keys.name,
             report::duration_fine(asked.elapsed())
@@ -270,12 +271,12 @@ impl Node {
         if acked < u64::from(wanted) {
             let replicas = if wanted == 1 { "replica" } else { "replicas" };
             anyhow::bail!(
-                "rlock {done} the lock '{}' at {}, but only {acked} of the {wanted} {replicas} \
-                 asked for (--replicas) acknowledged it within {}: a failover could lose it. \
-                 Check the master's replicas (INFO replication), or ask for fewer",
-                self.keys.name,
+                "only {acked} of the {wanted} {replicas} asked for (--replicas) acknowledged {what} \
+                 at {} within {}: a failover could lose the lock '{}'. Check the master's \
+                 replicas (INFO replication), or ask for fewer",
                 self.endpoint.shown(),
-                report::duration(timeout)
+                report::duration(timeout),
+                self.keys.name
             );
         }
         Ok(())

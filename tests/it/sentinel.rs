@@ -225,6 +225,24 @@ fn replicas_that_do_not_acknowledge_refuse_the_lock_and_leave_it_free() {
     out.expect_code(0);
     assert_eq!(out.stdout, "ran\n");
 
+    // A refresh the replica does not acknowledge failed: when none is, the lock is lost.
+    let holder = rlock_at(&url)
+        .args(["--replicas", "1", "run", "-t", "2s", "--kill-grace", "200ms", "k", "--"])
+        .args(["sleep", "20"])
+        .spawn_holding(&master, "rlock:k");
+    replica.pause();
+    let out = holder.finish(Duration::from_secs(15));
+    replica.resume();
+    out.expect_code(124);
+    assert!(
+        out.stderr.contains("no refresh succeeded")
+            && out.stderr.contains(
+                "only 0 of the 1 replica asked for (--replicas) acknowledged the refresh"
+            ),
+        "{}",
+        out.stderr
+    );
+
     let out = rlock_at(&url).args(["--replicas", "x", "ttl", "k"]).output();
     out.expect_code(125);
     assert_one_line_mentioning(&out.stderr, &["'x' is not a whole number"]);
