@@ -78,12 +78,19 @@ fn stamps(path: &std::path::Path) -> Vec<u128> {
     text.lines().filter_map(|line| line.trim().parse().ok()).collect()
 }
 
-/// Each command writes a timestamp when it starts, every 50 ms while it runs (`beats` times),
-/// and at its end, to `file`.
+/// A command that writes a timestamp to `file` when it starts, every 50 ms while it runs (at
+/// most `beats` times), and at its end.
 fn stamping(file: &std::path::Path, beats: u32) -> String {
-    let file = file.display();
+    until(file, beats, None)
+}
+
+/// The same, ending early once the file `stop` exists.
+fn until(file: &std::path::Path, beats: u32, stop: Option<&std::path::Path>) -> String {
+    let (file, stop) = (file.display(), stop.map(|stop| stop.display().to_string()));
+    let go_on = stop.map(|stop| format!("[ ! -e '{stop}' ] && ")).unwrap_or_default();
     format!(
-        "for i in $(seq {beats}); do date +%s%N >> '{file}'; sleep 0.05; done; date +%s%N >> '{file}'"
+        "i=0; while {go_on}[ $i -lt {beats} ]; do date +%s%N >> '{file}'; sleep 0.05; \
+         i=$((i+1)); done; date +%s%N >> '{file}'"
     )
 }
 
@@ -114,25 +121,34 @@ fn one_at_a_time(files: &[&std::path::Path]) {
 
 #[test]
 fn a_holder_notices_a_failover_and_no_second_holder_overlaps_it() {
-    let master = RedisServer::start();
+    // The old master stays a master after the failover: a holder that kept refreshing there
+    // would keep its lock there, while the new master lets a second holder in.
+    let master = RedisServer::stubborn_master();
     let replica = RedisServer::replica_of(&master);
     let sentinel = Sentinel::watch(&master, 1);
     let url = sentinel.url();
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = (dir.path().join("holder"), dir.path().join("contender"));
+    let stop = dir.path().join("stop");
+    replicated(&master);
 
-    // The holder runs for about 8 s; its 3 s ttl is refreshed every 1 s.
+    // The holder runs until told to stop (at most 30 s); its 3 s ttl is refreshed every 1 s.
     let holder = rlock_at(&url)
         .args(["run", "-t", "3s", "--kill-grace", "1s", "k", "--", "sh", "-c"])
-        .arg(stamping(&first, 160))
+        .arg(until(&first, 600, Some(&stop)))
         .spawn_holding(&master, "rlock:k");
     // Replication is asynchronous but quick once the replica is in sync: the promoted replica
     // has the lock as the last refresh left it.
     replicated(&master);
+    // The first refresh (at 1 s) makes the keep-alive's connection, to the old master.
+    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(sentinel.fail_over(), replica.port());
     // A contender that comes after the failover reaches the new master.
     let contender = rlock_at(&url).args(["run", "-w", "30s", "k", "--", "sh", "-c"]);
     let contender = contender.arg(stamping(&second, 2)).spawn();
+    // Long enough for the lock to lapse on the new master, were it not refreshed there.
+    std::thread::sleep(Duration::from_secs(5));
+    std::fs::write(&stop, "").unwrap();
 
     let holder = holder.finish(Duration::from_secs(30));
     let contender = contender.finish(Duration::from_secs(30));
@@ -144,16 +160,18 @@ fn a_holder_notices_a_failover_and_no_second_holder_overlaps_it() {
 
 #[test]
 fn a_waiter_follows_the_new_master() {
-    let master = RedisServer::start();
+    let master = RedisServer::stubborn_master();
     let replica = RedisServer::replica_of(&master);
     let sentinel = Sentinel::watch(&master, 1);
     let url = sentinel.url();
     let dir = tempfile::tempdir().unwrap();
     let files = ["holder", "early", "late"].map(|who| dir.path().join(who));
+    let stop = dir.path().join("stop");
+    replicated(&master);
 
     let holder = rlock_at(&url)
         .args(["run", "-t", "3s", "--kill-grace", "1s", "k", "--", "sh", "-c"])
-        .arg(stamping(&files[0], 160))
+        .arg(until(&files[0], 600, Some(&stop)))
         .spawn_holding(&master, "rlock:k");
     // A waiter in the queue on the old master, before the failover, and one after it.
     let early = rlock_at(&url).args(["run", "-w", "30s", "k", "--", "sh", "-c"]);
@@ -161,9 +179,15 @@ fn a_waiter_follows_the_new_master() {
     let queued = || master.cmd::<i64>(&["ZCARD", "{rlock:k}:queue"]) == 1;
     assert!(eventually(Duration::from_secs(10), queued), "the waiter did not queue");
     replicated(&master);
+    // The first refresh (at 1 s) makes the keep-alive's connection, to the old master.
+    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(sentinel.fail_over(), replica.port());
     let late = rlock_at(&url).args(["run", "-w", "30s", "k", "--", "sh", "-c"]);
     let late = late.arg(stamping(&files[2], 2)).spawn();
+    // Long enough for the lock to lapse on the new master, and the first waiter's place there
+    // (4 s), were they not kept there.
+    std::thread::sleep(Duration::from_secs(8));
+    std::fs::write(&stop, "").unwrap();
 
     let holder = holder.finish(Duration::from_secs(30));
     assert!(matches!(holder.code(), 0 | 124), "holder exited {}: {}", holder.code(), holder.stderr);
