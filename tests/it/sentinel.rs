@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::fixture::{RedisServer, Sentinel, closed_port};
-use crate::harness::{assert_one_line_mentioning, eventually, rlock_at};
+use crate::harness::{assert_one_line_mentioning, eventually, rlock, rlock_at};
 
 #[test]
 fn run_reaches_the_master_the_sentinel_names_before_and_after_a_failover() {
@@ -266,6 +266,13 @@ fn replicas_that_do_not_acknowledge_refuse_the_lock_and_leave_it_free() {
         "{}",
         out.stderr
     );
+
+    // The same with the master reached directly.
+    let out = rlock(&master).args(["--replicas", "1", "run", "k", "--", "echo", "ran"]).output();
+    out.expect_code(0);
+    let out = rlock(&master).args(["--replicas", "2", "run", "k", "--", "echo", "ran"]).output();
+    out.expect_code(125);
+    assert_one_line_mentioning(&out.stderr, &["only 1 of the 2 replicas"]);
 
     let out = rlock_at(&url).args(["--replicas", "x", "ttl", "k"]).output();
     out.expect_code(125);
