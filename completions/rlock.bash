@@ -89,7 +89,7 @@ _rlock() {
 
     case "${cmd}" in
         rlock)
-            opts="-r -v -q -h -V --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help --version run acquire refresh release ttl status break list completions man help"
+            opts="-r -v -q -h -V --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help --version run acquire refresh release ttl status break list completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -115,6 +115,10 @@ _rlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -127,7 +131,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__acquire)
-            opts="-w -n -E -t -r -v -q -h --wait --no-wait --conflict-exit-code --limit --shared --ttl --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-w -n -E -t -r -v -q -h --wait --no-wait --conflict-exit-code --limit --shared --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,6 +185,10 @@ _rlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -193,7 +201,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__break)
-            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,6 +224,10 @@ _rlock() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -231,7 +243,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__completions)
-            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help bash elvish fish powershell zsh"
+            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -254,6 +266,10 @@ _rlock() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -437,7 +453,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__list)
-            opts="-r -v -q -h --json --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-r -v -q -h --json --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -460,6 +476,10 @@ _rlock() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -475,7 +495,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__man)
-            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,6 +521,10 @@ _rlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -513,7 +537,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__refresh)
-            opts="-t -r -v -q -h --limit --shared --ttl --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-t -r -v -q -h --limit --shared --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -551,6 +575,10 @@ _rlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -563,7 +591,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__release)
-            opts="-r -v -q -h --limit --shared --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-r -v -q -h --limit --shared --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -593,6 +621,10 @@ _rlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -605,7 +637,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__run)
-            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --kill-grace --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --kill-grace --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -663,6 +695,10 @@ _rlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -675,7 +711,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__status)
-            opts="-r -v -q -h --json --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-r -v -q -h --json --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -698,6 +734,10 @@ _rlock() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -713,7 +753,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__ttl)
-            opts="-r -v -q -h --ms --json --redis --cluster --tls-ca --tls-cert --tls-key --prefix --verbose --quiet --help"
+            opts="-r -v -q -h --ms --json --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -736,6 +776,10 @@ _rlock() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rlock_global_optspecs
-    string join \n r/redis= cluster tls-ca= tls-cert= tls-key= prefix= v/verbose q/quiet h/help V/version
+    string join \n r/redis= cluster tls-ca= tls-cert= tls-key= replicas= prefix= v/verbose q/quiet h/help V/version
 end
 
 function __fish_rlock_needs_command
@@ -28,6 +28,7 @@ complete -c rlock -n "__fish_rlock_needs_command" -s r -l redis -d 'Redis server
 complete -c rlock -n "__fish_rlock_needs_command" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_needs_command" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_needs_command" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_needs_command" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_needs_command" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_needs_command" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
 complete -c rlock -n "__fish_rlock_needs_command" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
@@ -54,6 +55,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand run" -s r -l redis -d 'Redis
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s n -l no-wait -d 'Do not wait: give up at once if the lock is held'
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
@@ -69,6 +71,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s r -l redis -d 'R
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s n -l no-wait -d 'Do not wait: give up at once if the lock is held'
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
@@ -82,6 +85,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand refresh" -s r -l redis -d 'R
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
 complete -c rlock -n "__fish_rlock_using_subcommand refresh" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
@@ -93,6 +97,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand release" -s r -l redis -d 'R
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand release" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l shared -d 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved'
 complete -c rlock -n "__fish_rlock_using_subcommand release" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
@@ -103,6 +108,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand ttl" -s r -l redis -d 'Redis
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l ms -d 'Print whole milliseconds (-1 for a lock without expiry)'
 complete -c rlock -n "__fish_rlock_using_subcommand ttl" -l json -d 'Print one JSON object, as status --json prints it'
@@ -114,6 +120,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand status" -s r -l redis -d 'Re
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand status" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l json -d 'Print one JSON object'
 complete -c rlock -n "__fish_rlock_using_subcommand status" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
@@ -124,6 +131,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand break" -s r -l redis -d 'Red
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand break" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand break" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
 complete -c rlock -n "__fish_rlock_using_subcommand break" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
@@ -133,6 +141,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand list" -s r -l redis -d 'Redi
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l json -d 'Print one JSON array of objects, as status --json prints them'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
@@ -143,6 +152,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand completions" -s r -l redis -
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand completions" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
 complete -c rlock -n "__fish_rlock_using_subcommand completions" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
@@ -152,6 +162,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand man" -s r -l redis -d 'Redis
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-cert -d 'For rediss:// URLs: a client certificate (PEM), for servers that require one' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c rlock -n "__fish_rlock_using_subcommand man" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
 complete -c rlock -n "__fish_rlock_using_subcommand man" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
 complete -c rlock -n "__fish_rlock_using_subcommand man" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'

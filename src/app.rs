@@ -54,6 +54,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
     // Made only by the subcommands that talk to Redis (not completions and man).
     let servers = || servers(global);
     let prefix = global.prefix.as_str();
+    let replicas = global.replicas;
     match cli.command {
         Command::Run(args) => {
             let request = RunRequest {
@@ -64,12 +65,13 @@ pub fn execute(cli: Cli) -> Result<Exit> {
                 conflict_exit: args.take.conflict_exit_code,
                 kill_grace: timing::kill_grace(args.take.ttl, args.kill_grace)
                     .map_err(anyhow::Error::msg)?,
+                replicas,
                 command: args.command,
             };
             run::run(servers()?, request)
         }
-        Command::Acquire(args) => acquire(servers()?, prefix, args),
-        Command::Refresh(args) => refresh(servers()?, prefix, args),
+        Command::Acquire(args) => acquire(servers()?, prefix, replicas, args),
+        Command::Refresh(args) => refresh(servers()?, prefix, replicas, args),
         Command::Release(args) => release(servers()?, prefix, args),
         Command::Ttl(args) => ttl(servers()?, prefix, args),
         Command::Status(args) => status(servers()?, prefix, args),
@@ -109,8 +111,10 @@ fn patience(take: &TakeArgs) -> Patience {
     }
 }
 
-fn acquire(servers: Vec<Endpoint>, prefix: &str, args: AcquireArgs) -> Result<Exit> {
-    let lock = lock(servers, prefix, &args.key)?.with_mode(Some(args.take.mode.mode()));
+fn acquire(servers: Vec<Endpoint>, prefix: &str, replicas: u32, args: AcquireArgs) -> Result<Exit> {
+    let lock = lock(servers, prefix, &args.key)?
+        .with_mode(Some(args.take.mode.mode()))
+        .with_replicas(replicas);
     let token = Token::generate();
     let ttl = args.take.ttl;
     let request = wait::Request {
@@ -149,8 +153,9 @@ fn acquire(servers: Vec<Endpoint>, prefix: &str, args: AcquireArgs) -> Result<Ex
     }
 }
 
-fn refresh(servers: Vec<Endpoint>, prefix: &str, args: RefreshArgs) -> Result<Exit> {
-    let mut lock = lock(servers, prefix, &args.lock.key)?.with_mode(args.mode.given());
+fn refresh(servers: Vec<Endpoint>, prefix: &str, replicas: u32, args: RefreshArgs) -> Result<Exit> {
+    let mut lock =
+        lock(servers, prefix, &args.lock.key)?.with_mode(args.mode.given()).with_replicas(replicas);
     let token = Token::given(&args.lock.token)?;
     if lock.refresh(&token, args.ttl)? { Ok(Exit::Success) } else { not_yours(&args.lock.key.key) }
 }

@@ -130,6 +130,20 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE", env = "RLOCK_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that
+    /// a failover right after keeps it; a lock they do not acknowledge in time is not taken
+    /// (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "RLOCK_REPLICAS",
+        default_value_t = 0,
+        hide_default_value = true,
+        value_parser = parse_replicas
+    )]
+    pub replicas: u32,
+
     /// Namespace of every key rlock writes ('' locks the bare key, as other Redis lock libraries do)
     #[arg(long, global = true, value_name = "P", env = "RLOCK_PREFIX", default_value = "rlock:")]
     pub prefix: String,
@@ -175,8 +189,8 @@ pub enum Command {
 }
 
 /// The ids clap gives [`Global`]'s options (its field names).
-pub const GLOBAL_IDS: [&str; 8] =
-    ["redis", "cluster", "tls_ca", "tls_cert", "tls_key", "prefix", "verbose", "quiet"];
+pub const GLOBAL_IDS: [&str; 9] =
+    ["redis", "cluster", "tls_ca", "tls_cert", "tls_key", "replicas", "prefix", "verbose", "quiet"];
 
 /// Parses rlock's command line. A global option may come before the subcommand's name or after
 /// it; given in both places, the one after it wins.
@@ -405,6 +419,29 @@ fn parse_limit(text: &str) -> Result<u32, String> {
     }
 }
 
+/// The most replicas `--replicas` may ask for: more than any deployment has.
+const MOST_REPLICAS: u32 = 100;
+
+/// `--replicas N` and RLOCK_REPLICAS: a whole number, 0 (do not wait) to [`MOST_REPLICAS`]; set
+/// but empty (as CI systems export unset variables) is 0.
+fn parse_replicas(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(0);
+    }
+    match text.parse::<u32>() {
+        Ok(replicas) if replicas <= MOST_REPLICAS => Ok(replicas),
+        Ok(_) => Err(format!(
+            "{text} replicas is more than any Redis deployment has: give how many replicas must \
+             acknowledge the lock, at most {MOST_REPLICAS} (0 waits for none)"
+        )),
+        Err(_) => Err(format!(
+            "'{text}' is not a whole number: give how many replicas must acknowledge the lock, \
+             e.g. --replicas 1 (0 waits for none)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,6 +476,9 @@ mod tests {
         assert_eq!(tls.global.tls_key, Some(PathBuf::from("k.pem")));
         assert_eq!(tls.global.tls_ca, Some(PathBuf::from("a")));
         assert!(parsed(&["man", "-q"]).global.quiet);
+        assert_eq!(parsed(&["ttl", "k"]).global.replicas, 0);
+        assert_eq!(parsed(&["--replicas", "2", "ttl", "k"]).global.replicas, 2);
+        assert_eq!(parsed(&["ttl", "k", "--replicas", " 1 "]).global.replicas, 1);
         assert!(parsed(&["-q", "completions", "bash"]).global.quiet);
     }
 
@@ -457,6 +497,21 @@ mod tests {
             Command::Ttl(ttl) => assert_eq!(ttl.key.key, "-name"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn replicas_is_a_small_whole_number() {
+        assert_eq!(parse_replicas(""), Ok(0));
+        assert_eq!(parse_replicas("0"), Ok(0));
+        assert_eq!(parse_replicas("100"), Ok(100));
+        let err = parse_replicas("101").unwrap_err();
+        assert!(err.contains("at most 100"), "{err}");
+        for bad in ["-1", "one", "1.5"] {
+            let err = parse_replicas(bad).unwrap_err();
+            assert!(err.contains("is not a whole number"), "{err}");
+        }
+        let err = parse_from(["rlock", "--replicas", "x", "ttl", "k"]).map(|_| ()).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]

@@ -19,6 +19,13 @@ pub const NODE_TIMEOUT: Duration = Duration::from_millis(500);
 /// that clock may be set, at the least, without a fence going backwards.
 pub const FENCE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// How long to wait before asking the Sentinels again while a failover is under way (the server
+/// they name is not a master yet).
+pub const FAILOVER_NAP: Duration = Duration::from_millis(100);
+
+/// The longest rlock waits for replicas to acknowledge a lock it took or refreshed (`--replicas`).
+pub const REPLICA_ACK: Duration = Duration::from_secs(1);
+
 /// How often the head of the queue checks in (and notices a lock freed without a push).
 pub const HEARTBEAT_HEAD: Duration = Duration::from_secs(1);
 /// How often a waiter further back checks in.
@@ -62,6 +69,14 @@ pub fn drift(ttl: Duration) -> Duration {
 /// drift; zero when nothing is left.
 pub fn quorum_validity(ttl: Duration, elapsed: Duration) -> Duration {
     ttl.saturating_sub(elapsed + drift(ttl))
+}
+
+/// How long the replicas may take to acknowledge a lock of `ttl` just taken or refreshed
+/// (`--replicas`), when the call may take `left` more: at most [`REPLICA_ACK`] and a tenth of the
+/// ttl (the lock's validity runs meanwhile), never past what the call has left (on a refresh,
+/// that is bounded by the lock's validity), and at least 1 ms (WAIT 0 would wait forever).
+pub fn replica_ack(ttl: Duration, left: Duration) -> Duration {
+    REPLICA_ACK.min(ttl / 10).min(left).max(Duration::from_millis(1))
 }
 
 /// The time between two refreshes of a held lock.
@@ -283,6 +298,17 @@ mod tests {
         let ttl = Duration::from_secs(10);
         assert_eq!(quorum_validity(ttl, 500 * MS), ttl - 500 * MS - 102 * MS);
         assert_eq!(quorum_validity(ttl, ttl), Duration::ZERO);
+    }
+
+    #[test]
+    fn replicas_acknowledge_within_bounds() {
+        let ttl = Duration::from_secs(30);
+        assert_eq!(replica_ack(ttl, REDIS_TIMEOUT), REPLICA_ACK);
+        assert_eq!(replica_ack(Duration::from_secs(2), REDIS_TIMEOUT), 200 * MS);
+        // A refresh near the end of the validity has little left.
+        assert_eq!(replica_ack(ttl, 30 * MS), 30 * MS);
+        assert_eq!(replica_ack(ttl, Duration::ZERO), MS);
+        assert_eq!(replica_ack(5 * MS, REDIS_TIMEOUT), MS);
     }
 
     #[test]

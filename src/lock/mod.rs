@@ -99,6 +99,13 @@ impl Lock {
         self
     }
 
+    /// Takes and extends the lock only once `replicas` replicas of each server acknowledge it
+    /// (WAIT; 0, the default, waits for none): then a failover right after does not forget it.
+    pub fn with_replicas(mut self, replicas: u32) -> Lock {
+        self.nodes.iter_mut().for_each(|node| node.set_replicas(replicas));
+        self
+    }
+
     /// The same lock, on connections of its own (made when first used).
     pub fn another(&self) -> Lock {
         let nodes = self.nodes.iter().map(Node::another).collect();
@@ -167,7 +174,7 @@ impl Lock {
 
     /// Blocks on this waiter's wake-up list until something arrives or `timeout` passes (one
     /// server only: see [`Lock::has_queue`]).
-    pub fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Wake> {
+    pub fn wait_for_grant(&mut self, waiter: &Waiter, timeout: Duration) -> Result<Wake> {
         match self.nodes.as_mut_slice() {
             [node] => node.wait_for_grant(waiter, timeout),
             _ => Err(anyhow!("a quorum has no wait queue")),

@@ -1,5 +1,12 @@
 //! One lock on one Redis server: each call is one atomic script (EVALSHA, loading the script when
 //! the server has not seen it yet). It connects lazily and reconnects after a broken connection.
+//!
+//! Behind Sentinel, a connection kept from an earlier call is first checked: if the Sentinels
+//! name another master now (a failover), it reconnects to that one, so that a refresh finds
+//! whether the new master holds the lock under our token, and a try or release acts where the
+//! lock lives. With `--replicas N`, taking and extending the lock waits (WAIT, right after the
+//! script, on the same connection) until N replicas have it, so that a failover right after
+//! does not forget it.
 
 use std::time::{Duration, Instant};
 
@@ -20,17 +27,25 @@ pub(crate) struct Node {
     endpoint: Endpoint,
     keys: LockKeys,
     timeout: Duration,
+    /// How many replicas must acknowledge the lock when it is taken or extended (0: none).
+    replicas: u32,
     con: Option<RedisConnection>,
 }
 
 impl Node {
     pub(crate) fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> Node {
-        Node { endpoint, keys, timeout, con: None }
+        Node { endpoint, keys, timeout, replicas: 0, con: None }
     }
 
     /// The same lock on the same server, on a connection of its own.
     pub(crate) fn another(&self) -> Node {
-        Node::new(self.endpoint.clone(), self.keys.clone(), self.timeout)
+        let node = Node::new(self.endpoint.clone(), self.keys.clone(), self.timeout);
+        Node { replicas: self.replicas, ..node }
+    }
+
+    /// Makes taking and extending the lock wait until `replicas` replicas have it.
+    pub(crate) fn set_replicas(&mut self, replicas: u32) {
+        self.replicas = replicas;
     }
 
     /// The time allowed for each round trip.
@@ -58,8 +73,19 @@ impl Node {
         mode: Mode,
     ) -> Result<Attempt> {
         let args = acquire_args(token, ttl, holder, waiter, mode);
+        let started = Instant::now();
         let reply: Vec<Value> = self.call(&scripts::ACQUIRE, &args)?;
-        reply::attempt(&reply).map_err(|odd| self.odd(odd, mode, false))
+        let attempt = reply::attempt(&reply).map_err(|odd| self.odd(odd, mode, false))?;
+        if let Attempt::Acquired { .. } = attempt
+            && let Err(err) = self.replicated(ttl, started, "it")
+        {
+            // Not taken: a lock the replicas may not have is one a failover could hand to
+            // someone else. (If this fails too, it lapses after its ttl.)
+            let _ = self.release(token, Some(mode));
+            return Err(err
+                .context(format!("the lock '{}' was not taken (released again)", self.keys.name)));
+        }
+        Ok(attempt)
     }
 
     /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
@@ -71,15 +97,16 @@ impl Node {
     }
 
     /// Blocks on this waiter's wake-up list until something arrives or `timeout` passes.
-    pub(crate) fn wait_for_grant(&mut self, waiter: &str, timeout: Duration) -> Result<Wake> {
-        let wake = self.keys.wake(waiter);
+    pub(crate) fn wait_for_grant(&mut self, waiter: &Waiter, timeout: Duration) -> Result<Wake> {
+        let wake = self.keys.wake(&waiter.id);
         // BLPOP takes seconds with decimals (Redis 6 and later); never 0, which means forever.
         let seconds = format!("{:.3}", timeout.as_secs_f64().max(0.001));
         // The reply may take the whole timeout: allow for it on the socket.
         let socket = self.timeout;
         self.set_timeout(socket + timeout);
         let started = Instant::now();
-        let result = match self.connection() {
+        // The try just before checked that this is the master: no need to ask again.
+        let result = match self.connection(false) {
             Ok(con) => redis::cmd("BLPOP").arg(&wake).arg(&seconds).query(con),
             Err(err) => {
                 self.set_timeout(socket);
@@ -93,7 +120,29 @@ impl Node {
             self.endpoint.shown(),
             report::duration_fine(started.elapsed())
         ));
-        result.map(reply::wake).map_err(|err| self.failed(err))
+        let wake = match result {
+            Ok(value) => reply::wake(value),
+            Err(err) if self.endpoint.is_sentinel() && is_broken(&err, self.con.as_ref()) => {
+                // A failover closes the connections of the servers it changes: look again, on
+                // the master the Sentinels name now.
+                self.con = None;
+                report::step(format_args!(
+                    "the connection to {} was closed ({}): looking again",
+                    self.endpoint.shown(),
+                    self.endpoint.explain(&err)
+                ));
+                return Ok(Wake::TimedOut);
+            }
+            Err(err) => return Err(self.failed(err)),
+        };
+        if let Wake::Granted(_) = wake {
+            if self.moved()? {
+                // Handed over by a master that is no more: the next try asks the new one.
+                return Ok(Wake::TimedOut);
+            }
+            self.replicated(waiter.grant, Instant::now(), "the lock handed to us")?;
+        }
+        Ok(wake)
     }
 
     /// Extends the lock to `ttl` from now if it is still held with `token` (in mode `want`, when
@@ -105,8 +154,14 @@ impl Node {
         want: Option<Mode>,
     ) -> Result<Option<Mode>> {
         let args = [token.secret().to_owned(), millis(ttl).to_string(), code_of(want)];
+        let started = Instant::now();
         let reply: Vec<Value> = self.call(&scripts::REFRESH, &args)?;
-        reply::held_in(&reply).map_err(|odd| self.odd(odd, want.unwrap_or_default(), true))
+        let held =
+            reply::held_in(&reply).map_err(|odd| self.odd(odd, want.unwrap_or_default(), true))?;
+        if held.is_some() {
+            self.replicated(ttl, started, "the refresh")?;
+        }
+        Ok(held)
     }
 
     /// Releases the lock if it is held with `token` (in mode `want`, when given): the mode it was
@@ -145,7 +200,7 @@ impl Node {
     ) -> Result<T> {
         let eval = eval(&self.keys, script, args);
         let started = Instant::now();
-        let con = self.connection()?;
+        let con = self.connection(true)?;
         let result = match eval.query::<T>(con) {
             Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 redis::cmd("SCRIPT")
@@ -167,21 +222,75 @@ impl Node {
         result.map_err(|err| self.failed(err))
     }
 
-    /// The connection, made if there is none.
-    fn connection(&mut self) -> Result<&mut RedisConnection> {
+    /// The connection, made if there is none; one kept from an earlier call is dropped first if it
+    /// is no longer on the master (when `check`: see [`Node::moved`]).
+    fn connection(&mut self, check: bool) -> Result<&mut RedisConnection> {
+        if check {
+            self.moved()?;
+        }
         if self.con.is_none() {
             self.con = Some(self.endpoint.connect(self.timeout)?);
         }
         self.con.as_mut().ok_or_else(|| anyhow!("no connection"))
     }
 
+    /// Behind Sentinel: whether the connection kept from an earlier call is on a server that is
+    /// no longer the master (then it is dropped, and the next call connects to the new one). An
+    /// error when no Sentinel answers: nobody can say where the lock lives then.
+    fn moved(&mut self) -> Result<bool> {
+        let Some(con) = &self.con else { return Ok(false) };
+        let Some(former) = self.endpoint.former_master(con, self.timeout)? else {
+            return Ok(false);
+        };
+        self.con = None;
+        report::detail(format_args!(
+            "{} moved from {former} (a failover): going on with '{}' on the new master",
+            self.endpoint.shown(),
+            self.keys.name
+        ));
+        Ok(true)
+    }
+
+    /// With `--replicas N`: waits until N replicas have acknowledged what was just written on
+    /// this connection (the lock taken or extended for `ttl` by a script sent at `started`), at
+    /// most what [`timing::replica_ack`] allows. An error, naming `what` was written, when fewer
+    /// did.
+    fn replicated(&mut self, ttl: Duration, started: Instant, what: &str) -> Result<()> {
+        let wanted = self.replicas;
+        if wanted == 0 {
+            return Ok(());
+        }
+        let timeout = timing::replica_ack(ttl, self.timeout.saturating_sub(started.elapsed()));
+        let lock = self.keys.lock.clone();
+        let Some(con) = self.con.as_mut() else {
+            return Err(anyhow!("the connection was lost before the replicas acknowledged"));
+        };
+        let asked = Instant::now();
+        let acked =
+            con.wait_for_replicas(&lock, wanted, timeout).map_err(|err| self.failed(err))?;
+        report::call(format_args!(
+            "{acked} of {wanted} replica(s) of {} acknowledged '{}' in {}",
+            self.endpoint.shown(),
+            self.keys.name,
+            report::duration_fine(asked.elapsed())
+        ));
+        if acked < u64::from(wanted) {
+            let replicas = if wanted == 1 { "replica" } else { "replicas" };
+            anyhow::bail!(
+                "only {acked} of the {wanted} {replicas} asked for (--replicas) acknowledged {what} \
+                 at {} within {}: a failover could lose the lock '{}'. Check the master's \
+                 replicas (INFO replication), or ask for fewer",
+                self.endpoint.shown(),
+                report::duration(timeout),
+                self.keys.name
+            );
+        }
+        Ok(())
+    }
+
     /// The message for a failed call; drops a connection that may be out of step.
     fn failed(&mut self, err: redis::RedisError) -> anyhow::Error {
-        let broken = err.is_io_error()
-            || err.is_timeout()
-            || err.is_connection_dropped()
-            || self.con.as_ref().is_some_and(|con| !con.is_open());
-        if broken {
+        if is_broken(&err, self.con.as_ref()) {
             // A late reply could arrive on this connection and be taken for the next one's.
             self.con = None;
         }
@@ -222,6 +331,14 @@ impl Node {
             self.keys.lock
         )
     }
+}
+
+/// Whether `err` leaves `con` out of step or closed: a late reply could arrive on it.
+fn is_broken(err: &redis::RedisError, con: Option<&RedisConnection>) -> bool {
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || con.is_some_and(|con| !con.is_open())
 }
 
 /// EVALSHA of `script` on the lock's keys (lock, holder, fence, queue, alive, holders) with

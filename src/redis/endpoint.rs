@@ -9,7 +9,7 @@ use redis::{Connection, ConnectionLike, FromRedisValue, IntoConnectionInfo, Redi
 
 use super::error::{self, Peer, Phase, Via};
 use super::secrets::{redact, scrub, scrub_all, secrets};
-use super::sentinel::Sentinels;
+use super::sentinel::{MasterAt, Sentinels};
 use super::server::{Address, Server, refuse_unencoded_password};
 use super::tls::TlsFiles;
 
@@ -39,10 +39,12 @@ struct Cluster {
     secrets: Vec<String>,
 }
 
-/// A connection to one server, or to a whole Redis Cluster (which sends each command to the node
-/// that serves its keys' slot: all of one lock's keys share a slot).
+/// A connection to one server, to the master some Sentinels named (and where that was), or to a
+/// whole Redis Cluster (which sends each command to the node that serves its keys' slot: all of
+/// one lock's keys share a slot).
 pub enum RedisConnection {
     Single(Connection),
+    Master(Connection, MasterAt),
     Cluster(Box<ClusterConnection>),
 }
 
@@ -50,7 +52,7 @@ impl RedisConnection {
     /// Sets the time allowed for each read and write.
     pub fn set_timeouts(&self, timeout: Duration) -> redis::RedisResult<()> {
         match self {
-            RedisConnection::Single(con) => {
+            RedisConnection::Single(con) | RedisConnection::Master(con, _) => {
                 con.set_read_timeout(Some(timeout))?;
                 con.set_write_timeout(Some(timeout))
             }
@@ -61,9 +63,32 @@ impl RedisConnection {
         }
     }
 
+    /// Waits up to `timeout` until `replicas` replicas have acknowledged every write made on
+    /// this connection so far (WAIT; in a cluster, on the master of `key`'s slot, where the
+    /// writes went): how many did.
+    pub fn wait_for_replicas(
+        &mut self,
+        key: &str,
+        replicas: u32,
+        timeout: Duration,
+    ) -> redis::RedisResult<u64> {
+        let mut wait = redis::cmd("WAIT");
+        // 0 would wait forever.
+        wait.arg(replicas).arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1));
+        match self {
+            RedisConnection::Single(con) | RedisConnection::Master(con, _) => wait.query(con),
+            RedisConnection::Cluster(con) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let route = Route::with_key(key, SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                Ok(u64::from_redis_value(con.route_command(&wait, routing)?)?)
+            }
+        }
+    }
+
     fn inner(&mut self) -> &mut dyn ConnectionLike {
         match self {
-            RedisConnection::Single(con) => con,
+            RedisConnection::Single(con) | RedisConnection::Master(con, _) => con,
             RedisConnection::Cluster(con) => con.as_mut(),
         }
     }
@@ -89,14 +114,16 @@ impl ConnectionLike for RedisConnection {
 
     fn get_db(&self) -> i64 {
         match self {
-            RedisConnection::Single(con) => con.get_db(),
+            RedisConnection::Single(con) | RedisConnection::Master(con, _) => con.get_db(),
             RedisConnection::Cluster(con) => con.get_db(),
         }
     }
 
     fn supports_pipelining(&self) -> bool {
         match self {
-            RedisConnection::Single(con) => con.supports_pipelining(),
+            RedisConnection::Single(con) | RedisConnection::Master(con, _) => {
+                con.supports_pipelining()
+            }
             RedisConnection::Cluster(con) => con.supports_pipelining(),
         }
     }
@@ -107,7 +134,7 @@ impl ConnectionLike for RedisConnection {
 
     fn is_open(&self) -> bool {
         match self {
-            RedisConnection::Single(con) => con.is_open(),
+            RedisConnection::Single(con) | RedisConnection::Master(con, _) => con.is_open(),
             RedisConnection::Cluster(con) => con.is_open(),
         }
     }
@@ -206,7 +233,10 @@ impl Endpoint {
         let timeout = timeout.max(Duration::from_millis(1));
         let con = match &self.target {
             Target::Direct(server) => return server.connect(timeout).map(RedisConnection::Single),
-            Target::Sentinel(sentinels) => RedisConnection::Single(sentinels.connect(timeout)?),
+            Target::Sentinel(sentinels) => {
+                let (con, at) = sentinels.connect(timeout)?;
+                RedisConnection::Master(con, at)
+            }
             Target::Cluster(cluster) => cluster
                 .client
                 .get_connection()
@@ -215,6 +245,28 @@ impl Endpoint {
         };
         con.set_timeouts(timeout).map_err(|err| self.failed(&err, Phase::Connecting))?;
         Ok(con)
+    }
+
+    /// Where `con` is, if that is no longer the master: for the master some Sentinels name, when
+    /// they name another server now (an error when no Sentinel answers, as then nobody can tell).
+    /// Never for one server reached directly, nor for a cluster (whose nodes redirect what they
+    /// no longer serve).
+    pub fn former_master(
+        &self,
+        con: &RedisConnection,
+        timeout: Duration,
+    ) -> Result<Option<String>> {
+        match (&self.target, con) {
+            (Target::Sentinel(sentinels), RedisConnection::Master(_, at)) => Ok((!sentinels
+                .is_master(at, timeout.max(Duration::from_millis(1)))?)
+            .then(|| at.to_string())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether this is the master some Sentinels name.
+    pub fn is_sentinel(&self) -> bool {
+        matches!(self.target, Target::Sentinel(_))
     }
 
     /// A message for an error of a call on an established connection: it names this server

@@ -23,7 +23,7 @@ pub use endpoint::{Endpoint, RedisConnection};
 pub(crate) use error::{failure, is_wrong_type, retryable};
 pub(crate) use secrets::scrub_all;
 pub use secrets::{redact, scrub, secrets};
-pub use sentinel::{Sentinels, is_sentinel_url};
+pub use sentinel::{MasterAt, Sentinels, is_sentinel_url};
 pub use tls::TlsFiles;
 
 /// The servers a lock lives on, from the `--redis` URLs (blank ones ignored): one [`Endpoint`]

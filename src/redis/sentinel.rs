@@ -5,11 +5,14 @@
 //!
 //! Each new connection asks the Sentinels in turn where the master is (SENTINEL
 //! GET-MASTER-ADDR-BY-NAME), connects there and checks with ROLE that it is a master, all within
-//! rlock's time limits. So after a failover the next connection (a new rlock, or a running one
-//! reconnecting to refresh its lock) reaches the new master. redis-rs has a Sentinel client too,
-//! but it waits without a time limit on a Sentinel that does not answer.
+//! rlock's time limits; while a failover is under way (the server named is not a master yet) it
+//! asks again, within the same limit. A connection remembers which master it reached, and
+//! [`Sentinels::is_master`] asks the Sentinels whether it still is: after a failover the old
+//! master stays a master for a few seconds, and a lock kept there is not the one the new master
+//! serves. redis-rs has a Sentinel client too, but it waits without a time limit on a Sentinel
+//! that does not answer.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use redis::Connection;
@@ -18,6 +21,7 @@ use super::error;
 use super::secrets::{redact, secrets};
 use super::server::{Server, refuse_unencoded_password};
 use super::tls::TlsFiles;
+use crate::timing;
 
 /// The Sentinels of one deployment, and how to reach the master they name.
 #[derive(Clone)]
@@ -105,24 +109,68 @@ impl Sentinels {
         Ok(Sentinels { sentinels, service, master, tls: tls.clone(), secrets })
     }
 
-    /// Connects to the master the Sentinels name now (see the module's documentation).
-    pub(crate) fn connect(&self, timeout: Duration) -> Result<Connection> {
-        let mut failures = Vec::new();
-        for sentinel in &self.sentinels {
-            match self.master_from(sentinel, timeout) {
-                Ok(con) => return Ok(con),
-                Err(err) => failures.push(err),
+    /// Connects to the master the Sentinels name now (see the module's documentation), and says
+    /// where that is.
+    pub(crate) fn connect(&self, timeout: Duration) -> Result<(Connection, MasterAt)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.connect_once(timeout) {
+                Err(Reached::NotYet(_)) if Instant::now() + timing::FAILOVER_NAP < deadline => {
+                    std::thread::sleep(timing::FAILOVER_NAP);
+                }
+                Err(Reached::NotYet(err) | Reached::Failed(err)) => return Err(err),
+                Ok(reached) => return Ok(reached),
             }
         }
-        // Trying again may help when it may with every Sentinel (all restarting, say).
-        let again = failures.iter().all(error::retryable);
+    }
+
+    /// One round of [`Sentinels::connect`]: `NotYet` when a Sentinel named a server that is not
+    /// a master (yet).
+    fn connect_once(&self, timeout: Duration) -> Result<(Connection, MasterAt), Reached> {
+        let mut failures = Vec::new();
+        let mut not_yet = false;
+        for sentinel in &self.sentinels {
+            match self.master_from(sentinel, timeout) {
+                Ok(reached) => return Ok(reached),
+                Err(Reached::NotYet(err)) => {
+                    not_yet = true;
+                    failures.push(err);
+                }
+                Err(Reached::Failed(err)) => failures.push(err),
+            }
+        }
+        // Trying again may help while a failover is under way, or when it may with every
+        // Sentinel (all restarting, say).
+        let again = not_yet || failures.iter().all(error::retryable);
         let reasons: Vec<String> = failures.iter().map(|err| format!("{err:#}")).collect();
         let message =
             format!("no Sentinel led to the master of '{}': {}", self.service, reasons.join("; "));
+        let err = error::failure(message, again);
+        Err(if not_yet { Reached::NotYet(err) } else { Reached::Failed(err) })
+    }
+
+    /// Whether `at` is still the master, as the first Sentinel that answers says. An error when
+    /// none answers: then nobody can tell.
+    pub(crate) fn is_master(&self, at: &MasterAt, timeout: Duration) -> Result<bool> {
+        let mut failures = Vec::new();
+        for sentinel in &self.sentinels {
+            match self.master_address(sentinel, timeout) {
+                Ok(named) => return Ok(named == *at),
+                Err(err) => failures.push(err),
+            }
+        }
+        let again = failures.iter().all(error::retryable);
+        let reasons: Vec<String> = failures.iter().map(|err| format!("{err:#}")).collect();
+        let message = format!(
+            "no Sentinel said whether {at} is still the master of '{}': {}",
+            self.service,
+            reasons.join("; ")
+        );
         Err(error::failure(message, again))
     }
 
-    fn master_from(&self, sentinel: &Server, timeout: Duration) -> Result<Connection> {
+    /// Where `sentinel` says the master is.
+    fn master_address(&self, sentinel: &Server, timeout: Duration) -> Result<MasterAt> {
         let mut con = sentinel.connect(timeout)?;
         let address: Option<(String, String)> = redis::cmd("SENTINEL")
             .arg("GET-MASTER-ADDR-BY-NAME")
@@ -135,31 +183,41 @@ impl Sentinels {
         let port: u16 = port.parse().map_err(|_| {
             anyhow!("{} gave '{port}' as the port of '{}'", sentinel.shown(), self.service)
         })?;
+        Ok(MasterAt { host, port })
+    }
+
+    fn master_from(
+        &self,
+        sentinel: &Server,
+        timeout: Duration,
+    ) -> Result<(Connection, MasterAt), Reached> {
+        let at = self.master_address(sentinel, timeout).map_err(Reached::Failed)?;
+        let MasterAt { host, port } = &at;
         let mut url = self.master.clone();
-        url.set_host(Some(&host)).map_err(|err| {
-            anyhow!(
+        url.set_host(Some(host)).map_err(|err| {
+            Reached::Failed(anyhow!(
                 "{} gave '{host}' as the address of '{}' ({err})",
                 sentinel.shown(),
                 self.service
-            )
+            ))
         })?;
-        let _ = url.set_port(Some(port));
-        let master = Server::parse(url.as_str(), &self.tls)?;
-        let mut con = master.connect(timeout)?;
-        let role: Vec<redis::Value> =
-            redis::cmd("ROLE").query(&mut con).map_err(|err| master.explain(&err))?;
+        let _ = url.set_port(Some(*port));
+        let master = Server::parse(url.as_str(), &self.tls).map_err(Reached::Failed)?;
+        let mut con = master.connect(timeout).map_err(Reached::Failed)?;
+        let role: Vec<redis::Value> = redis::cmd("ROLE")
+            .query(&mut con)
+            .map_err(|err| Reached::Failed(master.explain(&err)))?;
         match role.first() {
-            Some(redis::Value::BulkString(role)) if role.as_slice() == b"master" => Ok(con),
-            _ => Err(error::failure(
+            Some(redis::Value::BulkString(role)) if role.as_slice() == b"master" => Ok((con, at)),
+            _ => Err(Reached::NotYet(error::failure(
                 format!(
-                    "{} named {} as the master of '{}', but it is not one (yet): a failover is \
+                    "{} named {at} as the master of '{}', but it is not one (yet): a failover is \
                      under way, try again",
                     sentinel.shown(),
-                    host_port(&host, port),
                     self.service
                 ),
                 true,
-            )),
+            ))),
         }
     }
 
@@ -178,6 +236,26 @@ impl Sentinels {
     pub(crate) fn secrets(&self) -> &[String] {
         &self.secrets
     }
+}
+
+/// Where a Sentinel said the master is: a host (as the Sentinel gives it) and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterAt {
+    host: String,
+    port: u16,
+}
+
+impl std::fmt::Display for MasterAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&host_port(&self.host, self.port))
+    }
+}
+
+/// How one round of connecting through the Sentinels failed.
+enum Reached {
+    /// A failover is under way: asking again shortly may succeed.
+    NotYet(anyhow::Error),
+    Failed(anyhow::Error),
 }
 
 /// `host:port`, with brackets around an IPv6 address.

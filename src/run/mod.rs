@@ -40,6 +40,8 @@ pub struct RunRequest {
     pub patience: Patience,
     pub conflict_exit: u8,
     pub kill_grace: Duration,
+    /// How many replicas must acknowledge the lock when it is taken and refreshed.
+    pub replicas: u32,
     pub command: Vec<OsString>,
 }
 
@@ -83,8 +85,9 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
     let (events, inbox) = mpsc::channel();
     let _listener = Listener::start(true, events.clone())?;
     let token = Token::generate();
-    let lock =
-        Lock::new(servers, request.keys.clone(), REDIS_TIMEOUT).with_mode(Some(request.mode));
+    let lock = Lock::new(servers, request.keys.clone(), REDIS_TIMEOUT)
+        .with_mode(Some(request.mode))
+        .with_replicas(request.replicas);
     let take = wait::Request {
         token: token.clone(),
         ttl: request.ttl,

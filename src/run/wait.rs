@@ -287,7 +287,7 @@ impl Turn {
     /// to us, `None` if nothing came.
     fn sleep_on(&mut self, waiter: &Waiter, nap: Duration) -> Result<Option<Outcome>> {
         let asked = Instant::now();
-        match self.lock.wait_for_grant(&waiter.id, nap)? {
+        match self.lock.wait_for_grant(waiter, nap)? {
             Wake::Granted(fence) => {
                 let lease = Lease::new(self.request.ttl, self.clear, waiter.grant);
                 Ok(Some(self.acquired(fence, lease)))

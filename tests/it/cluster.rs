@@ -78,3 +78,73 @@ fn a_cluster_node_without_cluster_says_to_add_it() {
     assert_eq!(out.stdout, "");
     assert_one_line_mentioning(&out.stderr, &["Redis Cluster", "--cluster"]);
 }
+
+#[test]
+fn replicas_a_cluster_master_does_not_have_refuse_the_lock() {
+    let cluster = RedisCluster::start(3);
+    let seed = &cluster.nodes[0];
+    // A lock on another node than the seed: WAIT goes to the master of the lock's slot.
+    let name = (0..100)
+        .map(|n| format!("lock{n}"))
+        .find(|name| cluster.owner(&format!("rlock:{name}")).port() != seed.port())
+        .unwrap();
+    let owner = cluster.owner(&format!("rlock:{name}"));
+    let rlock = || rlock_at(&seed.url()).arg("--cluster");
+    let out = rlock().args(["--replicas", "1", "run", &name, "--", "echo", "ran"]).output();
+    out.expect_code(125);
+    assert_eq!(out.stdout, "");
+    assert_one_line_mentioning(&out.stderr, &["was not taken", "only 0 of the 1 replica"]);
+    assert_eq!(owner.cmd::<i64>(&["EXISTS", &format!("rlock:{name}")]), 0);
+    rlock().args(["--replicas", "0", "run", &name, "--", "echo", "ran"]).output().expect_code(0);
+}
+
+/// Moves the slot of `key` from its owner to `to`, with its keys, as resharding does.
+fn move_slot(cluster: &RedisCluster, key: &str, to: &crate::fixture::RedisServer) {
+    let from = cluster.owner(key);
+    let slot: i64 = from.cmd(&["CLUSTER", "KEYSLOT", key]);
+    let slot = slot.to_string();
+    let id = |node: &crate::fixture::RedisServer| node.cmd::<String>(&["CLUSTER", "MYID"]);
+    let (from_id, to_id) = (id(from), id(to));
+    let _: String = to.cmd(&["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id]);
+    let _: String = from.cmd(&["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id]);
+    let keys: Vec<String> = from.cmd(&["CLUSTER", "GETKEYSINSLOT", &slot, "100"]);
+    let port = to.port().to_string();
+    let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+    migrate.extend(keys.iter().map(String::as_str));
+    let _: String = from.cmd(&migrate);
+    for node in &cluster.nodes {
+        let _: String = node.cmd(&["CLUSTER", "SETSLOT", &slot, "NODE", &to_id]);
+    }
+}
+
+#[test]
+fn a_holder_follows_its_lock_to_the_master_its_slot_moved_to() {
+    let cluster = RedisCluster::start(3);
+    let seed = cluster.seed();
+    let rlock = || rlock_at(&seed).arg("--cluster");
+    let from = cluster.owner("rlock:moving").port();
+    let to = cluster.nodes.iter().find(|node| node.port() != from).unwrap();
+
+    // The slot moves with the lock in it: the refresh is redirected, and finds it there.
+    let holder = rlock()
+        .args(["run", "-t", "2s", "moving", "--", "sleep", "3"])
+        .spawn_holding(cluster.owner("rlock:moving"), "rlock:moving");
+    move_slot(&cluster, "rlock:moving", to);
+    assert_eq!(cluster.owner("rlock:moving").port(), to.port());
+    rlock().args(["run", "-n", "moving", "--", "true"]).output().expect_code(75);
+    holder.finish(Duration::from_secs(20)).expect_code(0);
+    // Released on the new owner.
+    assert_eq!(to.cmd::<i64>(&["EXISTS", "rlock:moving"]), 0);
+
+    // The slot moves back, and the new owner does not hold the lock under the holder's token:
+    // the holder counts it lost and stops its command.
+    let back = cluster.nodes.iter().find(|node| node.port() == from).unwrap();
+    let holder = rlock()
+        .args(["run", "-t", "2s", "--kill-grace", "200ms", "moving", "--", "sleep", "20"])
+        .spawn_holding(to, "rlock:moving");
+    move_slot(&cluster, "rlock:moving", back);
+    let _: i64 = back.cmd(&["DEL", "rlock:moving"]);
+    let out = holder.finish(Duration::from_secs(20));
+    out.expect_code(124);
+    assert_one_line_mentioning(&out.stderr, &["lost the lock 'moving'"]);
+}

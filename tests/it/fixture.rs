@@ -108,6 +108,14 @@ impl RedisServer {
         RedisServer::start_with(None, None, &[])
     }
 
+    /// A master that cannot be made a replica (REPLICAOF and SLAVEOF renamed away): after a
+    /// failover it stays a master for good, as an old master does for a few seconds (or as long
+    /// as a partition keeps it from the Sentinels).
+    pub fn stubborn_master() -> RedisServer {
+        let renamed = ["--rename-command", "SLAVEOF", "", "--rename-command", "REPLICAOF", ""];
+        RedisServer::start_with(None, None, &renamed)
+    }
+
     /// A server that requires this password (`requirepass`).
     pub fn with_password(password: &str) -> RedisServer {
         RedisServer::start_with(Some(password), None, &[])
