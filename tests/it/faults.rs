@@ -16,6 +16,7 @@ use nix::unistd::Pid;
 
 use crate::fixture::RedisServer;
 use crate::harness::rlock_at;
+use crate::partition::Partition;
 
 const KEY: &str = "counter";
 /// Exit status of a turn whose request the store refused (its fence was too low).
@@ -29,6 +30,16 @@ struct Store {
 
 impl Store {
     fn new() -> Store {
+        Store::with_turn("")
+    }
+
+    /// A store whose turns do their read-modify-write in a step sent to the background (`&`),
+    /// or, with `setsid`, in a session of its own, the turn's shell ending at once.
+    fn left_behind(setsid: bool) -> Store {
+        Store::with_turn(if setsid { "setsid" } else { "background" })
+    }
+
+    fn with_turn(how: &str) -> Store {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path();
         std::fs::write(path.join("counter"), "0\n").unwrap();
@@ -61,17 +72,20 @@ esac
         )
         .unwrap();
         // A turn: read, work a little, write what was read plus one; stamped in and out.
-        std::fs::write(
-            path.join("turn.sh"),
-            r#"dir=$(dirname "$0")
+        let turn = r#"dir=$(dirname "$0")
 echo "in $TURN_ID $(date +%s%N)" >> "$dir/turns"
 v=$(sh "$dir/store.sh" read) || exit 3
 sleep 0.05
 sh "$dir/store.sh" write $((v + 1)) || exit 3
 echo "out $TURN_ID $(date +%s%N)" >> "$dir/turns"
-"#,
-        )
-        .unwrap();
+"#;
+        std::fs::write(path.join("body.sh"), turn).unwrap();
+        let turn = match how {
+            "background" => r#"sh "$(dirname "$0")/body.sh" & exit 0"#,
+            "setsid" => r#"setsid sh "$(dirname "$0")/body.sh" & exit 0"#,
+            _ => turn,
+        };
+        std::fs::write(path.join("turn.sh"), turn).unwrap();
         Store { dir }
     }
 
@@ -103,6 +117,8 @@ struct Report {
     refused: usize,
     lost_updates: u64,
     late_writes_accepted: usize,
+    /// Turns that started while another that went on to finish was inside.
+    overlaps: usize,
     exits: HashMap<i32, usize>,
     failures: Vec<String>,
 }
@@ -133,6 +149,7 @@ impl Report {
             refused: store.lines("refused").len(),
             lost_updates,
             late_writes_accepted,
+            overlaps: overlaps(store).len(),
             exits,
             failures: holders.failures.lock().unwrap().clone(),
         }
@@ -141,10 +158,12 @@ impl Report {
     fn check(&self, phase: &str) {
         eprintln!(
             "fault injection, {phase}: {} turns completed, {} faults injected, {} requests refused \
-             by fence, {} lost updates, {} late writes accepted; rlock exits {:?} {:?}",
+             by fence, {} overlaps, {} lost updates, {} late writes accepted; rlock exits {:?} \
+             {:?}",
             self.turns,
             self.faults,
             self.refused,
+            self.overlaps,
             self.lost_updates,
             self.late_writes_accepted,
             self.exits,
@@ -169,7 +188,7 @@ struct Holders {
 /// Runs `workers` loops of turns against `url` until `until`, while `inject` runs on its own
 /// thread (it is told when to stop); returns how rlock exited, by code.
 fn take_turns(
-    url: &str,
+    urls: &[String],
     store: &Store,
     workers: usize,
     until: Instant,
@@ -182,8 +201,11 @@ fn take_turns(
     std::thread::scope(|scope| {
         let injector = scope.spawn(|| inject(&done));
         let loops: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
+            .map(|worker| {
+                let url = urls[worker % urls.len()].as_str();
+                let next_turn = &next_turn;
+                let exits = &exits;
+                scope.spawn(move || {
                     while Instant::now() < until {
                         let turn = next_turn.fetch_add(1, Ordering::SeqCst);
                         let running = rlock_at(url)
@@ -280,7 +302,7 @@ fn holders_killed_with_sigkill_lose_no_update() {
     let faults = AtomicU64::new(0);
     let urls = [server.url()];
     let exits =
-        take_turns(&urls[0], &store, 6, Instant::now() + phase_length(), &holders, |done| {
+        take_turns(&urls, &store, 6, Instant::now() + phase_length(), &holders, |done| {
             while nap(Duration::from_millis(600), done) {
                 if let Some(pid) = holder(&urls, &holders)
                     && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
@@ -296,9 +318,15 @@ fn holders_killed_with_sigkill_lose_no_update() {
     assert_no_overlap(&store);
 }
 
-/// With SIGKILLed holders (their commands die with them), no two turns ever ran at once: no turn
-/// starts while one that later finishes is inside.
+/// No two turns ran at once: no turn started while one that later finished was inside.
 fn assert_no_overlap(store: &Store) {
+    let overlaps = overlaps(store);
+    assert!(overlaps.is_empty(), "turns that started while another ran: {overlaps:?}");
+}
+
+/// The turns that started while another that went on to finish was inside (a turn killed
+/// half-way never stamps out: it is over once another starts).
+fn overlaps(store: &Store) -> Vec<String> {
     let stamps: Vec<(String, String)> = store
         .lines("turns")
         .iter()
@@ -310,17 +338,18 @@ fn assert_no_overlap(store: &Store) {
     let finished: std::collections::HashSet<&String> =
         stamps.iter().filter(|(what, _)| what == "out").map(|(_, turn)| turn).collect();
     let mut inside: Option<&String> = None;
+    let mut overlaps = Vec::new();
     for (what, turn) in &stamps {
         if what == "in" {
-            // A turn killed half-way never stamps out: it is over once another starts.
-            if let Some(other) = inside {
-                assert!(!finished.contains(other), "turn {turn} started while {other} ran");
+            if let Some(other) = inside.filter(|other| finished.contains(other)) {
+                overlaps.push(format!("{turn} started while {other} ran"));
             }
             inside = Some(turn);
         } else {
             inside = None;
         }
     }
+    overlaps
 }
 
 #[test]
@@ -332,7 +361,7 @@ fn holders_frozen_past_their_ttl_are_stopped_or_refused() {
     let frozen_turns = Mutex::new(Vec::new());
     let urls = [server.url()];
     let exits =
-        take_turns(&urls[0], &store, 5, Instant::now() + phase_length(), &holders, |done| {
+        take_turns(&urls, &store, 5, Instant::now() + phase_length(), &holders, |done| {
             while nap(Duration::from_millis(400), done) {
                 let Some(pid) = holder(&urls, &holders) else { continue };
                 let Some(group) = command_group(pid) else { continue };
@@ -367,7 +396,7 @@ fn a_redis_restart_without_persistence_stops_the_holder() {
     let urls = [url.clone()];
     let restarted = Mutex::new(None);
     let server_ref = &mut server;
-    let exits = take_turns(&url, &store, 4, Instant::now() + phase_length(), &holders, |done| {
+    let exits = take_turns(&[url.clone()], &store, 4, Instant::now() + phase_length(), &holders, |done| {
         // Once turns are going, kill Redis while someone holds the lock, and start it empty.
         if !nap(Duration::from_secs(2), done) {
             return;
@@ -406,7 +435,7 @@ fn a_quorum_server_down_loses_no_update() {
     let holders = Holders::default();
     let faults = AtomicU64::new(0);
     let down = Mutex::new(Some(servers.pop().unwrap()));
-    let exits = take_turns(&quorum, &store, 5, Instant::now() + phase_length(), &holders, |done| {
+    let exits = take_turns(&[quorum], &store, 5, Instant::now() + phase_length(), &holders, |done| {
         if nap(Duration::from_secs(2), done) {
             drop(down.lock().unwrap().take());
             faults.fetch_add(1, Ordering::SeqCst);
@@ -422,4 +451,94 @@ fn a_quorum_server_down_loses_no_update() {
     let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
     report.check("one of 3 quorum servers down, holders SIGKILLed");
     assert!(report.turns > 5, "{report:?}");
+}
+
+#[test]
+fn holders_cut_off_from_redis_are_stopped_before_the_lock_passes() {
+    // Half the contenders reach Redis through a proxy that goes silent for longer than the ttl,
+    // half directly: a holder cut off must be dead before a direct one gets the lock.
+    let server = RedisServer::start();
+    let partition = Partition::before(&server);
+    let store = Store::new();
+    let holders = Holders::default();
+    let faults = AtomicU64::new(0);
+    let urls = [partition.url(), server.url()];
+    let exits = take_turns(&urls, &store, 6, Instant::now() + phase_length(), &holders, |done| {
+        while nap(Duration::from_millis(700), done) {
+            partition.cut();
+            faults.fetch_add(1, Ordering::SeqCst);
+            nap(Duration::from_millis(1500), done);
+            partition.heal();
+        }
+        partition.heal();
+    });
+    let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
+    report.check("holders cut off from Redis");
+    assert!(report.turns > 5, "{report:?}");
+    assert_eq!(report.overlaps, 0, "{report:?}");
+}
+
+/// Stops the holder's rlock, and not its command, with `signal` for twice the ttl, then
+/// continues it; the guardian must kill the command before the lock passes.
+fn freeze_rlock_alone(signal: Signal, phase: &str) {
+    let server = RedisServer::start();
+    let store = Store::new();
+    let holders = Holders::default();
+    let faults = AtomicU64::new(0);
+    let urls = [server.url()];
+    let exits = take_turns(&urls, &store, 5, Instant::now() + phase_length(), &holders, |done| {
+        while nap(Duration::from_millis(400), done) {
+            let Some(pid) = holder(&urls, &holders) else { continue };
+            let rlock = Pid::from_raw(pid);
+            if kill(rlock, signal).is_err() {
+                continue;
+            }
+            faults.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(2));
+            let _ = kill(rlock, Signal::SIGCONT);
+            nap(Duration::from_millis(600), done);
+        }
+    });
+    let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
+    report.check(phase);
+    assert!(report.turns > 5, "{report:?}");
+    assert_eq!(report.overlaps, 0, "{report:?}");
+}
+
+#[test]
+fn rlocks_frozen_alone_have_their_commands_killed_in_time() {
+    freeze_rlock_alone(Signal::SIGSTOP, "rlock alone SIGSTOPped past its ttl");
+}
+
+#[test]
+fn ctrl_z_past_the_ttl_passes_the_lock_on_safely() {
+    freeze_rlock_alone(Signal::SIGTSTP, "Ctrl-Z (SIGTSTP) past the ttl");
+}
+
+/// Turns whose work runs in what the command leaves behind: the lock must be held until it ends.
+fn turns_left_behind(setsid: bool, phase: &str) {
+    let server = RedisServer::start();
+    let store = Store::left_behind(setsid);
+    let holders = Holders::default();
+    let urls = [server.url()];
+    let exits = take_turns(&urls, &store, 5, Instant::now() + phase_length(), &holders, |done| {
+        while nap(Duration::from_millis(100), done) {}
+    });
+    // Every turn left its read-modify-write behind: that is the fault.
+    let started = store.lines("turns").iter().filter(|line| line.starts_with("in ")).count();
+    let report = Report::of(&store, started as u64, exits, &holders);
+    report.check(phase);
+    assert!(report.turns > 5, "{report:?}");
+    assert_eq!(report.overlaps, 0, "{report:?}");
+    assert_eq!(report.refused, 0, "{report:?}");
+}
+
+#[test]
+fn turns_done_in_a_background_step_lose_no_update() {
+    turns_left_behind(false, "each turn's work in a background step");
+}
+
+#[test]
+fn turns_done_in_a_setsid_step_lose_no_update() {
+    turns_left_behind(true, "each turn's work in a setsid step");
 }
