@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::fixture::RedisServer;
+use crate::fixture::{RedisServer, Sentinel};
 use crate::harness::rlock_at;
 use crate::partition::Partition;
 
@@ -189,6 +189,7 @@ struct Holders {
 /// thread (it is told when to stop); returns how rlock exited, by code.
 fn take_turns(
     urls: &[String],
+    global: &[&str],
     store: &Store,
     workers: usize,
     until: Instant,
@@ -209,6 +210,7 @@ fn take_turns(
                     while Instant::now() < until {
                         let turn = next_turn.fetch_add(1, Ordering::SeqCst);
                         let running = rlock_at(url)
+                            .args(global)
                             .args([
                                 "run",
                                 "-t",
@@ -302,7 +304,7 @@ fn holders_killed_with_sigkill_lose_no_update() {
     let faults = AtomicU64::new(0);
     let urls = [server.url()];
     let exits =
-        take_turns(&urls, &store, 6, Instant::now() + phase_length(), &holders, |done| {
+        take_turns(&urls, &[], &store, 6, Instant::now() + phase_length(), &holders, |done| {
             while nap(Duration::from_millis(600), done) {
                 if let Some(pid) = holder(&urls, &holders)
                     && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
@@ -361,7 +363,7 @@ fn holders_frozen_past_their_ttl_are_stopped_or_refused() {
     let frozen_turns = Mutex::new(Vec::new());
     let urls = [server.url()];
     let exits =
-        take_turns(&urls, &store, 5, Instant::now() + phase_length(), &holders, |done| {
+        take_turns(&urls, &[], &store, 5, Instant::now() + phase_length(), &holders, |done| {
             while nap(Duration::from_millis(400), done) {
                 let Some(pid) = holder(&urls, &holders) else { continue };
                 let Some(group) = command_group(pid) else { continue };
@@ -396,22 +398,30 @@ fn a_redis_restart_without_persistence_stops_the_holder() {
     let urls = [url.clone()];
     let restarted = Mutex::new(None);
     let server_ref = &mut server;
-    let exits = take_turns(&[url.clone()], &store, 4, Instant::now() + phase_length(), &holders, |done| {
-        // Once turns are going, kill Redis while someone holds the lock, and start it empty.
-        if !nap(Duration::from_secs(2), done) {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while holder(&urls, &holders).is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let victim = holder(&urls, &holders)
-            .and_then(|pid| holders.turns.lock().unwrap().get(&pid).copied());
-        server_ref.restart();
-        *restarted.lock().unwrap() = Some((Instant::now(), victim));
-        // The new server dies with the thread that started it (PR_SET_PDEATHSIG): stay.
-        while nap(Duration::from_millis(100), done) {}
-    });
+    let exits = take_turns(
+        &[url.clone()],
+        &[],
+        &store,
+        4,
+        Instant::now() + phase_length(),
+        &holders,
+        |done| {
+            // Once turns are going, kill Redis while someone holds the lock, and start it empty.
+            if !nap(Duration::from_secs(2), done) {
+                return;
+            }
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while holder(&urls, &holders).is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let victim = holder(&urls, &holders)
+                .and_then(|pid| holders.turns.lock().unwrap().get(&pid).copied());
+            server_ref.restart();
+            *restarted.lock().unwrap() = Some((Instant::now(), victim));
+            // The new server dies with the thread that started it (PR_SET_PDEATHSIG): stay.
+            while nap(Duration::from_millis(100), done) {}
+        },
+    );
     let (_, victim) = restarted.into_inner().unwrap().expect("Redis was never restarted");
     let report = Report::of(&store, 1, exits, &holders);
     report.check("redis-server killed and started again empty");
@@ -435,19 +445,20 @@ fn a_quorum_server_down_loses_no_update() {
     let holders = Holders::default();
     let faults = AtomicU64::new(0);
     let down = Mutex::new(Some(servers.pop().unwrap()));
-    let exits = take_turns(&[quorum], &store, 5, Instant::now() + phase_length(), &holders, |done| {
-        if nap(Duration::from_secs(2), done) {
-            drop(down.lock().unwrap().take());
-            faults.fetch_add(1, Ordering::SeqCst);
-        }
-        while nap(Duration::from_millis(900), done) {
-            if let Some(pid) = holder(&urls[..2], &holders)
-                && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
-            {
+    let exits =
+        take_turns(&[quorum], &[], &store, 5, Instant::now() + phase_length(), &holders, |done| {
+            if nap(Duration::from_secs(2), done) {
+                drop(down.lock().unwrap().take());
                 faults.fetch_add(1, Ordering::SeqCst);
             }
-        }
-    });
+            while nap(Duration::from_millis(900), done) {
+                if let Some(pid) = holder(&urls[..2], &holders)
+                    && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
+                {
+                    faults.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
     let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
     report.check("one of 3 quorum servers down, holders SIGKILLed");
     assert!(report.turns > 5, "{report:?}");
@@ -463,15 +474,16 @@ fn holders_cut_off_from_redis_are_stopped_before_the_lock_passes() {
     let holders = Holders::default();
     let faults = AtomicU64::new(0);
     let urls = [partition.url(), server.url()];
-    let exits = take_turns(&urls, &store, 6, Instant::now() + phase_length(), &holders, |done| {
-        while nap(Duration::from_millis(700), done) {
-            partition.cut();
-            faults.fetch_add(1, Ordering::SeqCst);
-            nap(Duration::from_millis(1500), done);
+    let exits =
+        take_turns(&urls, &[], &store, 6, Instant::now() + phase_length(), &holders, |done| {
+            while nap(Duration::from_millis(700), done) {
+                partition.cut();
+                faults.fetch_add(1, Ordering::SeqCst);
+                nap(Duration::from_millis(1500), done);
+                partition.heal();
+            }
             partition.heal();
-        }
-        partition.heal();
-    });
+        });
     let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
     report.check("holders cut off from Redis");
     assert!(report.turns > 5, "{report:?}");
@@ -486,19 +498,20 @@ fn freeze_rlock_alone(signal: Signal, phase: &str) {
     let holders = Holders::default();
     let faults = AtomicU64::new(0);
     let urls = [server.url()];
-    let exits = take_turns(&urls, &store, 5, Instant::now() + phase_length(), &holders, |done| {
-        while nap(Duration::from_millis(400), done) {
-            let Some(pid) = holder(&urls, &holders) else { continue };
-            let rlock = Pid::from_raw(pid);
-            if kill(rlock, signal).is_err() {
-                continue;
+    let exits =
+        take_turns(&urls, &[], &store, 5, Instant::now() + phase_length(), &holders, |done| {
+            while nap(Duration::from_millis(400), done) {
+                let Some(pid) = holder(&urls, &holders) else { continue };
+                let rlock = Pid::from_raw(pid);
+                if kill(rlock, signal).is_err() {
+                    continue;
+                }
+                faults.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_secs(2));
+                let _ = kill(rlock, Signal::SIGCONT);
+                nap(Duration::from_millis(600), done);
             }
-            faults.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_secs(2));
-            let _ = kill(rlock, Signal::SIGCONT);
-            nap(Duration::from_millis(600), done);
-        }
-    });
+        });
     let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
     report.check(phase);
     assert!(report.turns > 5, "{report:?}");
@@ -521,9 +534,10 @@ fn turns_left_behind(setsid: bool, phase: &str) {
     let store = Store::left_behind(setsid);
     let holders = Holders::default();
     let urls = [server.url()];
-    let exits = take_turns(&urls, &store, 5, Instant::now() + phase_length(), &holders, |done| {
-        while nap(Duration::from_millis(100), done) {}
-    });
+    let exits =
+        take_turns(&urls, &[], &store, 5, Instant::now() + phase_length(), &holders, |done| {
+            while nap(Duration::from_millis(100), done) {}
+        });
     // Every turn left its read-modify-write behind: that is the fault.
     let started = store.lines("turns").iter().filter(|line| line.starts_with("in ")).count();
     let report = Report::of(&store, started as u64, exits, &holders);
@@ -541,4 +555,41 @@ fn turns_done_in_a_background_step_lose_no_update() {
 #[test]
 fn turns_done_in_a_setsid_step_lose_no_update() {
     turns_left_behind(true, "each turn's work in a setsid step");
+}
+
+/// Turns through Sentinel while it fails the master over to the replica and back; `global` is
+/// given to every rlock.
+fn turns_through_failovers(global: &[&str], phase: &str) {
+    let master = RedisServer::start();
+    let replica = RedisServer::replica_of(&master);
+    let sentinel = Sentinel::watch(&master, 1);
+    // The replica has synced (a failover before that forgets everything).
+    let synced = || master.cmd::<i64>(&["WAIT", "1", "1000"]) == 1;
+    assert!(crate::harness::eventually(Duration::from_secs(15), synced), "no replica synced");
+    let store = Store::new();
+    let holders = Holders::default();
+    let faults = AtomicU64::new(0);
+    let urls = [sentinel.url()];
+    let until = Instant::now() + phase_length() + phase_length();
+    let exits = take_turns(&urls, global, &store, 4, until, &holders, |done| {
+        while nap(Duration::from_millis(1500), done) {
+            sentinel.fail_over();
+            faults.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    drop(replica);
+    let report = Report::of(&store, faults.load(Ordering::SeqCst), exits, &holders);
+    report.check(phase);
+    assert!(report.turns > 5, "{report:?}");
+    assert_eq!(report.overlaps, 0, "{report:?}");
+}
+
+#[test]
+fn sentinel_failovers_lose_no_update() {
+    turns_through_failovers(&[], "Sentinel failovers");
+}
+
+#[test]
+fn sentinel_failovers_with_replicas_lose_no_update() {
+    turns_through_failovers(&["--replicas", "1"], "Sentinel failovers, --replicas 1");
 }
