@@ -327,3 +327,28 @@ fn a_frozen_rlock_cannot_leave_what_its_command_left_behind_running() {
     kill(first.pid(), Signal::SIGCONT).unwrap();
     first.finish(Duration::from_secs(20)).expect_code(124);
 }
+
+#[test]
+fn a_command_that_ends_as_its_first_refresh_goes_out_exits_with_its_own_status() {
+    // The refresh and the release must not race: a command ending right at its first refresh
+    // (ttl/3 = 100 ms) ran with the lock, and exits 0, never 124. Two busy loops make the
+    // timing vary, as under load.
+    let server = RedisServer::start();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        let mut codes = std::collections::HashMap::new();
+        for _ in 0..60 {
+            let out = rlock(&server).args(["run", "-t", "300ms", "k", "--", "sleep", "0.1"]).output();
+            *codes.entry(out.code()).or_insert(0) += 1;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(codes, std::collections::HashMap::from([(0, 60)]));
+    });
+}
