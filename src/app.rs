@@ -122,6 +122,7 @@ fn acquire(servers: Vec<Endpoint>, prefix: &str, replicas: u32, args: AcquireArg
         ttl,
         holder: Holder::for_parent(),
         patience: patience(&args.take),
+        grace: std::time::Duration::ZERO,
     };
     let name = args.key.key;
     match run::take(lock, request)? {

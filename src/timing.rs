@@ -129,6 +129,12 @@ pub fn kill_grace(ttl: Duration, given: Option<Duration>) -> Result<Duration, St
     Ok(grace)
 }
 
+/// Whether a command with this kill grace may start at `now` on `lease`: not when its stop
+/// would already be due (Redis answered so late that little of the lease is left).
+pub fn startable(lease: &Lease, grace: Duration, now: Instant) -> bool {
+    now < stop_times(lease, grace).0
+}
+
 /// When a command whose lock is on `lease` must be stopped if no refresh moves the lease on:
 /// SIGTERM at the first instant, SIGKILL of its whole group at the second, a margin before the
 /// validity ends, so that it is dead before Redis can give the lock to anyone else. The SIGTERM
@@ -170,9 +176,10 @@ pub fn reconnect_nap(tries: u32, jitter: f64, left: Option<Duration>) -> Duratio
     }
 }
 
-/// The time allowed for each round trip while a waiter tries to get back to Redis: `timeout`,
-/// but no longer than the patience left (`left`), so that a waiter whose Redis stays away gives
-/// up about when its patience runs out; at least 100 ms, so that a call can be made at all.
+/// The time allowed for each round trip of a waiter (waiting, or trying to get back to Redis):
+/// `timeout`, but no longer than the patience left (`left`), so that a waiter whose Redis stays
+/// away, or answers too slowly, gives up about when its patience runs out; at least 100 ms, so
+/// that a call can be made at all.
 pub fn reconnect_timeout(timeout: Duration, left: Option<Duration>) -> Duration {
     match left {
         Some(left) => timeout.min(left.max(RECONNECT_CALL_MIN)),
@@ -355,6 +362,20 @@ mod tests {
         assert_eq!(kill, start + LAPSE - drift(LAPSE) - 250 * MS);
         assert_eq!(term, granted.refresh_due() + SEC);
         assert!(term < kill);
+    }
+
+    #[test]
+    fn a_lock_that_arrives_too_late_is_not_started_on() {
+        let sent = Instant::now();
+        let ttl = 2 * SEC;
+        let lease = Lease::new(ttl, sent, ttl);
+        let grace = default_kill_grace(ttl);
+        // 2 s ttl, 667 ms of grace: the stop would begin 1.211 s after the request was sent.
+        assert!(startable(&lease, grace, sent + 300 * MS));
+        assert!(!startable(&lease, grace, sent + 1500 * MS));
+        // Without a command (acquire), only the end of the lease less the margin counts.
+        assert!(startable(&lease, Duration::ZERO, sent + 1500 * MS));
+        assert!(!startable(&lease, Duration::ZERO, sent + 1900 * MS));
     }
 
     const SEC: Duration = Duration::from_secs(1);

@@ -90,12 +90,14 @@ impl Watch {
 
     /// How long to wait for the next order at `now`: until the deadline, or for ever.
     fn patience(&self, now: u64) -> Option<u64> {
-        self.group.and(self.deadline).map(|at| at.saturating_sub(now))
+        self.deadline.map(|at| at.saturating_sub(now))
     }
 
-    /// The group to kill at `now`, if its deadline has passed.
-    fn overdue(&self, now: u64) -> Option<i32> {
-        self.group.filter(|_| self.deadline.is_some_and(|at| now >= at))
+    /// Whether the deadline has passed at `now`. (It comes before the command starts, so that a
+    /// rlock frozen between the two is covered: the group is not known yet then, but the
+    /// command is one of rlock's children.)
+    fn overdue(&self, now: u64) -> bool {
+        self.deadline.is_some_and(|at| now >= at)
     }
 
     /// rlock is gone (end of file, or a broken pipe): the group to kill, if any.
@@ -178,19 +180,21 @@ pub fn serve() -> ! {
     // another reaper, and its pid may be someone else's.
     let rlock = nix::unistd::getppid();
     let me = i32::try_from(std::process::id()).unwrap_or(0);
-    let kill = |group: i32| {
-        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+    let kill = |group: Option<i32>| {
+        if let Some(group) = group {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
         if nix::unistd::getppid() == rlock {
             let mut left = descendants::children_of(&rlock.to_string());
-            left.retain(|&pid| pid != me && pid != group);
+            left.retain(|&pid| pid != me && Some(pid) != group);
             descendants::signal(&left, Signal::SIGKILL);
         }
         std::process::exit(0)
     };
     loop {
         let now = monotonic_ms();
-        if let Some(group) = watch.overdue(now) {
-            kill(group);
+        if watch.overdue(now) {
+            kill(watch.group);
         }
         let wait = watch.patience(now).map_or(PollTimeout::NONE, |ms| {
             PollTimeout::try_from(Duration::from_millis(ms)).unwrap_or(PollTimeout::MAX)
@@ -212,7 +216,7 @@ pub fn serve() -> ! {
         }
     }
     if let Some(group) = watch.orphaned() {
-        kill(group);
+        kill(Some(group));
     }
     std::process::exit(0)
 }
@@ -269,19 +273,20 @@ mod tests {
     }
 
     #[test]
-    fn kills_the_watched_group_when_its_deadline_passes() {
+    fn kills_when_the_deadline_passes() {
         let mut watch = Watch::default();
+        assert_eq!(watch.patience(0), None, "no deadline: wait for ever");
+        // The deadline comes first, before the command (and its group) exists.
         watch.hear(Order::Deadline(1000));
-        assert_eq!(watch.overdue(2000), None, "no group yet");
-        assert_eq!(watch.patience(0), None);
-        watch.hear(Order::Watch(77));
         assert_eq!(watch.patience(400), Some(600));
-        assert_eq!(watch.overdue(999), None);
-        assert_eq!(watch.overdue(1000), Some(77));
+        assert!(!watch.overdue(999));
+        assert!(watch.overdue(1000));
+        watch.hear(Order::Watch(77));
         // rlock moved the deadline on: the guardian waits again.
         watch.hear(Order::Deadline(5000));
-        assert_eq!(watch.overdue(1000), None);
+        assert!(!watch.overdue(1000));
         assert_eq!(watch.patience(1000), Some(4000));
+        assert_eq!(watch.group, Some(77));
     }
 
     #[test]

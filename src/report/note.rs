@@ -31,6 +31,9 @@ pub enum Note {
     Lost { name: String, reason: String, kill_in: Duration },
     /// The command's leader ended, leaving these processes running: the lock stays held.
     LeftBehind { name: String, pids: Vec<i32> },
+    /// A lock reached us with too little of its lease left to use (Redis answered too slowly);
+    /// it was given back.
+    TooLate { name: String, left: Duration, ttl: Duration },
     /// The command outlived its SIGTERM: SIGKILL follows.
     KillAfterGrace,
     /// `-vv`: a refresh went through.
@@ -116,6 +119,14 @@ impl Display for Note {
                 f.write_str("the command did not end after SIGTERM; sending SIGKILL to its group")
             }
             Note::Refreshed { name, ttl } => write!(f, "refreshed '{name}' for {}", duration(*ttl)),
+            Note::TooLate { name, left, ttl } => write!(
+                f,
+                "Redis answered too late: '{name}' had only {} of its {} ttl left when it \
+                 reached rlock, too little to use; gave it back and waiting on (is the link to \
+                 Redis slow?)",
+                duration(*left),
+                duration(*ttl)
+            ),
             Note::LeftBehind { name, pids } => {
                 let pids: Vec<String> = pids.iter().map(i32::to_string).collect();
                 let (count, them) = match pids.len() {

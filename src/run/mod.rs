@@ -93,6 +93,7 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         ttl: request.ttl,
         holder: Holder::for_command(&request.command),
         patience: request.patience,
+        grace: request.kill_grace,
     };
     // The first try is made here; if it settles the wait, its outcome is the first event.
     let (waiting, first) = match wait::start(lock, take, reporter(&events, Event::waited))? {

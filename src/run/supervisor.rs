@@ -164,7 +164,14 @@ impl Supervisor {
             (Phase::Waiting, Input::Acquired { fence, lease }) => {
                 self.phase = Phase::Starting { lease };
                 let ttl = self.settings.ttl;
-                vec![Action::Start { fence }, Action::Say(Note::Acquired { name, fence, ttl })]
+                // The guardian hears the deadline before the command exists: a rlock frozen
+                // while it starts the command is covered too.
+                let kill = timing::stop_times(&lease, self.settings.kill_grace).1;
+                vec![
+                    Action::Guard(kill),
+                    Action::Start { fence },
+                    Action::Say(Note::Acquired { name, fence, ttl }),
+                ]
             }
             (Phase::Waiting, Input::GaveUp(info)) => {
                 self.phase = Phase::Done;
@@ -188,9 +195,8 @@ impl Supervisor {
                     stopped: false,
                     failing: None,
                 };
-                let guard = Action::Guard(running.stop_times(&self.settings).1);
                 self.phase = Phase::Running(running);
-                vec![guard, Action::Say(Note::Started { pid })]
+                vec![Action::Say(Note::Started { pid })]
             }
             (Phase::Starting { .. }, Input::StartFailed { exit, message }) => {
                 self.phase = Phase::Releasing { then: exit };
@@ -411,10 +417,10 @@ mod tests {
         fn running(mut self) -> Fake {
             let lease = Lease::new(TTL, self.start, TTL);
             let actions = self.at(0, Input::Acquired { fence: 7, lease });
-            assert_eq!(actions[0], Action::Start { fence: 7 });
-            let actions = self.at(0, Input::Started { pid: 42 });
-            // The guardian hears the deadline first.
+            // The guardian hears the deadline first, then the command starts.
             assert_eq!(actions[0], Action::Guard(self.kill_time(self.start)));
+            assert_eq!(actions[1], Action::Start { fence: 7 });
+            self.at(0, Input::Started { pid: 42 });
             self
         }
 
@@ -644,7 +650,7 @@ mod tests {
         assert!(waiting.at(0, Input::Signal(libc::SIGCONT)).is_empty());
         let lease = Lease::new(TTL, waiting.start, TTL);
         let actions = waiting.at(1, Input::Acquired { fence: 1, lease });
-        assert_eq!(actions[0], Action::Start { fence: 1 });
+        assert_eq!(actions[1], Action::Start { fence: 1 });
     }
 
     #[test]

@@ -32,7 +32,7 @@ use anyhow::Result;
 
 use crate::lock::{Attempt, Holder, Lock, LockInfo, Token, Waiter, Waiting, Wake};
 use crate::redis;
-use crate::report::note::Outage;
+use crate::report::note::{Note, Outage};
 use crate::report::views::Progress;
 use crate::timing::{self, Lease, NapFacts};
 
@@ -52,6 +52,10 @@ pub struct Request {
     pub ttl: Duration,
     pub holder: Holder,
     pub patience: Patience,
+    /// The kill grace of the command to run: a lock that reaches us with so little of its
+    /// lease left that the command would have to be stopped at once is given back, and waited
+    /// for again (see [`timing::startable`]).
+    pub grace: Duration,
 }
 
 /// How a wait ended.
@@ -214,6 +218,10 @@ impl Turn {
     fn settle(&mut self, found: Result<Found>) -> ControlFlow<Outcome, Waiting> {
         let waiting = match found {
             Err(err) => return ControlFlow::Break(Outcome::Failed(err)),
+            Ok(Found::Acquired { lease, .. }) if self.too_late(&lease) => {
+                self.give_back(&lease);
+                Waiting::default()
+            }
             Ok(Found::Acquired { fence, lease }) => {
                 return ControlFlow::Break(self.acquired(fence, lease));
             }
@@ -251,6 +259,8 @@ impl Turn {
                 return Some(Outcome::GaveUp(None));
             }
             let left = self.left();
+            // No call may keep the wait much past its patience, however slow Redis answers.
+            self.lock.set_timeout(timing::reconnect_timeout(self.timeout, left));
             let slept = if let Some(waiter) = self.waiter.clone() {
                 let nap = timing::queue_nap(NapFacts {
                     head: waiting.place == 1,
@@ -259,6 +269,9 @@ impl Turn {
                     status_line: progress.on_terminal(),
                     left,
                 });
+                // The reply may take the nap: what is left of the patience bounds the rest.
+                let rest = left.map(|left| left.saturating_sub(nap));
+                self.lock.set_timeout(timing::reconnect_timeout(self.timeout, rest));
                 self.sleep_on(&waiter, nap)
             } else {
                 // A quorum has no queue: try again after a jittered backoff.
@@ -290,6 +303,10 @@ impl Turn {
         match self.lock.wait_for_grant(waiter, nap)? {
             Wake::Granted(fence) => {
                 let lease = Lease::new(self.request.ttl, self.clear, waiter.grant);
+                if self.too_late(&lease) {
+                    self.give_back(&lease);
+                    return Ok(None);
+                }
                 Ok(Some(self.acquired(fence, lease)))
             }
             Wake::TimedOut => {
@@ -346,6 +363,10 @@ impl Turn {
     /// The outcome as it is reported: a wait that did not take the lock leaves the queue (if
     /// Redis is unreachable, the place lapses), and one that gave up says who holds the lock.
     fn finish(&mut self, outcome: Outcome) -> Outcome {
+        // Past the patience, what is left to say to Redis gets the shortest time.
+        if self.left() == Some(Duration::ZERO) {
+            self.lock.set_timeout(timing::reconnect_timeout(self.timeout, Some(Duration::ZERO)));
+        }
         if let (Outcome::GaveUp(_) | Outcome::Failed(_), Some(waiter)) = (&outcome, &self.waiter) {
             let _ = self.lock.leave(&waiter.id, &self.request.token);
         }
@@ -353,6 +374,20 @@ impl Turn {
             Outcome::GaveUp(_) => Outcome::GaveUp(self.lock.inspect().ok()),
             outcome => outcome,
         }
+    }
+
+    /// Whether a lock on `lease` reached us too late to use: Redis answered so slowly that the
+    /// command would be stopped as soon as it started.
+    fn too_late(&self, lease: &Lease) -> bool {
+        !timing::startable(lease, self.request.grace, Instant::now())
+    }
+
+    /// Gives back a lock that came too late, and says so.
+    fn give_back(&mut self, lease: &Lease) {
+        let left = lease.valid_until().saturating_duration_since(Instant::now());
+        let _ = self.lock.release(&self.request.token);
+        let name = self.lock.keys().name.clone();
+        Note::TooLate { name, left, ttl: self.request.ttl }.show();
     }
 
     fn acquired(&mut self, fence: u64, lease: Lease) -> Outcome {

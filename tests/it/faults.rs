@@ -399,7 +399,7 @@ fn a_redis_restart_without_persistence_stops_the_holder() {
     let restarted = Mutex::new(None);
     let server_ref = &mut server;
     let exits = take_turns(
-        &[url.clone()],
+        std::slice::from_ref(&url),
         &[],
         &store,
         4,

@@ -6,9 +6,9 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::fixture::RedisServer;
 
@@ -18,6 +18,8 @@ const TICK: Duration = Duration::from_millis(10);
 pub struct Partition {
     port: u16,
     cut: Arc<AtomicBool>,
+    /// How long each request waits on its way to the server, in milliseconds.
+    delay: Arc<AtomicU64>,
     done: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -30,7 +32,8 @@ impl Partition {
         let port = listener.local_addr().unwrap().port();
         let target = server.port();
         let (cut, done) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-        let (their_cut, their_done) = (cut.clone(), done.clone());
+        let delay = Arc::new(AtomicU64::new(0));
+        let (their_cut, their_done, their_delay) = (cut.clone(), done.clone(), delay.clone());
         let acceptor = std::thread::spawn(move || {
             let mut pumps = Vec::new();
             while !their_done.load(Ordering::SeqCst) {
@@ -39,10 +42,16 @@ impl Partition {
                         let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
                             continue;
                         };
-                        for (from, to) in [(&client, &server), (&server, &client)] {
+                        let no_delay = Arc::new(AtomicU64::new(0));
+                        for (from, to, delay) in
+                            [(&client, &server, &their_delay), (&server, &client, &no_delay)]
+                        {
                             let (from, to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
                             let (cut, done) = (their_cut.clone(), their_done.clone());
-                            pumps.push(std::thread::spawn(move || pump(from, to, &cut, &done)));
+                            let delay = delay.clone();
+                            pumps.push(std::thread::spawn(move || {
+                                pump(from, to, &cut, &done, &delay)
+                            }));
                         }
                     }
                     Err(err) if err.kind() == ErrorKind::WouldBlock => std::thread::sleep(TICK),
@@ -53,7 +62,7 @@ impl Partition {
                 let _ = pump.join();
             }
         });
-        Partition { port, cut, done, acceptor: Some(acceptor) }
+        Partition { port, cut, delay, done, acceptor: Some(acceptor) }
     }
 
     /// The URL that reaches the server through the proxy.
@@ -66,15 +75,39 @@ impl Partition {
         self.cut.store(true, Ordering::SeqCst);
     }
 
+    /// From now on every request reaches the server `delay` after it was sent (the replies come
+    /// back at once): a slow one-way link.
+    pub fn delay(&self, delay: Duration) {
+        self.delay.store(u64::try_from(delay.as_millis()).unwrap(), Ordering::SeqCst);
+    }
+
     /// Everything passes again, what waited first.
     pub fn heal(&self) {
         self.cut.store(false, Ordering::SeqCst);
     }
 }
 
-/// Copies `from` to `to` while the proxy is not cut, until either side closes or the proxy ends.
-fn pump(mut from: TcpStream, mut to: TcpStream, cut: &AtomicBool, done: &AtomicBool) {
+/// Copies `from` to `to` while the proxy is not cut, each chunk `delay` after it was read (the
+/// chunks queue meanwhile, as bytes in flight on a slow link do), until either side closes or
+/// the proxy ends.
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    cut: &AtomicBool,
+    done: &AtomicBool,
+    delay: &AtomicU64,
+) {
     let _ = from.set_read_timeout(Some(TICK));
+    let (chunks, queue) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    let writer = std::thread::spawn(move || {
+        for (due, chunk) in queue {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Both);
+    });
     let mut buffer = [0u8; 16 * 1024];
     while !done.load(Ordering::SeqCst) {
         if cut.load(Ordering::SeqCst) {
@@ -84,7 +117,8 @@ fn pump(mut from: TcpStream, mut to: TcpStream, cut: &AtomicBool, done: &AtomicB
         match from.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => {
-                if to.write_all(&buffer[..n]).is_err() {
+                let due = Instant::now() + Duration::from_millis(delay.load(Ordering::SeqCst));
+                if chunks.send((due, buffer[..n].to_vec())).is_err() {
                     break;
                 }
             }
@@ -92,8 +126,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, cut: &AtomicBool, done: &AtomicB
             Err(_) => break,
         }
     }
-    let _ = to.shutdown(Shutdown::Both);
+    drop(chunks);
     let _ = from.shutdown(Shutdown::Both);
+    let _ = writer.join();
 }
 
 impl Drop for Partition {

@@ -345,10 +345,42 @@ fn a_command_that_ends_as_its_first_refresh_goes_out_exits_with_its_own_status()
         }
         let mut codes = std::collections::HashMap::new();
         for _ in 0..60 {
-            let out = rlock(&server).args(["run", "-t", "300ms", "k", "--", "sleep", "0.1"]).output();
+            let out =
+                rlock(&server).args(["run", "-t", "300ms", "k", "--", "sleep", "0.1"]).output();
             *codes.entry(out.code()).or_insert(0) += 1;
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert_eq!(codes, std::collections::HashMap::from([(0, 60)]));
     });
+}
+
+#[test]
+fn a_lock_that_arrives_too_late_to_use_starts_no_command() {
+    // Every request takes 1.5 s to reach Redis: a lock with a 2 s ttl has too little left on
+    // arrival for its command to run before it must be stopped. rlock gives it back, does not
+    // start the command, and gives up within a second of its --wait.
+    let server = RedisServer::start();
+    let partition = Partition::before(&server);
+    let files = Files::new();
+    // Once at full speed, so that Redis knows the scripts: each call is then one round trip.
+    rlock_at(&partition.url()).args(["run", "k", "--", "true"]).output().expect_code(0);
+    partition.delay(Duration::from_millis(1500));
+    let started = Instant::now();
+    let out = rlock_at(&partition.url())
+        .args(["run", "-t", "2s", "-w", "4s", "k", "--", "sh", "-c", STAMP])
+        .arg_path(&files.second)
+        .output();
+    let took = started.elapsed();
+    eprintln!("gave up after {took:?} with --wait 4s");
+    assert!(!files.second.exists(), "the command was started: {}", out.stderr);
+    assert!(out.stderr.contains("Redis answered too late"), "{}", out.stderr);
+    assert_ne!(out.code(), 0, "{}", out.stderr);
+    assert!(took < Duration::from_secs(5) + Duration::from_millis(900), "took {took:?}");
+    // The same link with a ttl that leaves room: the command runs.
+    let out = rlock_at(&partition.url())
+        .args(["run", "-t", "20s", "-w", "10s", "k", "--", "sh", "-c", STAMP])
+        .arg_path(&files.second)
+        .output();
+    out.expect_code(0);
+    assert!(files.second.exists());
 }
