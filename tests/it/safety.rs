@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 
 use crate::fixture::RedisServer;
-use crate::harness::{eventually, process_is_dead, read_pid, rlock, rlock_at};
+use crate::harness::{Rlock, Running, eventually, process_is_dead, read_pid, rlock, rlock_at};
 use crate::partition::Partition;
 
 /// A command that ignores SIGTERM and beats into `beats` every 20 ms, after writing its pid.
@@ -32,6 +32,24 @@ impl Files {
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name);
         Files { pid: path("pid"), beats: path("beats"), second: path("second"), _dir: dir }
+    }
+
+    /// Starts `rlock`, whose command (given last) takes the pid file and the heartbeat file,
+    /// and waits for the first heartbeat.
+    fn beating(&self, rlock: Rlock) -> Running {
+        let running = rlock.arg_path(&self.pid).arg_path(&self.beats).spawn();
+        wait_for(&self.beats);
+        running
+    }
+
+    /// The next contender, reaching Redis directly: it waits for the lock, and stamps when its
+    /// command starts.
+    fn next_holder(&self, server: &RedisServer) {
+        rlock(server)
+            .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
+            .arg_path(&self.second)
+            .output()
+            .expect_code(0);
     }
 
     /// The heartbeats written after the second holder started: none, when there was no overlap.
@@ -68,11 +86,7 @@ fn a_holder_cut_off_from_redis_is_dead_before_the_next_one_starts() {
         partition.cut();
         let cut_at = Instant::now();
         // The next contender reaches Redis directly and waits for the lock to lapse.
-        let second = rlock(&server)
-            .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
-            .arg_path(&files.second)
-            .output();
-        second.expect_code(0);
+        files.next_holder(&server);
         let first = first.finish(Duration::from_secs(20));
         first.expect_code(124);
         assert!(first.stderr.contains("SIGKILL"), "{}", first.stderr);
@@ -87,19 +101,11 @@ fn a_holder_cut_off_from_redis_is_dead_before_the_next_one_starts() {
 fn a_frozen_rlock_cannot_leave_its_command_running() {
     let server = RedisServer::start();
     let files = Files::new();
-    let first = rlock(&server)
-        .args(["run", "-t", "2s", "k", "--", "sh", "-c", STUBBORN, "sh"])
-        .arg_path(&files.pid)
-        .arg_path(&files.beats)
-        .spawn();
-    wait_for(&files.beats);
+    let first = files
+        .beating(rlock(&server).args(["run", "-t", "2s", "k", "--", "sh", "-c", STUBBORN, "sh"]));
     // rlock alone is stopped; its command and its guardian are not.
     kill(first.pid(), Signal::SIGSTOP).unwrap();
-    let second = rlock(&server)
-        .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
-        .arg_path(&files.second)
-        .output();
-    second.expect_code(0);
+    files.next_holder(&server);
     let command = read_pid(&files.pid);
     assert!(process_is_dead(command), "the guardian let the command outlive the lock");
     assert_eq!(files.overlap(), Vec::<u128>::new(), "ran together");
@@ -120,12 +126,8 @@ fn state(pid: i32) -> Option<char> {
 fn ctrl_z_stops_the_command_with_rlock_and_sigcont_continues_both() {
     let server = RedisServer::start();
     let files = Files::new();
-    let running = rlock(&server)
-        .args(["run", "-t", "30s", "k", "--", "sh", "-c", STUBBORN, "sh"])
-        .arg_path(&files.pid)
-        .arg_path(&files.beats)
-        .spawn();
-    wait_for(&files.beats);
+    let running = files
+        .beating(rlock(&server).args(["run", "-t", "30s", "k", "--", "sh", "-c", STUBBORN, "sh"]));
     let command = read_pid(&files.pid);
     let rlock_pid = running.pid().as_raw();
     running.signal(Signal::SIGTSTP);
@@ -272,17 +274,15 @@ fn the_lock_is_held_until_what_the_command_left_behind_has_ended() {
     for setsid in [false, true] {
         let server = RedisServer::start();
         let files = Files::new();
-        let first = rlock(&server)
-            .args(["run", "k", "--", "sh", "-c", &leaving_behind(setsid)])
-            .arg_path(&files.pid)
-            .arg_path(&files.beats)
-            .spawn();
-        wait_for(&files.beats);
-        let second = rlock(&server)
-            .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
-            .arg_path(&files.second)
-            .output();
-        second.expect_code(0);
+        let first = files.beating(rlock(&server).args([
+            "run",
+            "k",
+            "--",
+            "sh",
+            "-c",
+            &leaving_behind(setsid),
+        ]));
+        files.next_holder(&server);
         let first = first.finish(Duration::from_secs(20));
         // The shell's own status, once its background step ended (2 s of beats).
         first.expect_code(3);
@@ -295,12 +295,16 @@ fn the_lock_is_held_until_what_the_command_left_behind_has_ended() {
 fn what_the_command_left_behind_is_stopped_with_it_when_the_lock_goes() {
     let server = RedisServer::start();
     let files = Files::new();
-    let running = rlock(&server)
-        .args(["run", "-t", "600ms", "k", "--", "sh", "-c", &leaving_behind(true)])
-        .arg_path(&files.pid)
-        .arg_path(&files.beats)
-        .spawn();
-    wait_for(&files.beats);
+    let running = files.beating(rlock(&server).args([
+        "run",
+        "-t",
+        "600ms",
+        "k",
+        "--",
+        "sh",
+        "-c",
+        &leaving_behind(true),
+    ]));
     rlock(&server).args(["break", "k"]).output().expect_code(0);
     let out = running.finish(Duration::from_secs(20));
     out.expect_code(124);
@@ -311,18 +315,18 @@ fn what_the_command_left_behind_is_stopped_with_it_when_the_lock_goes() {
 fn a_frozen_rlock_cannot_leave_what_its_command_left_behind_running() {
     let server = RedisServer::start();
     let files = Files::new();
-    let first = rlock(&server)
-        .args(["run", "-t", "2s", "k", "--", "sh", "-c", &leaving_behind(true)])
-        .arg_path(&files.pid)
-        .arg_path(&files.beats)
-        .spawn();
-    wait_for(&files.beats);
+    let first = files.beating(rlock(&server).args([
+        "run",
+        "-t",
+        "2s",
+        "k",
+        "--",
+        "sh",
+        "-c",
+        &leaving_behind(true),
+    ]));
     kill(first.pid(), Signal::SIGSTOP).unwrap();
-    let second = rlock(&server)
-        .args(["run", "-w", "20s", "k", "--", "sh", "-c", STAMP])
-        .arg_path(&files.second)
-        .output();
-    second.expect_code(0);
+    files.next_holder(&server);
     assert_eq!(files.overlap(), Vec::<u128>::new(), "ran together");
     kill(first.pid(), Signal::SIGCONT).unwrap();
     first.finish(Duration::from_secs(20)).expect_code(124);
