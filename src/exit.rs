@@ -17,7 +17,8 @@ pub const TABLE: [(&str, &str); 8] = [
     ),
     (
         "124",
-        "the lock was lost while the command ran (rlock stopped the command), or was found gone when the command ended",
+        "the lock was lost while the command ran (rlock stopped the command), or was found \
+         gone when the command ended",
     ),
     (
         "125",

@@ -167,8 +167,9 @@ pub fn is_me() -> bool {
 
 /// The guardian's life: with nothing of rlock's open but its pipe (not the terminal, not a
 /// connection to Redis), it takes orders until rlock is gone or the deadline passes, then kills
-/// the watched group, and rlock's other children should rlock still live. The signals rlock blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT, the job
-/// control ones) were blocked when it started, and stay so: they are not the guardian's.
+/// the watched group, and rlock's other children should rlock still live. The signals rlock
+/// blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT, the job-control ones) were blocked when it
+/// started, and stay so: they are not the guardian's.
 pub fn serve() -> ! {
     // The pipe is standard input. Nothing else is the guardian's: not standard output and
     // error (/dev/null), nor a descriptor rlock was given by whoever started it.

@@ -1,7 +1,8 @@
 //! Starting and watching processes: the command rlock runs ([`command`]), what became of it
-//! ([`child`]), what it left behind ([`descendants`]), and the guardian that kills the command's group when rlock dies or freezes
-//! ([`guardian`]). The only module allowed `unsafe`, for one thing: asking the kernel how a signal
-//! is handled. Everything else goes through `std::process` and `nix`.
+//! ([`child`]), what it left behind ([`descendants`]), and the guardian that kills the command's
+//! group when rlock dies or freezes ([`guardian`]). The only module allowed `unsafe`, for one
+//! thing: asking the kernel how a signal is handled. Everything else goes through
+//! `std::process` and `nix`.
 
 pub(crate) mod child;
 pub(crate) mod command;
