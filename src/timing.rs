@@ -41,13 +41,13 @@ const AFTER_EXPIRY: Duration = Duration::from_millis(5);
 pub const STDERR_FLUSH: Duration = Duration::from_secs(1);
 /// How often a waiting line on a terminal is redrawn, at least.
 const STATUS_LINE_EVERY: Duration = Duration::from_secs(1);
-/// A waiter that lost Redis first tries again after about this long, then twice as long each
-/// time, up to [`RECONNECT_MAX`].
-const RECONNECT_FIRST: Duration = Duration::from_millis(50);
-/// The longest a waiter that lost Redis sleeps between two tries to get back.
-const RECONNECT_MAX: Duration = Duration::from_secs(1);
-/// The least time a call made while reconnecting is given, however little patience is left.
-const RECONNECT_CALL_MIN: Duration = Duration::from_millis(100);
+/// Both backoffs (quorum tries, a waiter getting back to Redis) start about this long, then
+/// double each time, up to [`BACKOFF_MAX`].
+const BACKOFF_FIRST: Duration = Duration::from_millis(50);
+/// The longest pause of either backoff (before jitter).
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// The least time a waiter's call is given, however little patience is left.
+const WAITER_CALL_MIN: Duration = Duration::from_millis(100);
 
 /// The instant `after` from now, or `None` when it is too far away to represent (that is, never).
 pub fn after(after: Duration) -> Option<Instant> {
@@ -158,9 +158,12 @@ pub fn grant_lifetime(ttl: Duration) -> Duration {
 /// Quorum mode's pause before try `tries` + 1: 50 ms doubling up to 1 s, times `jitter` + 0.5
 /// (`jitter` is a random number in 0..1), so that contenders do not keep colliding.
 pub fn backoff(tries: u32, jitter: f64) -> Duration {
-    let base =
-        Duration::from_millis(50).saturating_mul(1 << tries.min(5)).min(Duration::from_secs(1));
-    base.mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+    doubling(tries).mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+}
+
+/// The pause before try `tries` + 1 of a backoff, before jitter: 50 ms doubling up to 1 s.
+fn doubling(tries: u32) -> Duration {
+    BACKOFF_FIRST.saturating_mul(1 << tries.min(5)).min(BACKOFF_MAX)
 }
 
 /// How long a waiter that lost Redis (restarting, failing over) sleeps before try `tries` + 1
@@ -168,8 +171,7 @@ pub fn backoff(tries: u32, jitter: f64) -> Duration {
 /// in 0..1, so that the waiters of one server do not all come back at once), never past its
 /// patience (`left`; `None`: it waits forever).
 pub fn reconnect_nap(tries: u32, jitter: f64, left: Option<Duration>) -> Duration {
-    let base = RECONNECT_FIRST.saturating_mul(1 << tries.min(5)).min(RECONNECT_MAX);
-    let nap = base.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0);
+    let nap = doubling(tries).mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0);
     match left {
         Some(left) => nap.min(left),
         None => nap,
@@ -180,9 +182,9 @@ pub fn reconnect_nap(tries: u32, jitter: f64, left: Option<Duration>) -> Duratio
 /// `timeout`, but no longer than the patience left (`left`), so that a waiter whose Redis stays
 /// away, or answers too slowly, gives up about when its patience runs out; at least 100 ms, so
 /// that a call can be made at all.
-pub fn reconnect_timeout(timeout: Duration, left: Option<Duration>) -> Duration {
+pub fn waiter_call_timeout(timeout: Duration, left: Option<Duration>) -> Duration {
     match left {
-        Some(left) => timeout.min(left.max(RECONNECT_CALL_MIN)),
+        Some(left) => timeout.min(left.max(WAITER_CALL_MIN)),
         None => timeout,
     }
 }
@@ -416,16 +418,16 @@ mod tests {
         assert_eq!(reconnect_nap(0, 0.0, None), 25 * MS);
         assert_eq!(reconnect_nap(1, 1.0, None), 100 * MS);
         assert_eq!(reconnect_nap(4, 1.0, None), 800 * MS);
-        assert_eq!(reconnect_nap(5, 1.0, None), RECONNECT_MAX);
-        assert_eq!(reconnect_nap(u32::MAX, 1.0, None), RECONNECT_MAX);
-        assert_eq!(reconnect_nap(u32::MAX, 0.0, None), RECONNECT_MAX / 2);
+        assert_eq!(reconnect_nap(5, 1.0, None), BACKOFF_MAX);
+        assert_eq!(reconnect_nap(u32::MAX, 1.0, None), BACKOFF_MAX);
+        assert_eq!(reconnect_nap(u32::MAX, 0.0, None), BACKOFF_MAX / 2);
         // A jitter out of range is taken as its nearest bound.
-        assert_eq!(reconnect_nap(9, 7.0, None), RECONNECT_MAX);
-        assert_eq!(reconnect_nap(9, -1.0, None), RECONNECT_MAX / 2);
+        assert_eq!(reconnect_nap(9, 7.0, None), BACKOFF_MAX);
+        assert_eq!(reconnect_nap(9, -1.0, None), BACKOFF_MAX / 2);
         for tries in 0..40 {
             for jitter in [0.0, 0.3, 0.99, 1.0] {
                 let nap = reconnect_nap(tries, jitter, None);
-                assert!(nap >= RECONNECT_FIRST / 2 && nap <= RECONNECT_MAX, "{tries}: {nap:?}");
+                assert!(nap >= BACKOFF_FIRST / 2 && nap <= BACKOFF_MAX, "{tries}: {nap:?}");
             }
         }
         // Never past the patience.
@@ -436,11 +438,14 @@ mod tests {
 
     #[test]
     fn calls_while_reconnecting_end_with_the_patience() {
-        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, None), REDIS_TIMEOUT);
-        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, Some(Duration::from_secs(60))), REDIS_TIMEOUT);
-        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, Some(700 * MS)), 700 * MS);
-        assert_eq!(reconnect_timeout(REDIS_TIMEOUT, Some(Duration::ZERO)), RECONNECT_CALL_MIN);
-        assert_eq!(reconnect_timeout(50 * MS, Some(Duration::ZERO)), 50 * MS);
+        assert_eq!(waiter_call_timeout(REDIS_TIMEOUT, None), REDIS_TIMEOUT);
+        assert_eq!(
+            waiter_call_timeout(REDIS_TIMEOUT, Some(Duration::from_secs(60))),
+            REDIS_TIMEOUT
+        );
+        assert_eq!(waiter_call_timeout(REDIS_TIMEOUT, Some(700 * MS)), 700 * MS);
+        assert_eq!(waiter_call_timeout(REDIS_TIMEOUT, Some(Duration::ZERO)), WAITER_CALL_MIN);
+        assert_eq!(waiter_call_timeout(50 * MS, Some(Duration::ZERO)), 50 * MS);
     }
 
     #[test]

@@ -260,7 +260,7 @@ impl Turn {
             }
             let left = self.left();
             // No call may keep the wait much past its patience, however slow Redis answers.
-            self.lock.set_timeout(timing::reconnect_timeout(self.timeout, left));
+            self.lock.set_timeout(timing::waiter_call_timeout(self.timeout, left));
             let slept = if let Some(waiter) = self.waiter.clone() {
                 let nap = timing::queue_nap(NapFacts {
                     head: waiting.place == 1,
@@ -271,7 +271,7 @@ impl Turn {
                 });
                 // The reply may take the nap: what is left of the patience bounds the rest.
                 let rest = left.map(|left| left.saturating_sub(nap));
-                self.lock.set_timeout(timing::reconnect_timeout(self.timeout, rest));
+                self.lock.set_timeout(timing::waiter_call_timeout(self.timeout, rest));
                 self.sleep_on(&waiter, nap)
             } else {
                 // A quorum has no queue: try again after a jittered backoff.
@@ -338,7 +338,7 @@ impl Turn {
             }
             std::thread::sleep(timing::reconnect_nap(tries, fastrand::f64(), left));
             tries = tries.saturating_add(1);
-            self.lock.set_timeout(timing::reconnect_timeout(self.timeout, self.left()));
+            self.lock.set_timeout(timing::waiter_call_timeout(self.timeout, self.left()));
             match self.try_once() {
                 None => return None,
                 Some(Err(again)) if redis::retryable(&again) => {
@@ -350,7 +350,6 @@ impl Turn {
                     err = again;
                 }
                 Some(found) => {
-                    self.lock.set_timeout(self.timeout);
                     if found.is_ok() {
                         progress.back(since.elapsed());
                     }
@@ -365,7 +364,7 @@ impl Turn {
     fn finish(&mut self, outcome: Outcome) -> Outcome {
         // Past the patience, what is left to say to Redis gets the shortest time.
         if self.left() == Some(Duration::ZERO) {
-            self.lock.set_timeout(timing::reconnect_timeout(self.timeout, Some(Duration::ZERO)));
+            self.lock.set_timeout(timing::waiter_call_timeout(self.timeout, Some(Duration::ZERO)));
         }
         if let (Outcome::GaveUp(_) | Outcome::Failed(_), Some(waiter)) = (&outcome, &self.waiter) {
             let _ = self.lock.leave(&waiter.id, &self.request.token);
@@ -391,6 +390,8 @@ impl Turn {
     }
 
     fn acquired(&mut self, fence: u64, lease: Lease) -> Outcome {
+        // Handed on with the time per call it was given, not one cut short by the patience.
+        self.lock.set_timeout(self.timeout);
         let fresh = self.lock.another();
         let lock = std::mem::replace(&mut self.lock, fresh);
         Outcome::Acquired { fence, lease, lock }
