@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// Each script: its name in Rust, its file, and whether it needs the wait queue's helpers.
-const SCRIPTS: [(&str, &str, bool); 7] = [
+const SCRIPTS: [(&str, &str, bool); 8] = [
     ("ACQUIRE", "acquire.lua", true),
     ("REFRESH", "refresh.lua", false),
     ("RELEASE", "release.lua", true),
@@ -14,6 +14,7 @@ const SCRIPTS: [(&str, &str, bool); 7] = [
     ("LEAVE", "leave.lua", true),
     ("INSPECT", "inspect.lua", true),
     ("FENCE", "fence.lua", false),
+    ("GIVE_BACK", "giveback.lua", true),
 ];
 
 fn main() {

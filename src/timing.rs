@@ -36,15 +36,18 @@ pub const LAPSE: Duration = Duration::from_secs(4);
 const MIN_NAP: Duration = Duration::from_millis(10);
 /// How long after a holder's lifetime ends the head of the queue looks again.
 const AFTER_EXPIRY: Duration = Duration::from_millis(5);
+/// Quorum mode: how long past its nap a waiter waits for the servers' BLPOPs to answer before it
+/// looks at the lock again without the slow ones.
+pub const WAKE_SLACK: Duration = Duration::from_millis(50);
 /// How long rlock, about to exit, waits for its last messages to reach stderr (a pipe nobody
 /// reads would otherwise hold it forever).
 pub const STDERR_FLUSH: Duration = Duration::from_secs(1);
 /// How often a waiting line on a terminal is redrawn, at least.
 const STATUS_LINE_EVERY: Duration = Duration::from_secs(1);
-/// Both backoffs (quorum tries, a waiter getting back to Redis) start about this long, then
-/// double each time, up to [`BACKOFF_MAX`].
+/// A waiter getting back to Redis backs off starting about this long, doubling each time, up
+/// to [`BACKOFF_MAX`].
 const BACKOFF_FIRST: Duration = Duration::from_millis(50);
-/// The longest pause of either backoff (before jitter).
+/// The longest pause of that backoff (before jitter).
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// The least time a waiter's call is given, however little patience is left.
 const WAITER_CALL_MIN: Duration = Duration::from_millis(100);
@@ -155,13 +158,7 @@ pub fn grant_lifetime(ttl: Duration) -> Duration {
     ttl.min(LAPSE)
 }
 
-/// Quorum mode's pause before try `tries` + 1: 50 ms doubling up to 1 s, times `jitter` + 0.5
-/// (`jitter` is a random number in 0..1), so that contenders do not keep colliding.
-pub fn backoff(tries: u32, jitter: f64) -> Duration {
-    doubling(tries).mul_f64(0.5 + jitter.clamp(0.0, 1.0))
-}
-
-/// The pause before try `tries` + 1 of a backoff, before jitter: 50 ms doubling up to 1 s.
+/// The pause before try `tries` + 1 of the backoff, before jitter: 50 ms doubling up to 1 s.
 fn doubling(tries: u32) -> Duration {
     BACKOFF_FIRST.saturating_mul(1 << tries.min(5)).min(BACKOFF_MAX)
 }
@@ -224,23 +221,6 @@ pub fn queue_nap(facts: NapFacts) -> Duration {
         nap = nap.min(left);
     }
     nap.max(MIN_NAP)
-}
-
-/// How long a quorum waiter (no queue) sleeps before trying again: its backoff, no later than
-/// just after the holder's lifetime ends, never past its patience.
-pub fn quorum_nap(
-    backoff: Duration,
-    holder_ttl: Option<Duration>,
-    left: Option<Duration>,
-) -> Duration {
-    let mut nap = backoff;
-    if let Some(ttl) = holder_ttl.filter(|ttl| !ttl.is_zero()) {
-        nap = nap.min(ttl + AFTER_EXPIRY);
-    }
-    if let Some(left) = left {
-        nap = nap.min(left);
-    }
-    nap
 }
 
 /// A held lock's lease: since when it is ours, and until when it is valid, as each refresh moves
@@ -402,16 +382,6 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_within_bounds() {
-        assert_eq!(backoff(0, 0.5), 50 * MS);
-        assert_eq!(backoff(1, 0.5), 100 * MS);
-        assert_eq!(backoff(0, 0.0), 25 * MS);
-        assert_eq!(backoff(30, 1.0), 1500 * MS);
-        assert_eq!(backoff(4, 0.5), 800 * MS);
-        assert_eq!(backoff(5, 0.5), Duration::from_secs(1));
-    }
-
-    #[test]
     fn reconnecting_backs_off_within_bounds_and_patience() {
         // 50 ms doubling to 1 s, jittered into its upper half.
         assert_eq!(reconnect_nap(0, 1.0, None), 50 * MS);
@@ -467,16 +437,6 @@ mod tests {
         assert_eq!(queue_nap(NapFacts { status_line: true, ..facts }), Duration::from_secs(1));
         assert_eq!(queue_nap(NapFacts { left: Some(40 * MS), ..facts }), 40 * MS);
         assert_eq!(queue_nap(NapFacts { left: Some(Duration::ZERO), ..facts }), MIN_NAP);
-    }
-
-    #[test]
-    fn naps_in_quorum_mode() {
-        let backoff = 400 * MS;
-        assert_eq!(quorum_nap(backoff, None, None), backoff);
-        assert_eq!(quorum_nap(backoff, Some(100 * MS), None), 105 * MS);
-        // A lock that is free but taken by nobody yet has a zero ttl: no reason to hurry.
-        assert_eq!(quorum_nap(backoff, Some(Duration::ZERO), None), backoff);
-        assert_eq!(quorum_nap(backoff, None, Some(30 * MS)), 30 * MS);
     }
 
     #[test]

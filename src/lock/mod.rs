@@ -11,7 +11,9 @@ pub mod reply;
 
 mod node;
 mod scripts;
+mod watch;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
@@ -23,8 +25,9 @@ pub use reply::{Attempt, LockInfo, Waiting, Wake};
 
 use crate::redis::Endpoint;
 use crate::timing;
-use node::Node;
+use node::{Node, Take};
 use quorum::Acquired;
+use watch::Watch;
 
 /// The secret that proves who holds a lock: 128 random bits as 32 hex digits (a UUID v4).
 #[derive(Clone, PartialEq, Eq)]
@@ -57,7 +60,7 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// A place in a lock's wait queue.
+/// A place in a lock's wait queue, on every server the lock lives on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiter {
     /// Random, unique to this wait.
@@ -66,6 +69,9 @@ pub struct Waiter {
     pub lapse: Duration,
     /// The first lifetime of the lock when it is handed to this waiter (extended once it wakes).
     pub grant: Duration,
+    /// Its ticket, which orders the queue: the same on every server, agreed at its first try
+    /// (0 before).
+    pub ticket: u64,
 }
 
 /// Milliseconds for Redis, at least 1.
@@ -75,11 +81,14 @@ pub fn millis(duration: Duration) -> u64 {
 
 /// One lock on the servers it lives on: one Redis server (directly, through Sentinel, or in a
 /// Redis Cluster), or a quorum of independent servers. Every call goes to every server (at once,
-/// when there are several), and [`quorum`] makes one answer of theirs.
+/// when there are several), and [`quorum`] makes one answer of theirs. A waiter queues on every
+/// server, at the place its ticket gives it on all of them, and is woken by a push on each.
 pub struct Lock {
-    keys: LockKeys,
+    keys: Arc<LockKeys>,
     mode: Option<Mode>,
     nodes: Vec<Node>,
+    /// Quorum mode: the threads blocked on each server for the waiter's grants.
+    watch: Option<Box<Watch>>,
 }
 
 impl Lock {
@@ -89,7 +98,7 @@ impl Lock {
         let timeout = timing::per_server(servers.len(), timeout);
         let nodes =
             servers.into_iter().map(|server| Node::new(server, keys.clone(), timeout)).collect();
-        Lock { keys, mode: None, nodes }
+        Lock { keys: Arc::new(keys), mode: None, nodes, watch: None }
     }
 
     /// Takes, refreshes and releases the lock in `mode`. Without one, it is taken exclusively, and
@@ -109,17 +118,11 @@ impl Lock {
     /// The same lock, on connections of its own (made when first used).
     pub fn another(&self) -> Lock {
         let nodes = self.nodes.iter().map(Node::another).collect();
-        Lock { keys: self.keys.clone(), mode: self.mode, nodes }
+        Lock { keys: self.keys.clone(), mode: self.mode, nodes, watch: None }
     }
 
     pub fn keys(&self) -> &LockKeys {
         &self.keys
-    }
-
-    /// Whether waiters queue for this lock (one server) rather than try again after a pause
-    /// (a quorum).
-    pub fn has_queue(&self) -> bool {
-        self.nodes.len() == 1
     }
 
     /// Changes the time allowed for each round trip from now on.
@@ -142,43 +145,96 @@ impl Lock {
         token: &Token,
         ttl: Duration,
         holder: &Holder,
-        waiter: Option<&Waiter>,
+        mut waiter: Option<&mut Waiter>,
     ) -> Result<Attempt> {
         let mode = self.mode.unwrap_or_default();
         let started = Instant::now();
-        let results = self.on_all(|node| node.try_acquire(token, ttl, holder, waiter, mode));
-        match quorum::acquired(results, mode, ttl, started.elapsed()) {
-            Acquired::Yes { fence, granted, raise } => {
-                // Best effort: a server that misses this only makes a later fence smaller than
-                // it could be.
-                for at in raise {
-                    let _ = self.nodes[at].raise_fence(token, fence);
+        let ticket = waiter.as_ref().map_or(0, |waiter| waiter.ticket);
+        let take = Take { token, ttl, holder, mode, ticket };
+        let mut results = self.on_all(|node| node.try_acquire(&take, waiter.as_deref()));
+        if let Some(waiter) = waiter.as_deref_mut() {
+            let (ticket, differ) = quorum::ticket(&results, waiter.ticket);
+            waiter.ticket = ticket;
+            let waiter = &*waiter;
+            if !differ.is_empty() {
+                // Servers that placed us elsewhere (another waiter joined at the same moment):
+                // each takes the agreed place, so that all of them order the two alike.
+                let take = Take { ticket, ..take };
+                let again = self.on_some(&differ, |node| node.try_acquire(&take, Some(waiter)));
+                for (at, result) in differ.into_iter().zip(again) {
+                    results[at] = result;
                 }
-                Ok(Attempt::Acquired { fence, granted })
+            }
+        }
+        // The servers that may hold the lock for us: all but those that said it is not ours.
+        let unheld: Vec<usize> =
+            (0..results.len()).filter(|&at| !matches!(results[at], Ok(Attempt::Held(_)))).collect();
+        match quorum::acquired(results, mode, ttl, started.elapsed()) {
+            Acquired::Yes { fence, granted, since, raise } => {
+                self.raise_fences(token, fence, &raise);
+                Ok(Attempt::Acquired { fence, granted, since })
             }
             Acquired::No { undo, answer } => {
                 if undo {
-                    // On every server: one may have taken it and lost its answer on the way back.
-                    let _ = self.on_all(|node| node.release(token, None));
+                    // Also where a call failed: one may have taken it and lost its answer.
+                    if let Some(waiter) = waiter.as_deref() {
+                        // The waiter keeps its place: each server hands the lock to its first.
+                        let take = Take { ticket: waiter.ticket, ..take };
+                        let _ = self.on_some(&unheld, |node| node.give_back(&take, waiter));
+                    } else {
+                        let _ = self.on_some(&unheld, |node| node.release(token, None));
+                    }
                 }
                 answer
             }
         }
     }
 
+    /// Raises the fencing counters of the servers `at` to the `fence` a quorum gave the lock.
+    /// Best effort: a server that misses this only makes a later fence smaller than it could be.
+    fn raise_fences(&mut self, token: &Token, fence: u64, at: &[usize]) {
+        let _ = self.on_some(at, |node| node.raise_fence(token, fence));
+    }
+
     /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
     /// turn on if the lock is free.
     pub fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
+        self.watch = None;
         quorum::any(self.on_all(|node| node.leave(waiter, token).map(|()| true))).map(|_| ())
     }
 
-    /// Blocks on this waiter's wake-up list until something arrives or `timeout` passes (one
-    /// server only: see [`Lock::has_queue`]).
-    pub fn wait_for_grant(&mut self, waiter: &Waiter, timeout: Duration) -> Result<Wake> {
-        match self.nodes.as_mut_slice() {
-            [node] => node.wait_for_grant(waiter, timeout),
-            _ => Err(anyhow!("a quorum has no wait queue")),
+    /// Blocks on this waiter's wake-up list on every server until a quorum granted it the lock
+    /// or `timeout` passes. A grant from fewer servers is found (and given back) by the next
+    /// try.
+    pub fn wait_for_grant(
+        &mut self,
+        waiter: &Waiter,
+        token: &Token,
+        timeout: Duration,
+    ) -> Result<Wake> {
+        if let [node] = self.nodes.as_mut_slice() {
+            return node.wait_for_grant(waiter, timeout);
         }
+        let mut watch = match self.watch.take() {
+            Some(watch) if watch.is_for(waiter) => watch,
+            _ => Box::new(Watch::start(&self.nodes, waiter)?),
+        };
+        let needed = self.mode.unwrap_or_default().quorum(self.nodes.len());
+        let grants = watch.grants(&self.nodes, timeout, needed);
+        if grants.iter().flatten().count() < needed {
+            self.watch = Some(watch);
+            return Ok(Wake::TimedOut);
+        }
+        // Ours: the threads still blocked end by themselves once their BLPOP returns.
+        drop(watch);
+        let since = (0..grants.len())
+            .filter(|&at| grants[at].is_some())
+            .map(|at| self.nodes[at].clear())
+            .min()
+            .unwrap_or_else(Instant::now);
+        let (fence, raise) = quorum::fence_of(grants.into_iter());
+        self.raise_fences(token, fence, &raise);
+        Ok(Wake::Granted { fence, since })
     }
 
     /// Extends the lock to `ttl` from now if it is still held with `token`; false when it is not.
@@ -208,17 +264,36 @@ impl Lock {
     /// Runs `call` on every server, at once when there are several, and collects the results in
     /// server order.
     fn on_all<T: Send>(&mut self, call: impl Fn(&mut Node) -> Result<T> + Sync) -> Vec<Result<T>> {
-        if let [node] = self.nodes.as_mut_slice() {
-            return vec![call(node)];
-        }
-        let call = &call;
-        std::thread::scope(|scope| {
-            let running: Vec<_> =
-                self.nodes.iter_mut().map(|node| scope.spawn(move || call(node))).collect();
-            running
-                .into_iter()
-                .map(|thread| thread.join().unwrap_or_else(|_| Err(anyhow!("a Redis call failed"))))
-                .collect()
-        })
+        on_each(self.nodes.iter_mut().collect(), call)
     }
+
+    /// Runs `call` on the servers `at` (by index, in order), as [`Lock::on_all`] does.
+    fn on_some<T: Send>(
+        &mut self,
+        at: &[usize],
+        call: impl Fn(&mut Node) -> Result<T> + Sync,
+    ) -> Vec<Result<T>> {
+        let nodes = self.nodes.iter_mut().enumerate();
+        on_each(nodes.filter(|(index, _)| at.contains(index)).map(|(_, node)| node).collect(), call)
+    }
+}
+
+/// Runs `call` on each of `nodes`, at once when there are several, and collects the results in
+/// their order.
+fn on_each<T: Send>(
+    mut nodes: Vec<&mut Node>,
+    call: impl Fn(&mut Node) -> Result<T> + Sync,
+) -> Vec<Result<T>> {
+    if let [node] = nodes.as_mut_slice() {
+        return vec![call(node)];
+    }
+    let call = &call;
+    std::thread::scope(|scope| {
+        let running: Vec<_> =
+            nodes.into_iter().map(|node| scope.spawn(move || call(node))).collect();
+        running
+            .into_iter()
+            .map(|thread| thread.join().unwrap_or_else(|_| Err(anyhow!("a Redis call failed"))))
+            .collect()
+    })
 }

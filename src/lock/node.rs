@@ -30,11 +30,19 @@ pub(crate) struct Node {
     /// How many replicas must acknowledge the lock when it is taken or extended (0: none).
     replicas: u32,
     con: Option<RedisConnection>,
+    /// When the last call that found the lock not granted to us here was sent: a grant found
+    /// later was made later, and its lease counts from then.
+    clear: Instant,
+    /// The fence of the last grant given back here (quorum mode): a wake-up carrying it, or an
+    /// older one, is stale.
+    given_back: u64,
 }
 
 impl Node {
     pub(crate) fn new(endpoint: Endpoint, keys: LockKeys, timeout: Duration) -> Node {
-        Node { endpoint, keys, timeout, replicas: 0, con: None }
+        // Nothing can be granted to a waiter of this process before its lock exists.
+        let clear = Instant::now();
+        Node { endpoint, keys, timeout, replicas: 0, con: None, clear, given_back: 0 }
     }
 
     /// The same lock on the same server, on a connection of its own.
@@ -63,19 +71,19 @@ impl Node {
         }
     }
 
-    /// One try at the lock (see [`crate::lock::Lock::try_acquire`]).
-    pub(crate) fn try_acquire(
-        &mut self,
-        token: &Token,
-        ttl: Duration,
-        holder: &Holder,
-        waiter: Option<&Waiter>,
-        mode: Mode,
-    ) -> Result<Attempt> {
-        let args = acquire_args(token, ttl, holder, waiter, mode);
+    /// One try at the lock (see [`crate::lock::Lock::try_acquire`]); a waiter with a `ticket`
+    /// (not 0) takes that place in the queue.
+    pub(crate) fn try_acquire(&mut self, take: &Take, waiter: Option<&Waiter>) -> Result<Attempt> {
+        let (token, ttl, mode) = (take.token, take.ttl, take.mode);
+        let args = acquire_args(take, waiter);
         let started = Instant::now();
         let reply: Vec<Value> = self.call(&scripts::ACQUIRE, &args)?;
-        let attempt = reply::attempt(&reply).map_err(|odd| self.odd(odd, mode, false))?;
+        let clear = self.clear;
+        let attempt =
+            reply::attempt(&reply, started, clear).map_err(|odd| self.odd(odd, mode, false))?;
+        if let Attempt::Held(_) = attempt {
+            self.clear = started;
+        }
         if let Attempt::Acquired { .. } = attempt
             && let Err(err) = self.replicated(ttl, started, "it")
         {
@@ -86,6 +94,29 @@ impl Node {
                 .context(format!("the lock '{}' was not taken (released again)", self.keys.name)));
         }
         Ok(attempt)
+    }
+
+    /// Quorum mode: gives back a lock granted here to `waiter` (whom only a minority granted it)
+    /// and takes its place in the queue again with its ticket; the lock goes to whoever is first
+    /// here now. The fence given back, or 0 when nothing was ours here.
+    pub(crate) fn give_back(&mut self, take: &Take, waiter: &Waiter) -> Result<u64> {
+        let args = acquire_args(take, Some(waiter));
+        let started = Instant::now();
+        let fence: u64 = self.call(&scripts::GIVE_BACK, &args)?;
+        // Whatever is granted to us here from now on is a new grant.
+        self.clear = started;
+        self.given_back = self.given_back.max(fence);
+        Ok(fence)
+    }
+
+    /// When the last call that found the lock not granted to us here was sent.
+    pub(crate) fn clear(&self) -> Instant {
+        self.clear
+    }
+
+    /// Whether a wake-up carrying `fence` is for a grant given back since.
+    pub(crate) fn given_back(&self, fence: u64) -> bool {
+        fence <= self.given_back
     }
 
     /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
@@ -121,7 +152,7 @@ impl Node {
             report::duration_fine(started.elapsed())
         ));
         let wake = match result {
-            Ok(value) => reply::wake(value),
+            Ok(value) => reply::wake(value, self.clear),
             Err(err) if self.endpoint.is_sentinel() && is_broken(&err, self.con.as_ref()) => {
                 // A failover closes the connections of the servers it changes: look again, on
                 // the master the Sentinels name now.
@@ -135,7 +166,10 @@ impl Node {
             }
             Err(err) => return Err(self.failed(err)),
         };
-        if let Wake::Granted(_) = wake {
+        if let Wake::TimedOut = wake {
+            self.clear = started;
+        }
+        if let Wake::Granted { .. } = wake {
             if self.moved()? {
                 // Handed over by a master that is no more: the next try asks the new one.
                 return Ok(Wake::TimedOut);
@@ -353,27 +387,33 @@ fn eval(keys: &LockKeys, script: &LuaScript, args: &[impl AsRef<str>]) -> redis:
     eval
 }
 
-/// ACQUIRE's arguments (see scripts/acquire.lua).
-fn acquire_args(
-    token: &Token,
-    ttl: Duration,
-    holder: &Holder,
-    waiter: Option<&Waiter>,
-    mode: Mode,
-) -> Vec<String> {
+/// What a try at the lock takes: with which token, for how long, recorded as which holder, in
+/// which mode, and (a waiter's) at which place in the queue.
+pub(crate) struct Take<'a> {
+    pub(crate) token: &'a Token,
+    pub(crate) ttl: Duration,
+    pub(crate) holder: &'a Holder,
+    pub(crate) mode: Mode,
+    /// The waiter's ticket, agreed over the servers; 0 until it has one.
+    pub(crate) ticket: u64,
+}
+
+/// ACQUIRE's and GIVE_BACK's arguments (see scripts/acquire.lua).
+fn acquire_args(take: &Take, waiter: Option<&Waiter>) -> Vec<String> {
     let (id, lapse, grant) = match waiter {
         Some(waiter) => (waiter.id.as_str(), millis(waiter.lapse), millis(waiter.grant)),
         None => ("", 0, 0),
     };
     let mut args = vec![
-        token.secret().to_owned(),
-        millis(ttl).to_string(),
+        take.token.secret().to_owned(),
+        millis(take.ttl).to_string(),
         id.to_owned(),
         lapse.to_string(),
         grant.to_string(),
-        mode.code(),
+        take.mode.code(),
+        take.ticket.to_string(),
     ];
-    for (name, value) in holder.fields() {
+    for (name, value) in take.holder.fields() {
         args.push(name.to_owned());
         args.push(value);
     }

@@ -6,7 +6,12 @@
 //!   the time the calls took, minus the drift allowance). Its fence is the largest counter among
 //!   that quorum, and every counter in it is raised to that fence, so that fences keep growing
 //!   from holder to holder (any two quorums share a server). Otherwise whatever was granted is
-//!   released on every server.
+//!   released on every server (a waiter gives it back and keeps its place: see
+//!   scripts/giveback.lua).
+//! - a waiter's place: its ticket is the largest any server gave it on its first try, and every
+//!   server that has it at another place is told that one ([`ticket`]). Every server then orders
+//!   the waiters it has by the same (ticket, id), and a waiter that joined after another was
+//!   queued on a majority has a larger ticket (the two majorities share a server).
 //! - refreshing: it counts only when a quorum extended the lock, within its validity.
 //! - releasing and breaking: on every server; done when any server still had it.
 //! - reading (`ttl`, `status`): held when a quorum report it held, for as long as a quorum still
@@ -16,7 +21,7 @@
 //! ([`Mode::quorum`]). Fewer servers answering than a quorum needs is an error (exit 125), not
 //! a busy lock. With one server, its own answer (or error) is the answer.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 
@@ -34,8 +39,10 @@ pub fn majority(n: usize) -> usize {
 /// What the servers' answers to a try at the lock come to.
 #[derive(Debug)]
 pub(crate) enum Acquired {
-    /// Ours, with this fence; the servers (by index) whose counters must be raised to it.
-    Yes { fence: u64, granted: bool, raise: Vec<usize> },
+    /// Ours, with this fence, since no later than `since` (with the short first lifetime of a
+    /// lock handed over if any server in the quorum `granted` it so); the servers (by index)
+    /// whose counters must be raised to the fence.
+    Yes { fence: u64, granted: bool, since: Instant, raise: Vec<usize> },
     /// Not ours: release on every server if `undo` (some granted it), then give `answer`.
     No { undo: bool, answer: Result<Attempt> },
 }
@@ -48,21 +55,20 @@ pub(crate) fn acquired(
     elapsed: Duration,
 ) -> Acquired {
     let needed = mode.quorum(results.len());
-    let granted: Vec<Option<(u64, bool)>> = results
+    let granted: Vec<Option<(u64, bool, Instant)>> = results
         .iter()
         .map(|result| match result {
-            Ok(Attempt::Acquired { fence, granted }) => Some((*fence, *granted)),
+            Ok(Attempt::Acquired { fence, granted, since }) => Some((*fence, *granted, *since)),
             _ => None,
         })
         .collect();
     let count = granted.iter().flatten().count();
     if count >= needed && !timing::quorum_validity(ttl, elapsed).is_zero() {
-        let fence = granted.iter().flatten().map(|(fence, _)| *fence).max().unwrap_or(0);
-        let raise = (0..granted.len())
-            .filter(|&at| granted[at].is_some_and(|(own, _)| own < fence))
-            .collect();
-        let handed = granted.iter().flatten().all(|(_, handed)| *handed);
-        return Acquired::Yes { fence, granted: handed, raise };
+        let (fence, raise) = fence_of(granted.iter().map(|at| at.map(|(fence, ..)| fence)));
+        let handed = granted.iter().flatten().any(|(_, handed, _)| *handed);
+        let since = granted.iter().flatten().map(|(.., since)| *since).min();
+        let since = since.unwrap_or_else(Instant::now);
+        return Acquired::Yes { fence, granted: handed, since, raise };
     }
     let undo = count > 0;
     let answer = if let Some(conflict) = conflict_in(&results) {
@@ -82,6 +88,32 @@ pub(crate) fn acquired(
         Ok(Attempt::Held(held.into_iter().next().unwrap_or_default()))
     };
     Acquired::No { undo, answer }
+}
+
+/// The fence of a lock a quorum granted with these fences (`None` where a server did not):
+/// the largest; and the servers (by index) whose counters must be raised to it.
+pub(crate) fn fence_of(fences: impl Iterator<Item = Option<u64>>) -> (u64, Vec<usize>) {
+    let fences: Vec<Option<u64>> = fences.collect();
+    let fence = fences.iter().flatten().copied().max().unwrap_or(0);
+    let raise = (0..fences.len()).filter(|&at| fences[at].is_some_and(|own| own < fence)).collect();
+    (fence, raise)
+}
+
+/// A waiter's ticket after a try answered with `results`, when its ticket was `agreed` (0 before
+/// it had one): that one, or the largest the servers that queued it gave it; and the servers (by
+/// index) that have it at another place, to be told the agreed one.
+pub(crate) fn ticket(results: &[Result<Attempt>], agreed: u64) -> (u64, Vec<usize>) {
+    let tickets: Vec<u64> = results
+        .iter()
+        .map(|result| match result {
+            Ok(Attempt::Held(waiting)) => waiting.ticket,
+            _ => 0,
+        })
+        .collect();
+    let ticket = if agreed != 0 { agreed } else { tickets.iter().copied().max().unwrap_or(0) };
+    let differ =
+        (0..tickets.len()).filter(|&at| tickets[at] != 0 && tickets[at] != ticket).collect();
+    (ticket, differ)
 }
 
 /// Whether a refresh answered by every server in `elapsed` kept the lock: true when a quorum
@@ -221,7 +253,7 @@ mod tests {
     const FAST: Duration = Duration::from_millis(3);
 
     fn took(fence: u64) -> Result<Attempt> {
-        Ok(Attempt::Acquired { fence, granted: false })
+        Ok(Attempt::Acquired { fence, granted: false, since: Instant::now() })
     }
 
     fn held(ttl_ms: u64) -> Result<Attempt> {
@@ -240,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_majority_takes_the_lock_with_the_largest_fence() {
-        let Acquired::Yes { fence, granted, raise } =
+        let Acquired::Yes { fence, granted, raise, .. } =
             acquired(vec![took(5), down(), took(9)], Mode::Exclusive, TTL, FAST)
         else {
             panic!("a majority granted it")
@@ -309,7 +341,7 @@ mod tests {
             panic!("{result:?}")
         };
         assert_eq!(seen, waiting);
-        let granted = Ok(Attempt::Acquired { fence: 4, granted: true });
+        let granted = Ok(Attempt::Acquired { fence: 4, granted: true, since: Instant::now() });
         let result = acquired(vec![granted], Mode::Exclusive, TTL, FAST);
         assert!(matches!(result, Acquired::Yes { fence: 4, granted: true, .. }), "{result:?}");
     }
@@ -326,6 +358,41 @@ mod tests {
             acquired(vec![Err(anyhow::Error::new(conflict)), held(1)], Mode::Exclusive, TTL, FAST);
         let Acquired::No { answer: Err(err), .. } = result else { panic!("{result:?}") };
         assert!(err.downcast_ref::<ModeConflict>().is_some(), "{err}");
+    }
+
+    fn queued(ticket: u64) -> Result<Attempt> {
+        Ok(Attempt::Held(Waiting { place: 1, ticket, ..Waiting::default() }))
+    }
+
+    #[test]
+    fn a_waiter_takes_the_largest_ticket_it_was_given_and_keeps_it() {
+        // Two waiters joined at once and the servers saw them in different orders: each takes
+        // the largest, so that every server orders them alike (ties by id); the servers that
+        // gave another are told. A server that did not queue it (took it, or failed) says nothing.
+        let (ticket, differ) = ticket(&[queued(7), queued(6), took(3), down()], 0);
+        assert_eq!((ticket, differ), (7, vec![1]));
+        // Once agreed, the ticket stays, and a server that forgot the waiter is told it again.
+        let (ticket, differ) = super::ticket(&[queued(7), queued(1), queued(7)], 7);
+        assert_eq!((ticket, differ), (7, vec![1]));
+        assert_eq!(super::ticket(&[took(1), down()], 0), (0, vec![]));
+    }
+
+    #[test]
+    fn a_lock_handed_over_counts_from_the_earliest_grant() {
+        let early = Instant::now();
+        let late = early + Duration::from_millis(40);
+        let handed = |fence, since| Ok(Attempt::Acquired { fence, granted: true, since });
+        let taken = Ok(Attempt::Acquired { fence: 2, granted: false, since: late });
+        let result = acquired(vec![taken, handed(9, early), held(5)], Mode::Exclusive, TTL, FAST);
+        let Acquired::Yes { fence, granted, since, raise } = result else { panic!("{result:?}") };
+        // One server handed it over: the short first lifetime, from its grant.
+        assert_eq!((fence, granted, since, raise), (9, true, early, vec![0]));
+    }
+
+    #[test]
+    fn fences_of_a_quorum() {
+        assert_eq!(fence_of([Some(4), None, Some(9)].into_iter()), (9, vec![0]));
+        assert_eq!(fence_of([Some(4), Some(4)].into_iter()), (4, vec![]));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! release, a wake-up, a description of the lock. Pure functions of the reply, so that each
 //! reply shape is tested without a server.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{FromRedisValue, Value};
 
@@ -12,9 +12,10 @@ use crate::lock::mode::Mode;
 /// The result of one try at taking a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
-    /// The lock is ours, with this fencing number. `granted`: it was handed to us while we
-    /// waited, with the short first lifetime we asked for, not the full ttl.
-    Acquired { fence: u64, granted: bool },
+    /// The lock is ours, with this fencing number, since no later than `since`. `granted`: it
+    /// was handed to us while we waited, with the short first lifetime we asked for, not the
+    /// full ttl.
+    Acquired { fence: u64, granted: bool, since: Instant },
     /// Someone else holds it, or it is someone else's turn.
     Held(Waiting),
 }
@@ -22,8 +23,8 @@ pub enum Attempt {
 /// What woke a waiter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
-    /// The lock was handed to it, with this fence.
-    Granted(u64),
+    /// The lock was handed to it, with this fence, no sooner than `since`.
+    Granted { fence: u64, since: Instant },
     /// No grant came in time (or something that is no fence was on its list): look again.
     TimedOut,
 }
@@ -45,6 +46,8 @@ pub struct Waiting {
     pub holders: u64,
     /// The mode it is held in, when rlock holds it.
     pub mode: Option<Mode>,
+    /// Our ticket, which orders the queue (0 when we did not join it).
+    pub ticket: u64,
 }
 
 /// What a held lock looks like from outside.
@@ -95,14 +98,16 @@ fn shape(reply: &[Value]) -> Odd {
     Odd::Shape(format!("{reply:?}"))
 }
 
-/// ACQUIRE's reply (see scripts/acquire.lua).
-pub fn attempt(reply: &[Value]) -> Result<Attempt, Odd> {
+/// ACQUIRE's reply (see scripts/acquire.lua) to a call sent at `sent`; `clear`: when the last
+/// call that found the lock not granted to us was sent (a grant found now came after it).
+pub fn attempt(reply: &[Value], sent: Instant, clear: Instant) -> Result<Attempt, Odd> {
     match (number(reply, 0), number(reply, 1)) {
         (Some(-1), _) => Err(Odd::Conflict(text(reply, 1).unwrap_or_default())),
-        (Some(1), Some(fence)) => Ok(Attempt::Acquired {
-            fence: u64::try_from(fence).unwrap_or(0),
-            granted: number(reply, 2) == Some(1),
-        }),
+        (Some(1), Some(fence)) => {
+            let granted = number(reply, 2) == Some(1);
+            let fence = u64::try_from(fence).unwrap_or(0);
+            Ok(Attempt::Acquired { fence, granted, since: if granted { clear } else { sent } })
+        }
         (Some(0), Some(pttl)) => {
             let field = |at| text(reply, at).unwrap_or_default();
             let (host, pid, since) = (field(4), field(5), field(6));
@@ -119,6 +124,7 @@ pub fn attempt(reply: &[Value]) -> Result<Attempt, Odd> {
                 holder,
                 holders: count(reply, 7),
                 mode: Mode::from_code(&field(8)),
+                ticket: count(reply, 9),
             }))
         }
         _ => Err(shape(reply)),
@@ -136,12 +142,14 @@ pub fn held_in(reply: &[Value]) -> Result<Option<Mode>, Odd> {
     }
 }
 
-/// BLPOP's reply on a waiter's wake-up list: a fence is a grant; nothing, or anything else, is
-/// no grant.
-pub fn wake(reply: Option<(String, String)>) -> Wake {
+/// BLPOP's reply on a waiter's wake-up list: a fence is a grant (made after `since`, when the
+/// last call that found none was sent); nothing, or anything else, is no grant.
+pub fn wake(reply: Option<(String, String)>, since: Instant) -> Wake {
     match reply {
         None => Wake::TimedOut,
-        Some((_, message)) => message.parse().map_or(Wake::TimedOut, Wake::Granted),
+        Some((_, message)) => {
+            message.parse().map_or(Wake::TimedOut, |fence| Wake::Granted { fence, since })
+        }
     }
 }
 
@@ -205,15 +213,27 @@ mod tests {
         Value::BulkString(text.as_bytes().to_vec())
     }
 
+    fn at(ms: u64) -> Instant {
+        // (Any fixed instant will do: the replies only carry them through.)
+        static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *ORIGIN.get_or_init(Instant::now) + Duration::from_millis(ms)
+    }
+
+    fn attempt(reply: &[Value]) -> Result<Attempt, Odd> {
+        super::attempt(reply, at(20), at(10))
+    }
+
     #[test]
     fn a_try_that_took_the_lock() {
+        // Taken by this call: ours since it was sent.
         assert_eq!(
             attempt(&[int(1), int(7), int(0)]),
-            Ok(Attempt::Acquired { fence: 7, granted: false })
+            Ok(Attempt::Acquired { fence: 7, granted: false, since: at(20) })
         );
+        // Granted while we waited: ours since no later than the last call that found it not ours.
         assert_eq!(
             attempt(&[int(1), int(8), int(1)]),
-            Ok(Attempt::Acquired { fence: 8, granted: true })
+            Ok(Attempt::Acquired { fence: 8, granted: true, since: at(10) })
         );
     }
 
@@ -229,10 +249,12 @@ mod tests {
             bulk("1700000000000"),
             int(1),
             bulk("x"),
+            int(41),
         ];
         let Ok(Attempt::Held(waiting)) = attempt(&reply) else { panic!("{reply:?}") };
         assert_eq!(waiting.ttl, Some(Duration::from_millis(1500)));
         assert_eq!((waiting.place, waiting.waiters, waiting.holders), (2, 3, 1));
+        assert_eq!(waiting.ticket, 41);
         assert_eq!(waiting.mode, Some(Mode::Exclusive));
         let holder = waiting.holder.unwrap();
         assert_eq!(
@@ -240,8 +262,18 @@ mod tests {
             ("build-1", 4242, 1.7e12 as u64)
         );
         // Held by another tool: no expiry, no holder, no mode.
-        let reply =
-            [int(0), int(-1), int(1), int(1), bulk(""), bulk(""), bulk(""), int(0), bulk("")];
+        let reply = [
+            int(0),
+            int(-1),
+            int(1),
+            int(1),
+            bulk(""),
+            bulk(""),
+            bulk(""),
+            int(0),
+            bulk(""),
+            int(0),
+        ];
         let Ok(Attempt::Held(waiting)) = attempt(&reply) else { panic!("{reply:?}") };
         assert_eq!((waiting.ttl, waiting.holder, waiting.mode), (None, None, None));
     }
@@ -265,9 +297,10 @@ mod tests {
 
     #[test]
     fn wake_ups() {
-        assert_eq!(wake(None), Wake::TimedOut);
-        assert_eq!(wake(Some(("q".into(), "12".into()))), Wake::Granted(12));
-        assert_eq!(wake(Some(("q".into(), "nudge".into()))), Wake::TimedOut);
+        assert_eq!(wake(None, at(0)), Wake::TimedOut);
+        let granted = Wake::Granted { fence: 12, since: at(5) };
+        assert_eq!(wake(Some(("q".into(), "12".into())), at(5)), granted);
+        assert_eq!(wake(Some(("q".into(), "nudge".into())), at(0)), Wake::TimedOut);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`LEAVE`] takes a waiter out of the queue, passing the turn on.
 //! - [`INSPECT`] reads a lock's mode, remaining lifetime, holders and number of waiters.
 //! - [`FENCE`] (quorum mode) raises a held lock's fencing counter to the fence the quorum agreed on.
+//! - [`GIVE_BACK`] (quorum mode) gives back a lock a minority granted, keeping the waiter's place.
 
 /// A script's text and its SHA1, the name EVALSHA calls it by.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ mod tests {
     #[test]
     fn hashes_are_those_redis_computes() {
         // What Redis's SCRIPT LOAD answers: the hex SHA1 of the text.
-        for script in [&ACQUIRE, &REFRESH, &RELEASE, &BREAK, &LEAVE, &INSPECT, &FENCE] {
+        for script in [&ACQUIRE, &REFRESH, &RELEASE, &BREAK, &LEAVE, &INSPECT, &FENCE, &GIVE_BACK] {
             let sha1 = redis::Script::new(script.code);
             assert_eq!(sha1.get_hash(), script.sha1);
         }

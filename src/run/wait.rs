@@ -1,14 +1,15 @@
 //! Waiting for a lock someone else holds, on a thread of its own: first come, first served,
-//! woken by a push.
+//! woken by a push, on one server or a quorum.
 //!
 //! A waiter joins the lock's queue once and keeps its place with a heartbeat (each try is one); a
 //! waiter that stops sending them (crashed, killed) loses its place after [`timing::LAPSE`]. It
-//! sleeps on its own wake-up list with BLPOP. Releasing the lock hands it to the head of the
-//! queue in the same script and pushes the fence to that waiter alone, so the next holder starts
-//! about one round trip later and nobody else stirs. The head also looks again when the holder's
-//! lifetime runs out (a crashed holder hands nothing on) and at its heartbeat (a lock held
-//! through another library is freed without a push). A quorum has no queue: its waiters try
-//! again after a jittered backoff.
+//! sleeps on its own wake-up list with BLPOP (on every server of a quorum at once). Releasing
+//! the lock hands it to the head of the queue in the same script and pushes the fence to that
+//! waiter alone, so the next holder starts about one round trip later and nobody else stirs. The
+//! head also looks again when the holder's lifetime runs out (a crashed holder hands nothing on)
+//! and at its heartbeat (a lock held through another library is freed without a push). Over a
+//! quorum, [`Lock`] keeps the waiter at the same place on every server and gives back what only
+//! a minority granted it.
 //!
 //! A waiter rides out Redis restarting or failing over: when a call fails with an error that
 //! trying again may fix (see [`crate::redis::retryable`]), it tries again after a bounded
@@ -95,26 +96,18 @@ pub fn start(
     done: impl FnOnce(Outcome) + Send + 'static,
 ) -> Result<Begun> {
     let waiter = match request.patience {
-        _ if !lock.has_queue() => None,
         Patience::NoWait => None,
         Patience::Until(_) => Some(Waiter {
             id: Token::generate().secret().to_owned(),
             lapse: timing::LAPSE,
             grant: timing::grant_lifetime(request.ttl),
+            ticket: 0,
         }),
     };
     let abandoned = Arc::new(Mutex::new(false));
     let started = Instant::now();
     let timeout = lock.timeout();
-    let mut turn = Turn {
-        lock,
-        request,
-        waiter,
-        abandoned: abandoned.clone(),
-        started,
-        clear: started,
-        timeout,
-    };
+    let mut turn = Turn { lock, request, waiter, abandoned: abandoned.clone(), started, timeout };
     let first = turn.try_now();
     let waiting = match turn.settle(first) {
         ControlFlow::Break(outcome) => return Ok(Begun::Done(turn.finish(outcome))),
@@ -159,10 +152,6 @@ struct Turn {
     abandoned: Arc<Mutex<bool>>,
     /// When the wait began.
     started: Instant,
-    /// When the last call that found no grant was sent (a try that found the lock held, a
-    /// BLPOP that timed out): a lock handed to us was handed later, and counts from then. A
-    /// call that failed says nothing, and leaves it.
-    clear: Instant,
     /// The time allowed for each call, as the lock was given (calls made while reconnecting
     /// get less when the patience is nearly out).
     timeout: Duration,
@@ -180,26 +169,23 @@ impl Turn {
     }
 
     /// One try: the lock, or whom to wait for. A lock handed to us whose lease, counted from
-    /// the last call that found no grant, is due for a refresh already (the wait lost Redis a
-    /// while, and the grant waited for it in Redis) is refreshed first, so that no command
-    /// starts on a lease about to end; one that lapsed meanwhile is waited for again.
+    /// the last call that found no grant (a handed lock was handed later), is due for a refresh
+    /// already (the wait lost Redis a while, and the grant waited for it in Redis) is refreshed
+    /// first, so that no command starts on a lease about to end; one that lapsed meanwhile is
+    /// waited for again.
     fn try_now(&mut self) -> Result<Found> {
         let Request { token, ttl, holder, .. } = &self.request;
         let (token, ttl) = (token.clone(), *ttl);
         // Twice at most: once more only after a grant that lapsed, which that try rejoins.
         for _ in 0..2 {
-            let sent = Instant::now();
             let (fence, mut lease) =
-                match self.lock.try_acquire(&token, ttl, holder, self.waiter.as_ref())? {
-                    Attempt::Held(waiting) => {
-                        self.clear = sent;
-                        return Ok(Found::Held(waiting));
+                match self.lock.try_acquire(&token, ttl, holder, self.waiter.as_mut())? {
+                    Attempt::Held(waiting) => return Ok(Found::Held(waiting)),
+                    Attempt::Acquired { fence, granted: false, since } => {
+                        return Ok(Found::Acquired { fence, lease: Lease::new(ttl, since, ttl) });
                     }
-                    Attempt::Acquired { fence, granted: false } => {
-                        return Ok(Found::Acquired { fence, lease: Lease::new(ttl, sent, ttl) });
-                    }
-                    Attempt::Acquired { fence, granted: true } => {
-                        (fence, Lease::new(ttl, self.clear, timing::grant_lifetime(ttl)))
+                    Attempt::Acquired { fence, granted: true, since } => {
+                        (fence, Lease::new(ttl, since, timing::grant_lifetime(ttl)))
                     }
                 };
             if Instant::now() < lease.refresh_due() {
@@ -252,34 +238,25 @@ impl Turn {
     /// `None` when the wait was given up.
     fn wait(&mut self, mut waiting: Waiting) -> Option<Outcome> {
         let mut progress = Progress::new(&self.lock.keys().name);
-        let mut tries = 0;
         loop {
             progress.show(&waiting, self.started.elapsed());
-            if self.request.patience == Patience::NoWait {
+            let Some(waiter) = self.waiter.clone() else {
+                // Not queued (-n): one try was all.
                 return Some(Outcome::GaveUp(None));
-            }
-            let left = self.left();
-            // No call may keep the wait much past its patience, however slow Redis answers.
-            self.lock.set_timeout(timing::waiter_call_timeout(self.timeout, left));
-            let slept = if let Some(waiter) = self.waiter.clone() {
-                let nap = timing::queue_nap(NapFacts {
-                    head: waiting.place == 1,
-                    holder_ttl: waiting.ttl,
-                    grant: waiter.grant,
-                    status_line: progress.on_terminal(),
-                    left,
-                });
-                // The reply may take the nap: what is left of the patience bounds the rest.
-                let rest = left.map(|left| left.saturating_sub(nap));
-                self.lock.set_timeout(timing::waiter_call_timeout(self.timeout, rest));
-                self.sleep_on(&waiter, nap)
-            } else {
-                // A quorum has no queue: try again after a jittered backoff.
-                let backoff = timing::backoff(tries, fastrand::f64());
-                tries += 1;
-                std::thread::sleep(timing::quorum_nap(backoff, waiting.ttl, left));
-                Ok(None)
             };
+            let left = self.left();
+            let nap = timing::queue_nap(NapFacts {
+                head: waiting.place == 1,
+                holder_ttl: waiting.ttl,
+                grant: waiter.grant,
+                status_line: progress.on_terminal(),
+                left,
+            });
+            // No call may keep the wait much past its patience, however slow Redis answers: the
+            // reply may take the nap, and what is left of the patience bounds the rest.
+            let rest = left.map(|left| left.saturating_sub(nap));
+            self.lock.set_timeout(timing::waiter_call_timeout(self.timeout, rest));
+            let slept = self.sleep_on(&waiter, nap);
             let found = match slept {
                 Ok(Some(outcome)) => return Some(outcome),
                 Ok(None) => self.try_once()?,
@@ -297,22 +274,27 @@ impl Turn {
     }
 
     /// Sleeps on the waiter's wake-up list for up to `nap`: the outcome if the lock was handed
-    /// to us, `None` if nothing came.
+    /// to us, `None` if nothing came. A lock handed to us whose lease, counted from the last call
+    /// that found no grant, would not let the command start (the grant came late in a long
+    /// nap, or a frozen server slowed the calls) is refreshed first, and given back only if that
+    /// does not go through.
     fn sleep_on(&mut self, waiter: &Waiter, nap: Duration) -> Result<Option<Outcome>> {
-        let asked = Instant::now();
-        match self.lock.wait_for_grant(waiter, nap)? {
-            Wake::Granted(fence) => {
-                let lease = Lease::new(self.request.ttl, self.clear, waiter.grant);
+        match self.lock.wait_for_grant(waiter, &self.request.token, nap)? {
+            Wake::Granted { fence, since } => {
+                let mut lease = Lease::new(self.request.ttl, since, waiter.grant);
+                if self.too_late(&lease) {
+                    let sent = Instant::now();
+                    if self.lock.refresh(&self.request.token, self.request.ttl).unwrap_or(false) {
+                        lease.refreshed(sent);
+                    }
+                }
                 if self.too_late(&lease) {
                     self.give_back(&lease);
                     return Ok(None);
                 }
                 Ok(Some(self.acquired(fence, lease)))
             }
-            Wake::TimedOut => {
-                self.clear = asked;
-                Ok(None)
-            }
+            Wake::TimedOut => Ok(None),
         }
     }
 

@@ -2,13 +2,14 @@
 -- otherwise join the queue (or keep one's place in it: every call is also a heartbeat).
 -- ARGV[1] token, ARGV[2] ttl in ms, ARGV[3] waiter id ('' to try once without queueing),
 -- ARGV[4] ms a waiter's place lasts without a heartbeat, ARGV[5] ms of a granted lock's first
--- lifetime, ARGV[6] mode ('x', 's' or N), ARGV[7..#ARGV - 1] holder field/value pairs, and last
--- the fencing counter's lifetime in ms.
+-- lifetime, ARGV[6] mode ('x', 's' or N), ARGV[7] the waiter's ticket (0 until it has one: it
+-- then joins after the last waiter), ARGV[8..#ARGV - 1] holder field/value pairs, and last the
+-- fencing counter's lifetime in ms.
 -- Returns {1, fence, 0} when taken, {1, fence, 1} when it had been granted to us (its lifetime is
 -- then the grant's); {-1, mode} when the lock is in use in a mode this one cannot go with;
 -- {0, ms until a holder's lifetime ends, place in the queue (1 = next, 0 = not queued), waiters,
--- host, pid, since_ms (of rlock's first holder), holders, mode held ('' for another tool's)}
--- when not taken.
+-- host, pid, since_ms (of rlock's first holder), holders, mode held ('' for another tool's),
+-- ticket (0 = not queued)} when not taken.
 local bad = check_lock_type()
 if bad then return bad end
 local fence_kind = redis.call('TYPE', KEYS[3]).ok
@@ -16,6 +17,7 @@ if fence_kind ~= 'none' and (fence_kind ~= 'string' or not tonumber(redis.call('
   return redis.error_reply('WRONGTYPE the fencing counter ' .. KEYS[3] .. ' is not a number')
 end
 local token, ttl, id, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[6]
+local ticket, lapse = tonumber(ARGV[7]) or 0, tonumber(ARGV[4])
 local now = now_ms()
 purge(now)
 purge_holders(now)
@@ -26,16 +28,36 @@ if clash then
   return {-1, clash}
 end
 
-if id ~= '' then
-  -- Granted to us between two wake-ups.
+-- Granted to us between two wake-ups: {1, fence, 1}, or nil.
+local function granted()
+  if id == '' then
+    return nil
+  end
+  local record = nil
   if value == token then
-    redis.call('DEL', wake_key(id))
-    return {1, tonumber(redis.call('HGET', KEYS[2], 'fence')) or 0, 1}
+    record = KEYS[2]
+  elseif value and kind_of(value) ~= 'x' and shared_by(token, now) then
+    record = holder_record(token)
+  else
+    return nil
   end
-  if value and kind_of(value) ~= 'x' and shared_by(token, now) then
-    redis.call('DEL', wake_key(id))
-    return {1, tonumber(redis.call('HGET', holder_record(token), 'fence')) or 0, 1}
-  end
+  redis.call('DEL', wake_key(id))
+  return {1, tonumber(redis.call('HGET', record, 'fence')) or 0, 1}
+end
+
+-- What a waiter's record holds, written when it joins.
+local function record()
+  return {'token', token, 'ttl', ARGV[2], 'grant', ARGV[5], 'mode', mode, unpack(ARGV, 8, #ARGV - 1)}
+end
+
+local ours = granted()
+if ours then
+  return ours
+end
+if id ~= '' and ticket ~= 0 then
+  -- A ticket agreed over a quorum: take that place (back) before looking at who is first.
+  join(id, ticket, lapse, now, record())
+  head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
 end
 
 if head == nil or head == id then
@@ -45,7 +67,7 @@ if head == nil or head == id then
     if redis.call('SET', KEYS[1], token, 'NX', 'PX', ttl) then
       local fence = next_fence()
       redis.call('DEL', KEYS[2])
-      redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 7, #ARGV - 1))
+      redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 8, #ARGV - 1))
       redis.call('PEXPIRE', KEYS[2], ttl)
       if id ~= '' then
         leave(id)
@@ -55,7 +77,7 @@ if head == nil or head == id then
   elseif fits(mode) then
     local record = holder_record(token)
     redis.call('DEL', record)
-    redis.call('HSET', record, 'mode', mode, unpack(ARGV, 7, #ARGV - 1))
+    redis.call('HSET', record, 'mode', mode, unpack(ARGV, 8, #ARGV - 1))
     local fence = add_holder(mode, token, ttl, now)
     if id ~= '' then
       leave(id)
@@ -66,25 +88,18 @@ if head == nil or head == id then
   end
 elseif kind_of(value) ~= 'x' then
   -- Someone else's turn, and there may be room now (the lock is free, a holder crashed, a lock
-  -- held through another tool was freed): hand it to them.
+  -- held through another tool was freed): hand it to them (and to us, readers behind a reader).
   grant_head(now)
+  value = redis.call('GET', KEYS[1])
+  ours = granted()
+  if ours then
+    return ours
+  end
 end
 
 local place = 0
 if id ~= '' then
-  local lapse = tonumber(ARGV[4])
-  if not redis.call('ZSCORE', KEYS[4], id) then
-    local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
-    local ticket = last[2] and (tonumber(last[2]) + 1) or 1
-    redis.call('ZADD', KEYS[4], ticket, id)
-    redis.call('HSET', record_key(id), 'token', token, 'ttl', ARGV[2], 'grant', ARGV[5],
-      'mode', mode, unpack(ARGV, 7, #ARGV - 1))
-  end
-  redis.call('ZADD', KEYS[5], now + lapse, id)
-  -- All of it vanishes by itself once every waiter is gone.
-  redis.call('PEXPIRE', KEYS[4], 2 * lapse)
-  redis.call('PEXPIRE', KEYS[5], 2 * lapse)
-  redis.call('PEXPIRE', record_key(id), 2 * lapse)
+  ticket = join(id, ticket, lapse, now, record())
   place = redis.call('ZRANK', KEYS[4], id) + 1
 end
 
@@ -113,4 +128,5 @@ if first then
   local fields = redis.call('HMGET', first, 'host', 'pid', 'since_ms')
   host, pid, since = fields[1], fields[2], fields[3]
 end
-return {0, pttl, place, redis.call('ZCARD', KEYS[4]), host or '', pid or '', since or '', holders, kind}
+return {0, pttl, place, redis.call('ZCARD', KEYS[4]), host or '', pid or '', since or '', holders, kind,
+  place > 0 and ticket or 0}

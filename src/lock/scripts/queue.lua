@@ -22,6 +22,35 @@ local function leave(id)
   redis.call('DEL', wake_key(id), record_key(id))
 end
 
+-- Put waiter `id` in the queue with `ticket` (0: after the last waiter there), or move it to
+-- `ticket` when it waits there with another one, and renew its place for `lapse` ms from `now`.
+-- `record` is what its record holds (token, ttl, grant, mode and its holder fields), written when
+-- it joins. Returns its ticket. A waiter over a quorum passes the ticket all the servers agreed
+-- on, so that each of them orders it the same way, and a server that forgot it (restarted empty,
+-- say) takes it back in the same place.
+local function join(id, ticket, lapse, now, record)
+  local score = tonumber(redis.call('ZSCORE', KEYS[4], id))
+  if not score then
+    if ticket == 0 then
+      local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
+      ticket = last[2] and (tonumber(last[2]) + 1) or 1
+    end
+    redis.call('ZADD', KEYS[4], ticket, id)
+    redis.call('DEL', record_key(id))
+    redis.call('HSET', record_key(id), unpack(record))
+    score = ticket
+  elseif ticket ~= 0 and score ~= ticket then
+    redis.call('ZADD', KEYS[4], ticket, id)
+    score = ticket
+  end
+  redis.call('ZADD', KEYS[5], now + lapse, id)
+  -- All of it vanishes by itself once every waiter is gone.
+  redis.call('PEXPIRE', KEYS[4], 2 * lapse)
+  redis.call('PEXPIRE', KEYS[5], 2 * lapse)
+  redis.call('PEXPIRE', record_key(id), 2 * lapse)
+  return score
+end
+
 -- Forget waiters whose heartbeat lapsed (they crashed or were killed).
 local function purge(now)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. now)) do
