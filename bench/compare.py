@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Compare rlock with the alternatives, in one run: flock(1), a redis-cli loop, redis-py's Lock
-and python-redis-lock.
+"""Compare rlock, on one Redis server and on a quorum of three, with the alternatives, in one
+run: flock(1), a redis-cli loop, redis-py's Lock and python-redis-lock.
 
 Every tool is used the same way, `TOOL KEY -- CMD` (`flock FILE CMD` for flock, whose syntax has
 no `--`): wait for the lock KEY, run CMD while holding it, release it, exit with CMD's status.
@@ -15,16 +15,20 @@ no `--`): wait for the lock KEY, run CMD while holding it, release it, exit with
                        auto_renewal=True, other settings the library's defaults; a waiter blocks
                        in BLPOP until a release pushes a wake-up.
     rlock              target/release/rlock run KEY -- CMD, default options (ttl 30 s).
+    rlock quorum (3)   the same call, with RLOCK_REDIS naming three independent redis-servers
+                       (url1,url2,url3): quorum mode, the lock taken when a majority grant it.
 
 Each peer's settings, and why, are in the docstring at the top of its wrapper. The Python peers
 run in bench/.venv, which this script creates (`python3 -m venv`, then pip installs the versions
 pinned in bench/peers/requirements.txt) when it is missing or holds other versions.
 
 The script builds rlock (`cargo build --release`), starts its own redis-server on a free loopback
-port in a temporary folder (stopped by pid at the end, also on failure), and measures, all in the
-same invocation:
+port in a temporary folder, which every Redis tool but the quorum uses, and three more for the
+quorum (each on a free loopback port, in a folder of its own in the temporary one, no
+replication between them); all are stopped by pid at the end, also on failure. It measures, all
+in the same invocation:
 
-(f) Footprint. Each tool runs `TOOL KEY -- sleep 2` (all five at once, on different keys, so
+(f) Footprint. Each tool runs `TOOL KEY -- sleep 2` (all six at once, on different keys, so
     none waits), three times (once with --quick). While CMD runs, that is while the tool holds
     the lock, the tool's own process (flock, the bash wrapper, the Python interpreter, rlock) is
     sampled every 0.1 s in /proc/PID/status: VmHWM (peak resident set), VmRSS and Threads; its
@@ -62,9 +66,11 @@ same invocation:
     wake-up, acquisition, start of the next command), counted when at least one contender was
     waiting (had arrived and not yet started) at that end stamp: as bench/handoff.py measures
     it, leaving out the gaps when nobody was waiting. Reported: median (the median of the timed
-    runs' medians), p99 over all of a tool's handoffs, handoffs per second (handoffs / time from
-    the first start stamp to the last end stamp; median over runs), and the ratio of the median
-    to flock's: the median over rounds of (tool's median / flock's median in the same round).
+    runs' medians), p99 over all of a tool's handoffs, the longest of them (the longest idle
+    gap: the longest the lock lay free while someone was waiting for it), handoffs per second
+    (handoffs / time from the first start stamp to the last end stamp; median over runs), and
+    the ratios of the median to flock's and to rlock's (on one server): the median over rounds
+    of (tool's median / flock's, or rlock's, median in the same round).
 (c) Redis commands per handoff, from the counting runs. Before each: CONFIG RESETSTAT, SLOWLOG
     RESET, and slowlog-log-slower-than 0 (every command logged) for that run only: logging costs
     Redis time for every command, so the other runs go without it. Executed: all calls in INFO
@@ -72,8 +78,9 @@ same invocation:
     the slowlog entries that carry a client address; Redis logs a command a script runs with
     the address "?:0". (bench/handoff.py tells them apart by name, which works for rlock, whose
     client sends no SET, GET or DEL; the peers send those themselves.) This script's own
-    CONFIG, INFO and SLOWLOG commands are left out. Both are divided by the run's handoffs, so
-    they include each turn's connection set-up and every poll while waiting.
+    CONFIG, INFO, SLOWLOG and MONITOR commands are left out. For the quorum, both are summed
+    over its three servers. Both are divided by the run's handoffs, so they include each turn's
+    connection set-up and every poll while waiting.
 (d) Order inversions, in the timed runs: pairs of turns (X, Y) where X's contender arrived before
     Y's, yet Y started first. Both were then waiting at once (both arrived before Y started),
     so a first come, first served lock has none. Reported per run: the median and the largest
@@ -83,10 +90,13 @@ same invocation:
     of each other while their tools are still starting up), and the largest arrival gap of an
     inverted pair (a lock can only order the waiters it has heard from, and a tool reaches
     Redis some milliseconds after its arrival stamp, more on two busy cores). And, for rlock
-    only, in its counting run: the inversions when each turn is placed by the moment its rlock
-    first reached Redis instead of by its arrival stamp. A `redis-cli MONITOR` records that run
-    (rlock's acquire request names its pid, and the start stamp records the pid of the
-    section's parent, which is rlock).
+    and the quorum only, in their counting runs: the inversions when each turn is placed by the
+    moment its rlock first reached Redis instead of by its arrival stamp. A `redis-cli MONITOR`
+    records that run (rlock's acquire request names its pid, and the start stamp records the
+    pid of the section's parent, which is rlock); for the quorum it watches the first of the
+    three servers, and a turn is placed by its rlock's first request to that one.
+    (The "widest gap" of the table is the largest arrival gap of an inverted pair, not an idle
+    gap of the lock: that is (b)'s longest handoff.)
 (e) Lost updates, in the read-modify-write runs: the number of turns minus the counter's final
     value. Any overlap of two critical sections can lose an update. The most critical sections
     inside at once, from the stamps of every run, is reported too.
@@ -96,6 +106,11 @@ flock's and lower than every peer's, at each N; (d) no inversions for rlock in o
 at the lock, that is of each rlock's first request to Redis (a lock orders the waiters it has
 heard from; against the shells' stamps, taken before a tool even starts, flock inverts as
 often, so those are shown for context); (e) no lost updates; (f) rlock's peak RSS under 10 MiB.
+For the quorum (3 masters), beside single-server rlock and flock: (b) its median handoff at most
+2x single-server rlock's (the median over rounds of the per-round ratio), at each N; its longest
+idle gap (longest handoff, timed runs) under 20 ms with 8 contenders; (d) no order inversions in
+order of arrival at Redis (each rlock's first request to the first server, from MONITOR); (e)
+no lost updates, under the same target as rlock's.
 
 The machine is shared and noisy: compare the ratios to flock from one run, not times across
 runs. Every loop is bounded in count and in time; one deadline (--budget seconds from the start,
@@ -104,6 +119,10 @@ what the earlier phases leave, and the script stops by itself, writing what it m
 
 Usage: python3 bench/compare.py [--out bench/results.md]    # the full run, under 10 minutes
        python3 bench/compare.py --quick                      # a smoke run of about a minute
+       python3 bench/compare.py --quick --tools 'flock,rlock,rlock quorum (3)' --out /tmp/r.md
+--tools runs only the tools named (comma-separated, as in the table above, or with - for
+spaces); targets that need a tool left out show –. Without the Python peers, bench/.venv is
+neither needed nor made; without the quorum, its three servers are not started.
 Needs: python3 (with venv and pip), redis-server, redis-cli 7 or later (for --json), flock, bash,
 cargo. No network except the Python package registry, once, to fill bench/.venv.
 """
@@ -134,10 +153,13 @@ VENV_PYTHON = os.path.join(VENV, "bin", "python")
 REQUIREMENTS = os.path.join(PEERS, "requirements.txt")
 RLOCK = os.path.join(ROOT, "target", "release", "rlock")
 
-FLOCK, CLI, REDIS_PY, PRL, RLOCK_TOOL = (
-    "flock", "redis-cli loop", "redis-py Lock", "python-redis-lock", "rlock")
-TOOLS = (FLOCK, CLI, REDIS_PY, PRL, RLOCK_TOOL)
+FLOCK, CLI, REDIS_PY, PRL, RLOCK_TOOL, QUORUM_TOOL = (
+    "flock", "redis-cli loop", "redis-py Lock", "python-redis-lock", "rlock", "rlock quorum (3)")
+TOOLS = (FLOCK, CLI, REDIS_PY, PRL, RLOCK_TOOL, QUORUM_TOOL)  # every tool, in the report's order
 PEER_TOOLS = (CLI, REDIS_PY, PRL)
+PYTHON_TOOLS = (REDIS_PY, PRL)  # those that need bench/.venv
+RLOCK_TOOLS = (RLOCK_TOOL, QUORUM_TOOL)  # rlock's binary, watched by MONITOR in counting runs
+QUORUM_SERVERS = 3
 
 # The critical sections. $LOG, $COUNTER, $FIFO and $CONTENDER come from the contender's
 # environment. The start stamp also records $PPID, the tool's pid (the section's parent), to match
@@ -152,7 +174,7 @@ RMW_SECTION = (START + 'read -r n < "$COUNTER"; read -t 0.001 <> "$FIFO"; '
 MONITOR_ACQUIRE = re.compile(r'(\d+\.\d+) \[\d+ [^\]]*\] "EVALSHA" .*"pid" "(\d+)"')
 BATCH = 10  # (a): calls per batch before the next tool's turn
 SLOWLOG_MAX = 500_000  # slowlog entries kept; a run that fills it has its client count marked ">="
-ADMIN = {"config", "info", "slowlog", "ping"}  # this script's own commands, never counted
+ADMIN = {"config", "info", "slowlog", "ping", "monitor"}  # this script's own, never counted
 RESERVE = 10  # seconds of the budget kept for stopping, reporting and cleaning up
 GRACE = 30  # seconds a run may take past its share before its contenders are stopped
 
@@ -225,33 +247,72 @@ def ensure_venv(deadline):
     return want
 
 
-def start_redis(workdir):
+def start_redis(workdir, name, servers):
+    """Start a redis-server on a free loopback port, in a folder of its own under `workdir`.
+
+    It is appended to `servers` as soon as it runs, so that the caller stops it whatever happens
+    next (stop_redis); returns its port once it answers.
+    """
+    folder = os.path.join(workdir, name)
+    os.makedirs(folder, exist_ok=True)
     port = free_port()
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", workdir, "--slowlog-log-slower-than", "-1",
+         "--appendonly", "no", "--dir", folder, "--slowlog-log-slower-than", "-1",
          "--slowlog-max-len", str(SLOWLOG_MAX)],
         stdout=subprocess.DEVNULL, start_new_session=True)
+    servers.append(server)
     for _ in range(100):
         try:
             redis_cli(port, "PING")
-            return server, port
+            return port
         except subprocess.CalledProcessError:
             if server.poll() is not None:
-                sys.exit("redis-server did not start")
+                sys.exit(f"redis-server ({name}) did not start")
             time.sleep(0.05)
-    sys.exit("redis-server did not answer")
+    sys.exit(f"redis-server ({name}) did not answer")
+
+
+def stop_redis(server):
+    """Stop a redis-server we started, by its pid."""
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
 
 
 # --- the tools --------------------------------------------------------------------------------
 
 class Tools:
-    def __init__(self, workdir, port):
+    """The selected tools (`names`, in TOOLS' order), how to call each, and its Redis servers.
+
+    Every tool but flock and the quorum uses the one server on `port`; the quorum tool's rlock
+    gets the URLs of its own `quorum_ports` in RLOCK_REDIS, comma-separated.
+    """
+
+    def __init__(self, workdir, names, port, quorum_ports):
         self.workdir = workdir
+        self.names = names
         self.port = port
+        self.quorum_ports = quorum_ports
         url = f"redis://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RLOCK_", "REDIS_URL"))}
-        self.env = dict(env, RLOCK_REDIS=url, REDIS_URL=url, LC_NUMERIC="C")
+        self.single_env = dict(env, RLOCK_REDIS=url, REDIS_URL=url, LC_NUMERIC="C")
+        urls = ",".join(f"redis://127.0.0.1:{p}" for p in quorum_ports)
+        self.quorum_env = dict(env, RLOCK_REDIS=urls, LC_NUMERIC="C")
+
+    def env(self, tool):
+        return self.quorum_env if tool == QUORUM_TOOL else self.single_env
+
+    def ports(self, tool):
+        """The Redis servers `tool` talks to (none for flock)."""
+        if tool == FLOCK:
+            return []
+        return list(self.quorum_ports) if tool == QUORUM_TOOL else [self.port]
 
     def argv(self, tool, key, command):
         if tool == FLOCK:
@@ -262,7 +323,7 @@ class Tools:
             return [VENV_PYTHON, os.path.join(PEERS, "redis-py-lock.py"), key, "--", *command]
         if tool == PRL:
             return [VENV_PYTHON, os.path.join(PEERS, "python-redis-lock.py"), key, "--", *command]
-        return [RLOCK, "run", key, "--", *command]
+        return [RLOCK, "run", key, "--", *command]  # rlock, and rlock on the quorum
 
     def stderr_path(self, name):
         return os.path.join(self.workdir, f"{name}.stderr")
@@ -330,17 +391,18 @@ def kib(value):
 
 
 def measure_footprint(tools, deadline, repeats=3):
-    result = {tool: {"hwm": 0, "rss": 0, "threads": 0, "others": 0, "samples": 0} for tool in TOOLS}
+    result = {tool: {"hwm": 0, "rss": 0, "threads": 0, "others": 0, "samples": 0}
+              for tool in tools.names}
     command = ["sleep", "2"]
     for _ in range(repeats):
         if deadline.left() < RESERVE + 30:
             break
         procs = {}
         try:
-            for i, tool in enumerate(TOOLS):
+            for i, tool in enumerate(tools.names):
                 with open(tools.stderr_path("footprint"), "ab") as errors:
                     procs[tool] = subprocess.Popen(
-                        tools.argv(tool, f"cmp-footprint-{i}", command), env=tools.env,
+                        tools.argv(tool, f"cmp-footprint-{i}", command), env=tools.env(tool),
                         stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
             stop_at = time.monotonic() + 15
             while time.monotonic() < stop_at and any(p.poll() is None for p in procs.values()):
@@ -371,7 +433,7 @@ def timed_batch(tools, tool, calls):
     call = shlex.join(tools.argv(tool, f"cmp-uncontended-{slug(tool)}", ["true"]))
     loop = (f"for ((i = 0; i < {calls}; i++)); do t0=$EPOCHREALTIME; {call} || exit 1; "
             f't1=$EPOCHREALTIME; echo "$t0 $t1"; done')
-    proc = subprocess.Popen(["bash", "-c", loop], env=tools.env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(["bash", "-c", loop], env=tools.env(tool), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=60)
@@ -386,7 +448,8 @@ def timed_batch(tools, tool, calls):
 
 def measure_uncontended(tools, calls, until):
     """(a): {tool: [ms, ...]}, batches rotating over the tools; stops early at `until`."""
-    times, failed = {tool: [] for tool in TOOLS}, {}
+    names = tools.names
+    times, failed = {tool: [] for tool in names}, {}
 
     def batch(tool, calls):
         try:
@@ -395,12 +458,12 @@ def measure_uncontended(tools, calls, until):
             failed[tool] = str(error)
             return []
 
-    for tool in TOOLS:  # warm-up: page cache, .pyc files, scripts loaded into Redis
+    for tool in names:  # warm-up: page cache, .pyc files, scripts loaded into Redis
         batch(tool, 2)
     rotation = 0
     while time.monotonic() < until and any(
-            len(times[tool]) < calls for tool in TOOLS if tool not in failed):
-        order = TOOLS[rotation % len(TOOLS):] + TOOLS[:rotation % len(TOOLS)]
+            len(times[tool]) < calls for tool in names if tool not in failed):
+        order = names[rotation % len(names):] + names[:rotation % len(names)]
         rotation += 1
         for tool in order:
             want = min(BATCH, calls - len(times[tool]))
@@ -411,25 +474,30 @@ def measure_uncontended(tools, calls, until):
 
 # --- (b)-(e) contention -----------------------------------------------------------------------
 
-def reset_counts(port, log_commands):
+def reset_counts(ports, log_commands):
     """Zero the counters; log every command to the slowlog for a counting run, none otherwise."""
-    redis_cli(port, "CONFIG", "SET", "slowlog-log-slower-than", "0" if log_commands else "-1")
-    redis_cli(port, "CONFIG", "RESETSTAT")
-    redis_cli(port, "SLOWLOG", "RESET")
+    for port in ports:
+        redis_cli(port, "CONFIG", "SET", "slowlog-log-slower-than", "0" if log_commands else "-1")
+        redis_cli(port, "CONFIG", "RESETSTAT")
+        redis_cli(port, "SLOWLOG", "RESET")
 
 
-def read_counts(port):
-    """(executed, client-sent, slowlog full?) since reset_counts, leaving out our own commands."""
-    executed = 0
-    for line in redis_cli(port, "INFO", "commandstats").splitlines():
-        if line.startswith("cmdstat_"):
-            name = line.split(":")[0][len("cmdstat_"):]
-            if name.split("|")[0] not in ADMIN:
-                executed += int(line.split("calls=")[1].split(",")[0])
-    entries = json.loads(redis_cli(port, "--json", "-2", "SLOWLOG", "GET", "-1"))
-    client = sum(1 for entry in entries
-                 if entry[4] != "?:0" and entry[3] and entry[3][0].lower() not in ADMIN)
-    return executed, client, len(entries) >= SLOWLOG_MAX
+def read_counts(ports):
+    """(executed, client-sent, a slowlog full?) since reset_counts, summed over `ports`, leaving
+    out our own commands."""
+    executed = client = 0
+    full = False
+    for port in ports:
+        for line in redis_cli(port, "INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                name = line.split(":")[0][len("cmdstat_"):]
+                if name.split("|")[0] not in ADMIN:
+                    executed += int(line.split("calls=")[1].split(",")[0])
+        entries = json.loads(redis_cli(port, "--json", "-2", "SLOWLOG", "GET", "-1"))
+        client += sum(1 for entry in entries
+                      if entry[4] != "?:0" and entry[3] and entry[3][0].lower() not in ADMIN)
+        full = full or len(entries) >= SLOWLOG_MAX
+    return executed, client, full
 
 
 def read_log(log):
@@ -512,16 +580,17 @@ def contended_run(tools, run, total_turns, seconds, hard_until):
             f"(( ${{EPOCHREALTIME/./}} < STOP_US )) || break; "
             f'echo "A $CONTENDER $EPOCHREALTIME" >> "$LOG"; {turn} || exit 1; done')
     stop_us = int((time.time() + seconds) * 1e6)
-    env = dict(tools.env, LOG=log, COUNTER=counter, FIFO=fifo, STOP_US=str(stop_us))
-    uses_redis = tool != FLOCK
-    if uses_redis:
-        reset_counts(tools.port, kind == COUNT)
+    env = dict(tools.env(tool), LOG=log, COUNTER=counter, FIFO=fifo, STOP_US=str(stop_us))
+    ports = tools.ports(tool)
+    if ports:
+        reset_counts(ports, kind == COUNT)
     procs, failed, stopped, monitor = [], 0, False, None
     errors = open(tools.stderr_path(name), "ab")
     monitor_log = os.path.join(tools.workdir, f"{name}.monitor")
     try:
-        if tool == RLOCK_TOOL and kind == COUNT:
-            monitor = start_monitor(tools.port, monitor_log)
+        if tool in RLOCK_TOOLS and kind == COUNT:
+            # On the quorum's first master only: each rlock's first request to it.
+            monitor = start_monitor(ports[0], monitor_log)
         for contender in range(contenders):
             # Each contender leads its own process group, so a failure or the deadline can stop
             # it and the tool it started, and nothing else.
@@ -540,8 +609,8 @@ def contended_run(tools, run, total_turns, seconds, hard_until):
         if monitor:
             stop_group(monitor)
         errors.close()
-    if uses_redis and kind == COUNT:
-        run["executed"], run["client"], run["slowlog_full"] = read_counts(tools.port)
+    if ports and kind == COUNT:
+        run["executed"], run["client"], run["slowlog_full"] = read_counts(ports)
     turns, most, unfinished = read_log(log)
     handoffs, waiting_pairs = analyse(turns)
     inverted, widest = inversions(turns)
@@ -599,10 +668,11 @@ def first_contacts(path):
 
 def measure_contended(tools, args, deadline, progress):
     """Run the counting, read-modify-write and timed runs in turn, as the budget allows."""
-    plan = [(COUNT, None, n, tool) for n in args.contenders for tool in TOOLS if tool != FLOCK]
-    plan += [(RMW, None, n, tool) for n in args.contenders for tool in TOOLS]
+    names = tools.names
+    plan = [(COUNT, None, n, tool) for n in args.contenders for tool in names if tool != FLOCK]
+    plan += [(RMW, None, n, tool) for n in args.contenders for tool in names]
     plan += [(TIMED, r, n, tool) for r in range(args.rounds) for n in args.contenders
-             for tool in TOOLS[r % len(TOOLS):] + TOOLS[:r % len(TOOLS)]]
+             for tool in names[r % len(names):] + names[:r % len(names)]]
     runs = []
     for index, (kind, r, n, tool) in enumerate(plan):
         # This run's share of what is left; runs that finish early leave more for later ones.
@@ -638,14 +708,19 @@ def verdict(ok):
 
 
 def report(meta, footprint, uncontended, runs, args):
+    names = args.tools
     head, out = [], []
     w = head.append
-    w("# rlock compared with flock, a redis-cli loop, redis-py and python-redis-lock\n")
+    w("# rlock, on one server and on a quorum of 3, compared with flock, a redis-cli loop, "
+      "redis-py and python-redis-lock\n")
     w(f"`{shlex.join(['python3', 'bench/compare.py', *sys.argv[1:]])}`, {meta['date']}; "
       f"{meta['machine']}; load average {meta['load_start']} at the start, "
       f"{meta['load_end']} at the end. Versions: {meta['versions']}. "
       "The machine is shared and noisy: compare ratios to flock from this run, not times across "
       "runs. Definitions are in the docstring of bench/compare.py.\n")
+    if tuple(names) != TOOLS:
+        w(f"Only some tools were run (--tools): {', '.join(names)}. Targets that need another "
+          "tool show –.\n")
     w = out.append
     targets = []
 
@@ -655,7 +730,7 @@ def report(meta, footprint, uncontended, runs, args):
     w("|---|---:|---:|---:|---:|")
     flock_median = median(uncontended.get(FLOCK, []))
     ratios = {}
-    for tool in TOOLS:
+    for tool in names:
         ms = uncontended.get(tool, [])
         ratios[tool] = median(ms) / flock_median if ms and flock_median else None
         w(f"| {tool} | {len(ms)} | {fmt(median(ms))} | {fmt(p99(ms))} "
@@ -671,12 +746,14 @@ def report(meta, footprint, uncontended, runs, args):
       "runs.\n")
     w("### (b) Handoffs and (c) Redis commands\n")
     w("Critical section: a start and an end stamp (as bench/handoff.py). Median handoff: the "
-      "median of the timed runs' medians. p99: over all their handoffs. ÷ flock's: the median "
-      "over rounds of the tool's median ÷ flock's in the same round. Commands per handoff: from "
-      "the counting run.\n")
-    w("| N | tool | timed runs | handoffs/s | median handoff ms | p99 ms | median ÷ flock's "
-      "| client cmds/handoff | executed/handoff |")
-    w("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+      "median of the timed runs' medians. p99: over all their handoffs. Longest: the longest "
+      "handoff of all the timed runs, the longest the lock lay free while someone waited. "
+      "÷ flock's, ÷ rlock's: the median over rounds of the tool's median ÷ flock's (rlock's, on "
+      "one server) in the same round. Commands per handoff: from the counting run; for the "
+      "quorum, summed over its three servers.\n")
+    w("| N | tool | timed runs | handoffs/s | median handoff ms | p99 ms | longest ms "
+      "| median ÷ flock's | median ÷ rlock's | client cmds/handoff | executed/handoff |")
+    w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     summary = {}
 
     def handoff_median(run):
@@ -686,13 +763,25 @@ def report(meta, footprint, uncontended, runs, args):
         return [run for run in runs if run["contenders"] == n and run["tool"] == tool
                 and run["kind"] == kind and not (good and run["error"])]
 
+    def medians_by_round(n, tool):
+        return {run["round"]: handoff_median(run) for run in select(n, tool, TIMED, True)}
+
+    def ratio_by_round(mine, theirs):
+        return median([mine[r] / theirs[r] for r in mine if r in theirs])
+
     for n in args.contenders:
-        flock_medians = {run["round"]: handoff_median(run) for run in select(n, FLOCK, TIMED, True)}
+        flock_medians = medians_by_round(n, FLOCK)
+        rlock_medians = medians_by_round(n, RLOCK_TOOL)
         for tool in TOOLS:
             good = select(n, tool, TIMED, True)
-            medians = {run["round"]: handoff_median(run) for run in good}
-            ratio = median([medians[r] / flock_medians[r] for r in medians if r in flock_medians])
+            medians = medians_by_round(n, tool)
             all_handoffs = [h * 1000 for run in good for h in run["handoffs"]]
+            summary[(n, tool)] = {"median": median(list(medians.values())),
+                                  "ratio": ratio_by_round(medians, flock_medians),
+                                  "to_rlock": ratio_by_round(medians, rlock_medians),
+                                  "longest": max(all_handoffs, default=None)}
+            if tool not in names:
+                continue
             client = executed = "–"
             counted = select(n, tool, COUNT, True)
             if counted:
@@ -700,16 +789,18 @@ def report(meta, footprint, uncontended, runs, args):
                 client = (("≥" if run["slowlog_full"] else "")
                           + f"{run['client'] / len(run['handoffs']):.1f}")
                 executed = f"{run['executed'] / len(run['handoffs']):.1f}"
-            summary[(n, tool)] = {"median": median(list(medians.values())), "ratio": ratio}
+            mine = summary[(n, tool)]
             w(f"| {n} | {tool} | {len(good)} "
               f"| {fmt(median([run['rate'] for run in good if 'rate' in run]), 0)} "
-              f"| {fmt(summary[(n, tool)]['median'])} | {fmt(p99(all_handoffs))} "
-              f"| {fmt(ratio, 2, '×')} | {client} | {executed} |")
+              f"| {fmt(mine['median'])} | {fmt(p99(all_handoffs))} | {fmt(mine['longest'], 1)} "
+              f"| {fmt(mine['ratio'], 2, '×')} | {fmt(mine['to_rlock'], 2, '×')} "
+              f"| {client} | {executed} |")
     w("")
     w("Note: redis-py Lock (its default sleep=0.1) and the redis-cli loop retry every 0.1 s "
       "while the lock is held, so their handoffs wait for some waiter's next try; "
-      "python-redis-lock and rlock wake a waiter when the lock is released. All three peers, "
-      "written in Python or shell, also start more slowly (see (a)). Details under Notes.\n")
+      "python-redis-lock and rlock on one server wake a waiter when the lock is released. All "
+      "three peers, written in Python or shell, also start more slowly (see (a)). Details "
+      "under Notes.\n")
     w("### (d) Order and (e) lost updates\n")
     w("Inversions, in the timed runs: per run, median / largest; in brackets the median number "
       "of pairs of turns that were waiting at the same time (those that could invert). After "
@@ -718,13 +809,16 @@ def report(meta, footprint, uncontended, runs, args):
       "are still starting up). Widest gap: the largest arrival gap of an inverted pair. Lost "
       "updates: turns − counter in the read-modify-write run (1 ms between read and write). "
       "Max in: most critical sections inside at once, all runs. Problems: all runs.\n")
-    contact = [(n, run["contact"]) for n in args.contenders
-               for run in select(n, RLOCK_TOOL, COUNT) if run.get("contact")]
+    # {tool: [(n, (inversions, turns matched))]}: each rlock placed by its first request to
+    # Redis (to the quorum's first server), from the counting runs.
+    contact = {tool: [(n, run["contact"]) for n in args.contenders
+                      for run in select(n, tool, COUNT) if run.get("contact")]
+               for tool in RLOCK_TOOLS}
     w("| N | tool | inversions per run (pairs) | after first turns | widest gap ms "
       "| lost updates / turns | max in | problems |")
     w("|---:|---|---:|---:|---:|---:|---:|---|")
     for n in args.contenders:
-        for tool in TOOLS:
+        for tool in names:
             timed = select(n, tool, TIMED)
             rmw = select(n, tool, RMW)
             mine = [run for run in runs if run["contenders"] == n and run["tool"] == tool]
@@ -742,15 +836,19 @@ def report(meta, footprint, uncontended, runs, args):
               f"| {fmt(widest, 1)} | {lost} | {max((run['most'] for run in mine), default='–')} "
               f"| {problems} |")
     w("")
-    if contact:
-        w("rlock, placing each turn by the moment its rlock first reached Redis (its first acquire "
-          "request, recorded by MONITOR in the counting run) instead of by its arrival stamp: "
-          + "; ".join(f"N = {n}: {inverted} inversions in {matched} turns"
-                      for n, (inverted, matched) in contact)
-          + ". (The counting run by arrival stamps: "
-          + "; ".join(f"N = {n}: {run['inversions']}" for n in args.contenders
-                      for run in select(n, RLOCK_TOOL, COUNT))
-          + ".)\n")
+    where = {RLOCK_TOOL: "its rlock first reached Redis (its first acquire request",
+             QUORUM_TOOL: "its rlock first reached the quorum's first server (its first acquire "
+                          "request there"}
+    for tool in RLOCK_TOOLS:
+        if contact[tool]:
+            w(f"{tool}, placing each turn by the moment {where[tool]}, recorded by MONITOR in the "
+              "counting run) instead of by its arrival stamp: "
+              + "; ".join(f"N = {n}: {inverted} inversions in {matched} turns"
+                          for n, (inverted, matched) in contact[tool])
+              + ". (The counting run by arrival stamps: "
+              + "; ".join(f"N = {n}: {run['inversions']}" for n in args.contenders
+                          for run in select(n, tool, COUNT))
+              + ".)\n")
     for n in args.contenders:
         mine = summary[(n, RLOCK_TOOL)]
         targets.append((f"(b) rlock's median handoff ≤ 1.3× flock's, N = {n}",
@@ -764,29 +862,52 @@ def report(meta, footprint, uncontended, runs, args):
         figure = (f"rlock {fmt(mine['median'])} ms; fastest peer: {best} {fmt(known[best])} ms"
                   if best else "–")
         targets.append((f"(b) rlock's median handoff lower than every peer's, N = {n}", figure, ok))
-    at_lock = sum(c[0] for _, c in contact) if contact else None
-    figure = ("–" if at_lock is None else
-              f"{at_lock} in {sum(c[1] for _, c in contact)} turns "
-              f"({', '.join(f'N = {n}' for n, _ in contact)})")
-    targets.append(("(d) no order inversions for rlock, in order of arrival at the lock (each "
-                    "rlock's first request to Redis)", figure,
-                    None if at_lock is None else at_lock == 0))
+    for n in args.contenders:
+        quorum, single = summary[(n, QUORUM_TOOL)], summary[(n, RLOCK_TOOL)]
+        ratio = quorum["to_rlock"]
+        figure = fmt(ratio, 2, "×")
+        if ratio is not None:
+            figure += f" (medians {fmt(quorum['median'])} ms and {fmt(single['median'])} ms)"
+        targets.append((f"(b) {QUORUM_TOOL}'s median handoff ≤ 2× rlock's on one server, "
+                        f"N = {n}", figure, None if ratio is None else ratio <= 2))
+    gap_n = 8
+    if gap_n in args.contenders:
+        longest = {tool: summary[(gap_n, tool)]["longest"] for tool in (QUORUM_TOOL, RLOCK_TOOL,
+                                                                         FLOCK)}
+        figure = (f"{fmt(longest[QUORUM_TOOL], 1, ' ms')} (for context: rlock "
+                  f"{fmt(longest[RLOCK_TOOL], 1, ' ms')}, flock {fmt(longest[FLOCK], 1, ' ms')})")
+        ok = None if longest[QUORUM_TOOL] is None else longest[QUORUM_TOOL] < 20
+    else:
+        figure, ok = f"– (N = {gap_n} not run)", None
+    targets.append((f"(b) {QUORUM_TOOL}'s longest idle gap (its longest handoff in the timed "
+                    f"runs) < 20 ms, N = {gap_n}", figure, ok))
+    for tool, what in ((RLOCK_TOOL, "the lock (each rlock's first request to Redis)"),
+                       (QUORUM_TOOL, "its first server (each rlock's first request to it)")):
+        at_lock = sum(c[0] for _, c in contact[tool]) if contact[tool] else None
+        figure = ("–" if at_lock is None else
+                  f"{at_lock} in {sum(c[1] for _, c in contact[tool])} turns "
+                  f"({', '.join(f'N = {n}' for n, _ in contact[tool])})")
+        targets.append((f"(d) no order inversions for {tool}, in order of arrival at {what}",
+                        figure, None if at_lock is None else at_lock == 0))
     stamped = {tool: [run for n in args.contenders for run in select(n, tool, TIMED)]
-               for tool in (FLOCK, RLOCK_TOOL)}
-    timed = stamped[RLOCK_TOOL]
+               for tool in (FLOCK, *RLOCK_TOOLS) if tool in names}
     figure = "; ".join(
         f"{tool} {sum(run['inversions'] for run in runs)} in {len(runs)} runs (leaving out "
         f"first turns {sum(run['later_inversions'] for run in runs)})"
         for tool, runs in stamped.items())
-    figure += (f"; rlock's widest gap "
-               f"{fmt(max((run['widest'] * 1000 for run in timed), default=None), 1)} ms")
+    figure += "".join(
+        f"; {tool}'s widest gap "
+        f"{fmt(max((run['widest'] * 1000 for run in stamped[tool]), default=None), 1)} ms"
+        for tool in RLOCK_TOOLS if tool in stamped)
     targets.append(("(d) context, not a target: inversions against the shells' arrival stamps, "
-                    "taken before each tool starts, which no tool can see", figure, None))
+                    "taken before each tool starts, which no tool can see", figure or "–", None))
     lost = {tool: [run["lost"] for n in args.contenders for run in select(n, tool, RMW)]
             for tool in TOOLS}
-    targets.append(("(e) no lost updates for rlock", f"{sum(lost[RLOCK_TOOL])}",
-                    None if not lost[RLOCK_TOOL] else sum(lost[RLOCK_TOOL]) == 0))
-    others = [tool for tool in TOOLS if tool != RLOCK_TOOL and lost[tool]]
+    mine = [tool for tool in RLOCK_TOOLS if lost[tool]]
+    targets.append(("(e) no lost updates for rlock, on one server and on the quorum",
+                    ", ".join(f"{tool} {sum(lost[tool])}" for tool in mine) or "–",
+                    None if not mine else all(sum(lost[tool]) == 0 for tool in mine)))
+    others = [tool for tool in TOOLS if tool not in RLOCK_TOOLS and lost[tool]]
     targets.append(("(e) no lost updates for the other tools",
                     ", ".join(f"{tool} {sum(lost[tool])}" for tool in others) or "–",
                     None if not others else all(sum(lost[tool]) == 0 for tool in others)))
@@ -796,7 +917,7 @@ def report(meta, footprint, uncontended, runs, args):
     w("| tool | samples | peak RSS (VmHWM) MiB | RSS (VmRSS) MiB | threads "
       "| other processes of the tool |")
     w("|---|---:|---:|---:|---:|---:|")
-    for tool in TOOLS:
+    for tool in names:
         f = footprint.get(tool)
         if not f or not f["samples"]:
             w(f"| {tool} | 0 | – | – | – | – |")
@@ -834,9 +955,13 @@ def report(meta, footprint, uncontended, runs, args):
       "lock for ever); other settings default (signal_expire=1000 ms, wait for ever). A release "
       "pushes one wake-up that one BLPOP waiter takes; it then races any new arrival for SET NX.")
     w("- **rlock**: `rlock run KEY -- CMD`, default options (ttl 30 s, refreshed every 10 s).")
-    w("- All Redis tools used the same redis-server, which logged every command to its slowlog "
-      "in the counting runs only (and was watched by MONITOR in rlock's); flock used a file in "
-      "the same temporary folder.")
+    w(f"- **{QUORUM_TOOL}**: the same binary and call, with RLOCK_REDIS naming {QUORUM_SERVERS} "
+      "redis-servers of its own (independent masters, no replication between them); the lock "
+      "is taken when a majority (2) grant it.")
+    w("- The single-server Redis tools used the same redis-server, which logged every command to "
+      "its slowlog in the counting runs only (and was watched by MONITOR in rlock's); the "
+      f"quorum's {QUORUM_SERVERS} servers did the same in its counting runs (MONITOR on the "
+      "first); flock used a file in the same temporary folder.")
     if meta.get("notes"):
         for note in meta["notes"]:
             w(f"- {note}")
@@ -852,9 +977,29 @@ def versions(peer_versions, port):
     redis_version = next(line.split(":")[1] for line in server.splitlines()
                          if line.startswith("redis_version:"))
     flock = subprocess.run(["flock", "--version"], capture_output=True, text=True).stdout.strip()
-    peers = ", ".join(f"{name} {version}" for name, version in peer_versions.items())
-    return (f"{rlock}, redis-server {redis_version.strip()}, {flock}, {peers}, "
+    peers = "".join(f"{name} {version}, " for name, version in peer_versions.items())
+    return (f"{rlock}, redis-server {redis_version.strip()}, {flock}, {peers}"
             f"Python {platform.python_version()}")
+
+
+def parse_tools(text):
+    """--tools: names from TOOLS (or their slugs, e.g. rlock-quorum-(3)), comma-separated; the
+    selection in TOOLS' order."""
+    known = {}
+    for tool in TOOLS:
+        known[tool.lower()] = known[slug(tool).lower()] = tool
+    wanted = set()
+    for name in text.split(","):
+        if not name.strip():
+            continue
+        tool = known.get(name.strip().lower())
+        if tool is None:
+            raise argparse.ArgumentTypeError(
+                f"unknown tool {name.strip()!r}; known: {', '.join(TOOLS)}")
+        wanted.add(tool)
+    if not wanted:
+        raise argparse.ArgumentTypeError("no tool named")
+    return tuple(tool for tool in TOOLS if tool in wanted)
 
 
 def main():
@@ -864,6 +1009,8 @@ def main():
     parser.add_argument("--out", default=os.path.join(BENCH, "results.md"),
                         help="markdown file to write (default bench/results.md)")
     parser.add_argument("--budget", type=float, help="seconds for the whole run (540; 90 quick)")
+    parser.add_argument("--tools", type=parse_tools, default=TOOLS,
+                        help=f"the tools to run, comma-separated (default all: {', '.join(TOOLS)})")
     parser.add_argument("--calls", type=int, help="(a) calls per tool (200; 20 quick)")
     parser.add_argument("--contenders", default="8,32", help="(b)-(e) contender counts")
     parser.add_argument("--rounds", type=int, help="(b)-(e) rounds (3; 1 quick)")
@@ -884,7 +1031,8 @@ def main():
     for tool in ("redis-server", "redis-cli", "flock", "bash", "cargo"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is needed on PATH")
-    peer_versions = ensure_venv(deadline)
+    peer_versions = (ensure_venv(deadline) if any(tool in args.tools for tool in PYTHON_TOOLS)
+                     else {})
     step("cargo build --release")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True,
                    timeout=max(60, deadline.left() - 120))
@@ -893,11 +1041,18 @@ def main():
             "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
             "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg()), "notes": []}
     with tempfile.TemporaryDirectory(prefix="rlock-compare-") as workdir:
-        server, port = start_redis(workdir)
+        servers = []  # every redis-server started, stopped by pid in the finally block
         try:
-            tools = Tools(workdir, port)
+            port = start_redis(workdir, "redis", servers)
+            step(f"redis-server pid {servers[-1].pid} on 127.0.0.1:{port}; work folder {workdir}")
+            quorum_ports = []
+            if QUORUM_TOOL in args.tools:
+                for i in range(QUORUM_SERVERS):
+                    quorum_ports.append(start_redis(workdir, f"quorum-{i + 1}", servers))
+                step(f"quorum: redis-server pids {', '.join(str(s.pid) for s in servers[1:])} "
+                     f"on 127.0.0.1:{', '.join(map(str, quorum_ports))}")
+            tools = Tools(workdir, args.tools, port, quorum_ports)
             meta["versions"] = versions(peer_versions, port)
-            step(f"redis-server pid {server.pid} on 127.0.0.1:{port}; work folder {workdir}")
             step("(f) footprint")
             footprint = measure_footprint(tools, deadline, 1 if quick else 3)
             # (a) gets at most a quarter of what is left: contention needs the most time.
@@ -906,7 +1061,7 @@ def main():
             uncontended, failed = measure_uncontended(tools, args.calls, until)
             for tool, error in failed.items():
                 meta["notes"].append(f"(a) {error}")
-            short = [tool for tool in TOOLS
+            short = [tool for tool in args.tools
                      if len(uncontended[tool]) < args.calls and tool not in failed]
             if short:
                 meta["notes"].append(f"(a) stopped early for its share of the budget: "
@@ -917,12 +1072,8 @@ def main():
             if done < planned:
                 meta["notes"].append(f"(b)-(e): the budget ran out after {done} of {planned} runs.")
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+            for server in servers:
+                stop_redis(server)
         meta["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         text = report(meta, footprint, uncontended, runs, args)
     print(text)
