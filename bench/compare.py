@@ -536,6 +536,17 @@ def inversions(turns):
     return count, widest
 
 
+def apart_inversions(spans):
+    """Pairs of turns, given in start order as (first, last) moments their tool's first request
+    reached a server, where the one that started first sent its first request only after the
+    other's had reached every server."""
+    count, firsts = 0, []
+    for first, last in spans:
+        count += len(firsts) - bisect.bisect_right(firsts, last)
+        bisect.insort(firsts, first)
+    return count
+
+
 def analyse(turns):
     """Handoffs (s) and the pairs of turns that could invert, from turns in start order."""
     # The earliest arrival among turns k, k+1, ...: someone was waiting at time t before turn k
@@ -589,8 +600,8 @@ def contended_run(tools, run, total_turns, seconds, hard_until):
     monitor_log = os.path.join(tools.workdir, f"{name}.monitor")
     try:
         if tool in RLOCK_TOOLS and kind == COUNT:
-            # On the quorum's first master only: each rlock's first request to it.
-            monitor = start_monitor(ports[0], monitor_log)
+            # On every server (the quorum's three): each rlock's first request to each.
+            monitor = [start_monitor(port, f"{monitor_log}.{port}") for port in ports]
         for contender in range(contenders):
             # Each contender leads its own process group, so a failure or the deadline can stop
             # it and the tool it started, and nothing else.
@@ -606,8 +617,8 @@ def contended_run(tools, run, total_turns, seconds, hard_until):
     finally:
         for proc in procs:  # only those not reaped: their pid, and so their group, is still ours
             stop_group(proc)
-        if monitor:
-            stop_group(monitor)
+        for proc in monitor or []:
+            stop_group(proc)
         errors.close()
     if ports and kind == COUNT:
         run["executed"], run["client"], run["slowlog_full"] = read_counts(ports)
@@ -620,9 +631,16 @@ def contended_run(tools, run, total_turns, seconds, hard_until):
                error=None)
     if monitor:
         # Each turn's rlock at its first request, in start order: did Redis see them in order?
-        contact = first_contacts(monitor_log)
+        contacts = [first_contacts(f"{monitor_log}.{port}") for port in ports]
+        contact = contacts[0]
         matched = [(contact[turn[4]],) + turn[1:] for turn in turns if turn[4] in contact]
         run["contact"] = (inversions(matched)[0], len(matched))
+        # The same, counting only the pairs whose first tries did not overlap: the later one's
+        # first request reached its first server after the earlier one's had reached every
+        # server (with one server, the same count).
+        spans = [(min(c[turn[4]] for c in contacts), max(c[turn[4]] for c in contacts))
+                 for turn in turns if all(turn[4] in c for c in contacts)]
+        run["contact_apart"] = (apart_inversions(spans), len(spans))
     if kind == RMW:
         with open(counter) as f:
             run["lost"] = len(turns) + unfinished - int(f.read().strip() or 0)
@@ -889,6 +907,15 @@ def report(meta, footprint, uncontended, runs, args):
                   f"({', '.join(f'N = {n}' for n, _ in contact[tool])})")
         targets.append((f"(d) no order inversions for {tool}, in order of arrival at {what}",
                         figure, None if at_lock is None else at_lock == 0))
+    apart = [(n, run["contact_apart"]) for n in args.contenders
+             for run in select(n, QUORUM_TOOL, COUNT) if run.get("contact_apart")]
+    if apart:
+        count = sum(c[0] for _, c in apart)
+        figure = (f"{count} in {sum(c[1] for _, c in apart)} turns "
+                  f"({', '.join(f'N = {n}' for n, _ in apart)})")
+        targets.append((f"(d) no order inversions for {QUORUM_TOOL} between waiters whose first "
+                        "tries did not overlap (the later one's first request reached a server "
+                        "only after the earlier one's had reached all three)", figure, count == 0))
     stamped = {tool: [run for n in args.contenders for run in select(n, tool, TIMED)]
                for tool in (FLOCK, *RLOCK_TOOLS) if tool in names}
     figure = "; ".join(
