@@ -24,12 +24,12 @@ const REFUSED: i32 = 3;
 
 /// The fenced store: a counter, the highest fence seen, and logs of what was accepted and refused.
 /// Requests go through `store.sh`, one at a time (flock).
-struct Store {
+pub(crate) struct Store {
     dir: tempfile::TempDir,
 }
 
 impl Store {
-    fn new() -> Store {
+    pub(crate) fn new() -> Store {
         Store::with_turn("")
     }
 
@@ -93,7 +93,7 @@ echo "out $TURN_ID $(date +%s%N)" >> "$dir/turns"
         self.dir.path().join(name)
     }
 
-    fn lines(&self, name: &str) -> Vec<String> {
+    pub(crate) fn lines(&self, name: &str) -> Vec<String> {
         std::fs::read_to_string(self.path(name)).unwrap().lines().map(str::to_owned).collect()
     }
 
@@ -111,20 +111,25 @@ echo "out $TURN_ID $(date +%s%N)" >> "$dir/turns"
 
 /// What one phase did.
 #[derive(Debug, Default)]
-struct Report {
-    turns: usize,
+pub(crate) struct Report {
+    pub(crate) turns: usize,
     faults: u64,
     refused: usize,
     lost_updates: u64,
     late_writes_accepted: usize,
     /// Turns that started while another that went on to finish was inside.
-    overlaps: usize,
-    exits: HashMap<i32, usize>,
+    pub(crate) overlaps: usize,
+    pub(crate) exits: HashMap<i32, usize>,
     failures: Vec<String>,
 }
 
 impl Report {
-    fn of(store: &Store, faults: u64, exits: HashMap<i32, usize>, holders: &Holders) -> Report {
+    pub(crate) fn of(
+        store: &Store,
+        faults: u64,
+        exits: HashMap<i32, usize>,
+        holders: &Holders,
+    ) -> Report {
         let accepted = store.accepted();
         // Every accepted write is its turn's read plus one: a value written twice is an update
         // lost (two turns read the same value). (A turn killed between its write and the log
@@ -155,7 +160,7 @@ impl Report {
         }
     }
 
-    fn check(&self, phase: &str) {
+    pub(crate) fn check(&self, phase: &str) {
         eprintln!(
             "fault injection, {phase}: {} turns completed, {} faults injected, {} requests refused \
              by fence, {} overlaps, {} lost updates, {} late writes accepted; rlock exits {:?} \
@@ -175,19 +180,37 @@ impl Report {
     }
 }
 
-/// The rlock processes of a phase: pid -> turn id of those running, for the fault injector, and
-/// turn id -> exit code of those done.
+/// The rlock processes of a phase: pid -> turn id of those running, for the fault injector,
+/// turn id -> exit code of those done, and turn id -> the loop (0, 1, ...) that took it and when
+/// its rlock was started (ns since the epoch, as the turns stamp themselves).
 #[derive(Default)]
-struct Holders {
+pub(crate) struct Holders {
     turns: Mutex<HashMap<i32, u64>>,
-    codes: Mutex<HashMap<u64, i32>>,
+    pub(crate) codes: Mutex<HashMap<u64, i32>>,
+    pub(crate) loops: Mutex<HashMap<u64, usize>>,
+    pub(crate) started: Mutex<HashMap<u64, u128>>,
     /// Why rlock failed (exit 125), the first few different reasons.
     failures: Mutex<Vec<String>>,
+    /// The turns that were handed a lock too late to use, and gave it back (and waited on).
+    pub(crate) gave_back: Mutex<Vec<u64>>,
+    /// The `--kill-grace` of every turn, when not [`KILL_GRACE`].
+    kill_grace: Option<&'static str>,
+}
+
+/// Every turn's `rlock run -t 1s -w 20s --kill-grace 500ms`, unless [`Holders::kill_grace`] says
+/// otherwise.
+const KILL_GRACE: &str = "500ms";
+
+impl Holders {
+    /// Turns run with this `--kill-grace`.
+    pub(crate) fn with_kill_grace(grace: &'static str) -> Holders {
+        Holders { kill_grace: Some(grace), ..Holders::default() }
+    }
 }
 
 /// Runs `workers` loops of turns against `url` until `until`, while `inject` runs on its own
 /// thread (it is told when to stop); returns how rlock exited, by code.
-fn take_turns(
+pub(crate) fn take_turns(
     urls: &[String],
     global: &[&str],
     store: &Store,
@@ -209,6 +232,10 @@ fn take_turns(
                 scope.spawn(move || {
                     while Instant::now() < until {
                         let turn = next_turn.fetch_add(1, Ordering::SeqCst);
+                        holders.loops.lock().unwrap().insert(turn, worker);
+                        let now =
+                            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+                        holders.started.lock().unwrap().insert(turn, now.unwrap().as_nanos());
                         let running = rlock_at(url)
                             .args(global)
                             .args([
@@ -218,7 +245,7 @@ fn take_turns(
                                 "-w",
                                 "20s",
                                 "--kill-grace",
-                                "500ms",
+                                holders.kill_grace.unwrap_or(KILL_GRACE),
                                 KEY,
                                 "--",
                             ])
@@ -231,6 +258,9 @@ fn take_turns(
                         let out = running.finish(Duration::from_secs(60));
                         holders.turns.lock().unwrap().remove(&pid);
                         let code = out.status.code().unwrap_or(-1);
+                        if out.stderr.contains("Redis answered too late") {
+                            holders.gave_back.lock().unwrap().push(turn);
+                        }
                         if code == 125 {
                             let mut failures = holders.failures.lock().unwrap();
                             let why = out.stderr.lines().next().unwrap_or_default().to_owned();
@@ -281,7 +311,7 @@ fn command_group(pid: i32) -> Option<Pid> {
 }
 
 /// Sleeps `duration` in short steps, returning early (false) once `done` is set.
-fn nap(duration: Duration, done: &AtomicBool) -> bool {
+pub(crate) fn nap(duration: Duration, done: &AtomicBool) -> bool {
     let until = Instant::now() + duration;
     while Instant::now() < until {
         if done.load(Ordering::SeqCst) {

@@ -12,12 +12,12 @@ use crate::harness::{Running, assert_one_line_mentioning, eventually, rlock, rlo
 /// A room that records who was inside together: a job's command enters it (a file named after
 /// the job in `inside/`), writes what it saw there on entering to `seen/`, stays `secs`, and
 /// leaves. The file exists only while the job's command runs, that is while it holds the lock.
-struct Room {
+pub(crate) struct Room {
     dir: tempfile::TempDir,
 }
 
 impl Room {
-    fn new() -> Room {
+    pub(crate) fn new() -> Room {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("inside")).unwrap();
         std::fs::create_dir(dir.path().join("seen")).unwrap();
@@ -25,7 +25,7 @@ impl Room {
     }
 
     /// The command for job `name`: `sh -c SCRIPT`.
-    fn job(&self, name: &str, secs: f64) -> [String; 3] {
+    pub(crate) fn job(&self, name: &str, secs: f64) -> [String; 3] {
         let dir = self.dir.path().display();
         let script = format!(
             "touch '{dir}/inside/{name}' && ls '{dir}/inside' > '{dir}/seen/{name}' && \
@@ -35,7 +35,7 @@ impl Room {
     }
 
     /// For every job that got in: whom it saw inside as it entered (itself included).
-    fn seen(&self) -> Vec<(String, BTreeSet<String>)> {
+    pub(crate) fn seen(&self) -> Vec<(String, BTreeSet<String>)> {
         let mut all = Vec::new();
         for entry in std::fs::read_dir(self.dir.path().join("seen")).unwrap() {
             let entry = entry.unwrap();
@@ -48,7 +48,7 @@ impl Room {
     }
 
     /// The most jobs inside at once (the count only grows when someone enters).
-    fn most_together(&self) -> usize {
+    pub(crate) fn most_together(&self) -> usize {
         self.seen().iter().map(|(_, together)| together.len()).max().unwrap_or(0)
     }
 }

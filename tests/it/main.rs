@@ -10,6 +10,7 @@ mod acl;
 mod cluster;
 mod commands;
 mod errors;
+mod fair_quorum;
 mod faults;
 mod generated;
 mod keys;

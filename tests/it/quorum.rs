@@ -7,12 +7,12 @@ use nix::sys::signal::Signal;
 use crate::fixture::RedisServer;
 use crate::harness::{assert_one_line_mentioning, count_under_contention, eventually, rlock_at};
 
-fn servers(n: usize) -> Vec<RedisServer> {
+pub(crate) fn servers(n: usize) -> Vec<RedisServer> {
     (0..n).map(|_| RedisServer::start()).collect()
 }
 
 /// RLOCK_REDIS for all of them: their URLs, comma-separated.
-fn urls(servers: &[RedisServer]) -> String {
+pub(crate) fn urls(servers: &[RedisServer]) -> String {
     servers.iter().map(RedisServer::url).collect::<Vec<_>>().join(",")
 }
 
