@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::lock::Waiter;
 use crate::lock::node::Node;
-use crate::lock::{Waiter, Wake};
+use crate::lock::reply::Wake;
 
 /// The threads waiting for one waiter, one per server.
 pub(crate) struct Watch {

@@ -55,7 +55,7 @@ impl Progress {
             None => "held (not by rlock)".to_owned(),
         };
         let place = if waiting.place == 0 {
-            "no queue (quorum mode)".to_owned()
+            "joining the queue".to_owned()
         } else {
             format!("place {} of {}", waiting.place, waiting.waiters)
         };

@@ -263,7 +263,7 @@ fn a_key_of_the_wrong_type_ends_the_wait_at_once() {
     assert!(!out.stderr.contains("answers again"), "{}", out.stderr);
 }
 
-/// A quorum of three: a waiter there has no queue and tries again after a backoff.
+/// A quorum of three: a waiter queues on each of them.
 fn quorum() -> (Vec<RedisServer>, String) {
     let servers: Vec<RedisServer> = (0..3).map(|_| RedisServer::start()).collect();
     let urls = servers.iter().map(RedisServer::url).collect::<Vec<_>>().join(",");
@@ -277,8 +277,9 @@ fn quorum_holder_and_waiter(servers: &[RedisServer], urls: &str, log: &Log) -> (
         .spawn_holding(&servers[0], "rlock:deploy");
     let waiter =
         rlock_at(urls).args(["run", "-w", "60s", KEY, "--", "sh", "-c", &log.turn("w1")]).spawn();
-    // (No queue to see it in: give it time for its first try.)
-    std::thread::sleep(Duration::from_millis(500));
+    let queued =
+        || servers.iter().all(|server| server.cmd::<i64>(&["ZCARD", "{rlock:deploy}}queue"]) == 1);
+    assert!(eventually(Duration::from_secs(10), queued), "the waiter never queued");
     (holder, waiter)
 }
 
