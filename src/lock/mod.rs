@@ -171,6 +171,8 @@ impl Lock {
             (0..results.len()).filter(|&at| !matches!(results[at], Ok(Attempt::Held(_)))).collect();
         match quorum::acquired(results, mode, ttl, started.elapsed()) {
             Acquired::Yes { fence, granted, since, raise } => {
+                // Nothing to wait for any more: the watch threads end once their BLPOP returns.
+                self.watch = None;
                 self.raise_fences(token, fence, &raise);
                 Ok(Attempt::Acquired { fence, granted, since })
             }
