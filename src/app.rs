@@ -66,6 +66,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
                 kill_grace: timing::kill_grace(args.take.ttl, args.kill_grace)
                     .map_err(anyhow::Error::msg)?,
                 replicas,
+                label: args.take.label.unwrap_or_default(),
                 command: args.command,
             };
             run::run(servers()?, request)
@@ -120,7 +121,7 @@ fn acquire(servers: Vec<Endpoint>, prefix: &str, replicas: u32, args: AcquireArg
     let request = wait::Request {
         token: token.clone(),
         ttl,
-        holder: Holder::for_parent(),
+        holder: Holder::for_parent().labelled(args.take.label.as_deref().unwrap_or_default()),
         patience: patience(&args.take),
         grace: std::time::Duration::ZERO,
     };

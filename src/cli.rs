@@ -283,6 +283,32 @@ pub struct TakeArgs {
 
     #[command(flatten)]
     pub mode: ModeArgs,
+
+    /// Name this hold, as status, list and log show it (a CI job's URL, say): at most 200
+    /// characters, without control characters
+    #[arg(long, value_name = "TEXT", env = "RLOCK_LABEL", value_parser = parse_label)]
+    pub label: Option<String>,
+}
+
+/// The longest `--label`, in characters.
+const MAX_LABEL_CHARS: usize = 200;
+
+/// `--label` and RLOCK_LABEL: shown to anyone who can read the Redis, on one line; set but empty
+/// (as CI systems export unset variables) is no label.
+fn parse_label(text: &str) -> Result<String, String> {
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the label holds a control character ({c:?}): give one line of text without tabs or \
+             escapes"
+        ));
+    }
+    let count = text.chars().count();
+    if count > MAX_LABEL_CHARS {
+        return Err(format!(
+            "the label is {count} characters long: give at most {MAX_LABEL_CHARS} (a URL or a job name)"
+        ));
+    }
+    Ok(text.trim().to_owned())
 }
 
 // How many may hold the lock at once.
@@ -512,6 +538,22 @@ mod tests {
         }
         let err = parse_from(["rlock", "--replicas", "x", "ttl", "k"]).map(|_| ()).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn a_label_is_one_short_line() {
+        let label = |args: &[&str]| match parsed(args).command {
+            Command::Run(run) => run.take.label,
+            Command::Acquire(acquire) => acquire.take.label,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(label(&["run", "--label", " ci #7 ", "k", "--", "true"]).unwrap(), "ci #7");
+        assert_eq!(label(&["acquire", "k"]), None);
+        for bad in ["two\nlines", "tab\there", &"x".repeat(201)] {
+            let err = parse_label(bad).unwrap_err();
+            assert!(err.contains("control character") || err.contains("at most 200"), "{err}");
+        }
+        assert_eq!(parse_label(&"é".repeat(200)).unwrap().chars().count(), 200);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Holder {
     /// The name of the program that holds the lock (`deploy.sh`), without its directory or its
     /// arguments.
     pub program: String,
+    /// What the user named this hold (`--label`, such as a CI job's URL); empty when not given.
+    pub label: String,
     /// When the lock was taken, in milliseconds since the Unix epoch.
     pub since_ms: u64,
     /// The fencing number of this acquisition (0 until Redis assigns it).
@@ -44,6 +46,7 @@ impl Holder {
             pid,
             user: current_user(),
             program: clean(program),
+            label: String::new(),
             since_ms: unix_ms(SystemTime::now()),
             fence: 0,
             ttl: None,
@@ -73,15 +76,24 @@ impl Holder {
         Holder::here(u32::try_from(parent).unwrap_or(0), &program)
     }
 
+    /// This holder, named `label` (`--label`; none when empty).
+    pub fn labelled(self, label: &str) -> Holder {
+        Holder { label: label.to_owned(), ..self }
+    }
+
     /// The field/value pairs stored in Redis (the scripts add the fence, and `since_ms` from Redis's
-    /// clock, so that every holder's "since" is on the same clock).
+    /// clock, so that every holder's "since" is on the same clock). The label only when given.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut fields = vec![
             ("host", self.host.clone()),
             ("pid", self.pid.to_string()),
             ("user", self.user.clone()),
             ("program", self.program.clone()),
-        ]
+        ];
+        if !self.label.is_empty() {
+            fields.push(("label", self.label.clone()));
+        }
+        fields
     }
 
     /// Reads a holder back from Redis's field/value pairs; `None` when there are none.
@@ -96,6 +108,7 @@ impl Holder {
                 "pid" => holder.pid = value.parse().unwrap_or(0),
                 "user" => holder.user = value.clone(),
                 "program" => holder.program = value.clone(),
+                "label" => holder.label = value.clone(),
                 "since_ms" => holder.since_ms = value.parse().unwrap_or(0),
                 "fence" => holder.fence = value.parse().unwrap_or(0),
                 "id" => holder.id = value.clone(),
@@ -221,8 +234,13 @@ mod tests {
         pairs.push(("fence".into(), "7".into()));
         pairs.push(("since_ms".into(), "1234".into()));
         let back = Holder::from_fields(&pairs).unwrap();
-        assert_eq!(back, Holder { fence: 7, since_ms: 1234, ..holder });
+        assert_eq!(back, Holder { fence: 7, since_ms: 1234, ..holder.clone() });
         assert_eq!(Holder::from_fields(&[]), None);
+        let labelled = Holder::here(42, "deploy.sh").labelled("ci job 7");
+        let pairs: Vec<(String, String)> =
+            labelled.fields().into_iter().map(|(k, v)| (k.into(), v)).collect();
+        assert_eq!(Holder::from_fields(&pairs).unwrap().label, "ci job 7");
+        assert!(!holder.fields().iter().any(|(name, _)| *name == "label"));
     }
 
     #[test]

@@ -141,6 +141,10 @@ impl Drop for Progress {
     }
 }
 
+/// The version of the JSON that `status`, `ttl`, `list` and `log` print (its `"version"` field),
+/// raised when a field changes meaning or goes away (new fields do not raise it).
+pub const JSON_VERSION: u32 = 1;
+
 /// `status --json` (and `ttl --json`, and each element of `list --json`): one object; absent
 /// facts are null. `holders` lists every holder in the order they took the lock; `holder` and
 /// `fence` are the first of them (the only one of an exclusive lock).
@@ -153,6 +157,7 @@ pub fn status_json(keys: &LockKeys, info: Option<&LockInfo>) -> serde_json::Valu
             "pid": h.pid,
             "user": h.user,
             "program": h.program,
+            "label": (!h.label.is_empty()).then_some(&h.label),
             "since": humantime::format_rfc3339_seconds(h.since()).to_string(),
             "since_unix_ms": h.since_ms,
             "fence": h.fence,
@@ -160,6 +165,7 @@ pub fn status_json(keys: &LockKeys, info: Option<&LockInfo>) -> serde_json::Valu
         })
     };
     json!({
+        "version": JSON_VERSION,
         "key": keys.name,
         "redis_key": keys.lock,
         "held": info.is_some(),

@@ -42,6 +42,8 @@ pub struct RunRequest {
     pub kill_grace: Duration,
     /// How many replicas must acknowledge the lock when it is taken and refreshed.
     pub replicas: u32,
+    /// `--label`: what status, list and log call this hold ('' for none).
+    pub label: String,
     pub command: Vec<OsString>,
 }
 
@@ -91,7 +93,7 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
     let take = wait::Request {
         token: token.clone(),
         ttl: request.ttl,
-        holder: Holder::for_command(&request.command),
+        holder: Holder::for_command(&request.command).labelled(&request.label),
         patience: request.patience,
         grace: request.kill_grace,
     };

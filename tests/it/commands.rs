@@ -242,7 +242,7 @@ fn list_shows_the_locks_held_now_among_many_other_keys_using_scan() {
 
 /// The fields the README documents for `status --json`, `ttl --json` and each `list --json` entry.
 /// (Sorted: serde_json writes an object's keys in order.)
-const LOCK_FIELDS: [&str; 10] = [
+const LOCK_FIELDS: [&str; 11] = [
     "fence",
     "held",
     "holder",
@@ -252,10 +252,11 @@ const LOCK_FIELDS: [&str; 10] = [
     "mode",
     "redis_key",
     "ttl_ms",
+    "version",
     "waiters",
 ];
-const HOLDER_FIELDS: [&str; 8] =
-    ["fence", "host", "pid", "program", "since", "since_unix_ms", "ttl_ms", "user"];
+const HOLDER_FIELDS: [&str; 9] =
+    ["fence", "host", "label", "pid", "program", "since", "since_unix_ms", "ttl_ms", "user"];
 
 fn keys_of(value: &serde_json::Value) -> Vec<String> {
     value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
@@ -285,6 +286,7 @@ fn status_ttl_and_list_print_one_json_schema() {
     for object in [&status, &ttl, listed] {
         assert_eq!(keys_of(object), fields, "{object}");
         assert_eq!(object["key"], "job");
+        assert_eq!(object["version"], 1);
         assert_eq!(object["mode"], "exclusive");
         assert_eq!(object["limit"], 1);
         assert_eq!(object["held"], true);
