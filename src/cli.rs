@@ -176,7 +176,8 @@ pub enum Command {
     Release(ReleaseArgs),
     /// Print the lock's remaining lifetime, a line per holder, longest first (exit 1 when free)
     Ttl(TtlArgs),
-    /// Show who holds the lock (every holder), since when, its ttl and fence (exit 1 when free)
+    /// Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in
+    /// the order they will be served (exit 1 when free)
     Status(StatusArgs),
     /// Force-release a lock someone else holds, an operator's tool (exit 1 when it was free)
     Break(BreakArgs),
@@ -428,8 +429,8 @@ pub struct StatusArgs {
 pub struct ListArgs {
     /// Only locks whose whole name matches this glob: * any text, ? one character, [abc] one of
     /// them, [a-z] one in the range, [!abc] or [^abc] one not among them, \ the next character
-    /// as it is (\*, \[). A name without these is that one lock: 'list deploy' lists deploy
-    /// alone, 'list "deploy*"' every name that starts with it (quote a pattern from the shell)
+    /// as it is (\*, \[); { and } stand for themselves. A name without these is that one lock
+    /// (list deploy); quote a pattern from the shell (list 'deploy-*')
     #[arg(value_name = "PATTERN", default_value = "*", value_parser = parse_pattern)]
     pub pattern: Glob,
 
