@@ -209,7 +209,11 @@ pub(crate) fn queue(queues: Vec<Vec<Queued>>) -> Vec<Queued> {
         match merged.iter_mut().find(|seen| seen.id == waiter.id) {
             Some(seen) => {
                 seen.ticket = seen.ticket.max(waiter.ticket);
-                seen.who.since_ms = seen.who.since_ms.min(waiter.who.since_ms);
+                // (0: a server whose record does not say, written by an older rlock.)
+                seen.who.since_ms = match (seen.who.since_ms, waiter.who.since_ms) {
+                    (0, since) | (since, 0) => since,
+                    (one, other) => one.min(other),
+                }
             }
             None => merged.push(waiter),
         }
@@ -495,6 +499,9 @@ mod tests {
         let tied = queue(vec![vec![waiter("y", 5, 1), waiter("x", 5, 1)]]);
         assert_eq!(tied.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), ["x", "y"]);
         assert!(queue(vec![vec![], vec![]]).is_empty());
+        // A record that does not say since when (an older rlock's) takes the others' word.
+        let unknown = queue(vec![vec![waiter("a", 1, 0)], vec![waiter("a", 1, 50)]]);
+        assert_eq!(unknown[0].who.since_ms, 50);
     }
 
     #[test]

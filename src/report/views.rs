@@ -198,8 +198,9 @@ pub fn status_json(
             "label": (!w.label.is_empty()).then_some(&w.label),
             "mode": waiter.mode.map(mode_name),
             "limit": limit_of(waiter.mode),
-            "since": rfc3339(w),
-            "since_unix_ms": w.since_ms,
+            // (0: its record does not say, written by an older rlock.)
+            "since": (w.since_ms > 0).then(|| rfc3339(w)),
+            "since_unix_ms": (w.since_ms > 0).then_some(w.since_ms),
         })
     };
     json!({
@@ -300,13 +301,13 @@ fn queue_lines(lines: &mut Vec<String>, queue: &[Queued]) {
             Some(mode) => mode_name(mode).to_owned(),
             None => "-".to_owned(),
         };
+        let since = if w.since_ms > 0 { since_and_ago(w) } else { "unknown".to_owned() };
         lines.push(format!(
-            "  {}. {} pid {} user {}; program: {program}{label}; {mode}; waiting since {}",
+            "  {}. {} pid {} user {}; program: {program}{label}; {mode}; waiting since {since}",
             at + 1,
             w.host,
             w.pid,
             w.user,
-            since_and_ago(w)
         ));
     }
 }
@@ -373,13 +374,14 @@ mod tests {
     #[test]
     fn a_free_lock_shows_the_waiters_about_to_take_it() {
         let keys = LockKeys::new("rlock:", "deploy").unwrap();
-        let who = Holder { host: "h".into(), pid: 7, user: "u".into(), ..Holder::default() };
+        let who =
+            Holder { host: "h".into(), pid: 7, user: "u".into(), since_ms: 1, ..Holder::default() };
         let waiter = Queued { id: "w".into(), ticket: 1, mode: Some(Mode::Limit(3)), who };
         let lines = status_lines(&keys, None, std::slice::from_ref(&waiter));
         assert_eq!(lines[1..3], ["state:    free", "waiters:  1"]);
         assert!(lines[3].starts_with("  1. h pid 7 user u; program: -; limit 3; waiting since "));
         assert_eq!(status_lines(&keys, None, &[]).len(), 2);
-        let json = status_json(&keys, None, &[waiter]);
+        let json = status_json(&keys, None, std::slice::from_ref(&waiter));
         assert_eq!((&json["held"], &json["waiters"]), (&json!(false), &json!(1)));
         assert_eq!(
             (&json["queue"][0]["mode"], &json["queue"][0]["limit"]),
@@ -387,5 +389,12 @@ mod tests {
         );
         // The waiter's id never shows.
         assert!(!json.to_string().contains("\"w\""), "{json}");
+        // A record without since_ms (an older rlock's): unknown, not 1970.
+        let old = Queued { who: Holder::default(), ..waiter };
+        assert!(
+            status_lines(&keys, None, std::slice::from_ref(&old))[3].ends_with("since unknown")
+        );
+        let json = status_json(&keys, None, &[old]);
+        assert!(json["queue"][0]["since"].is_null() && json["queue"][0]["since_unix_ms"].is_null());
     }
 }
