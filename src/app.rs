@@ -11,7 +11,7 @@ use crate::cli::{
 use crate::exit::Exit;
 use crate::generate;
 use crate::lock::quorum;
-use crate::lock::{Holder, Lock, LockKeys, Token};
+use crate::lock::{Described, Holder, Lock, LockKeys, Token};
 use crate::redis::{self, Endpoint, TlsFiles};
 use crate::report::note::Note;
 use crate::report::{self, views};
@@ -192,24 +192,28 @@ fn ttl(servers: Vec<Endpoint>, prefix: &str, args: TtlArgs) -> Result<Exit> {
 
 fn status(servers: Vec<Endpoint>, prefix: &str, args: StatusArgs) -> Result<Exit> {
     let mut lock = lock(servers, prefix, &args.key)?;
-    let info = lock.inspect()?;
+    let Described { info, queue } = lock.describe()?;
     if args.json {
-        report::out(views::status_json(lock.keys(), info.as_ref()))?;
+        report::out(views::status_json(lock.keys(), info.as_ref(), &queue))?;
     } else {
-        for line in views::status_lines(lock.keys(), info.as_ref()) {
+        for line in views::status_lines(lock.keys(), info.as_ref(), &queue) {
             report::out(line)?;
         }
     }
     Ok(if info.is_some() { Exit::Success } else { Exit::NotHeld })
 }
 
-/// `list`: the locks held now. Every lock rlock holds has a holder record, `{PREFIX NAME}}holder`
-/// (or `PREFIX NAME}}holder` for a name with a hash tag): one SCAN finds those on every server,
-/// and each lock is then read like `status` reads it.
+/// `list`: the locks held now whose name matches the pattern. Every lock rlock holds has a
+/// holder record, `{PREFIX NAME}}holder` (or `PREFIX NAME}}holder` for a name with a hash tag):
+/// one SCAN finds those under the prefix on every server, the name is read back from each and
+/// matched against the pattern here, and each lock is then read like `status` reads it. (A free
+/// lock is not listed, even while waiters are about to take it: it has no holder record, and its
+/// first waiter takes it at its next look.)
 fn list(servers: Vec<Endpoint>, prefix: &str, args: ListArgs) -> Result<Exit> {
-    // One pass finds both `{PREFIX NAME}}holder` and `PREFIX NAME}}holder` (a name with a hash
-    // tag); what else the pattern lets through is sorted out below.
-    let pattern = format!("*{}{}}}}}holder", escape_glob(prefix), args.pattern);
+    // One pass finds both forms under the prefix, whatever the name; the name is matched below,
+    // against the whole of it (the pattern never goes to Redis, whose MATCH would let it match
+    // across the prefix, the braces and the suffix).
+    let pattern = format!("*{}*}}}}holder", escape_glob(prefix));
     // In quorum mode a minority of servers may be away: their locks show through the others.
     let n = servers.len();
     let timeout = timing::per_server(n, REDIS_TIMEOUT);
@@ -229,7 +233,9 @@ fn list(servers: Vec<Endpoint>, prefix: &str, args: ListArgs) -> Result<Exit> {
         };
         answered += 1;
         for key in keys.iter().flatten() {
-            if let Some(keys) = lock_of_holder_record(prefix, key) {
+            if let Some(keys) = lock_of_holder_record(prefix, key)
+                && args.pattern.matches(&keys.name)
+            {
                 found.insert(keys.lock.clone(), keys);
             }
         }
@@ -241,17 +247,20 @@ fn list(servers: Vec<Endpoint>, prefix: &str, args: ListArgs) -> Result<Exit> {
     let mut held = Vec::new();
     for keys in found.into_values() {
         let mut lock = Lock::new(servers.clone(), keys.clone(), REDIS_TIMEOUT);
-        if let Some(info) = lock.inspect()?.filter(|info| !info.holders.is_empty()) {
-            held.push((keys, info));
+        let Described { info, queue } = lock.describe()?;
+        if let Some(info) = info.filter(|info| !info.holders.is_empty()) {
+            held.push((keys, info, queue));
         }
     }
     if args.json {
-        let all: Vec<_> =
-            held.iter().map(|(keys, info)| views::status_json(keys, Some(info))).collect();
-        report::out(serde_json::Value::Array(all))?;
+        let locks = held
+            .iter()
+            .map(|(keys, info, queue)| views::status_json(keys, Some(info), queue))
+            .collect();
+        report::out(views::list_json(locks))?;
         return Ok(Exit::Success);
     }
-    for (keys, info) in &held {
+    for (keys, info, _) in &held {
         for line in views::list_lines(keys, info) {
             report::out(line)?;
         }

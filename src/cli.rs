@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::duration;
+use crate::glob::Glob;
 use crate::lock::Mode;
 
 /// The examples of `rlock --help`, also the man page's EXAMPLES: a command, two spaces or more,
@@ -175,11 +176,12 @@ pub enum Command {
     Release(ReleaseArgs),
     /// Print the lock's remaining lifetime, a line per holder, longest first (exit 1 when free)
     Ttl(TtlArgs),
-    /// Show who holds the lock (every holder), since when, its ttl and fence (exit 1 when free)
+    /// Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in
+    /// the order they will be served (exit 1 when free)
     Status(StatusArgs),
     /// Force-release a lock someone else holds, an operator's tool (exit 1 when it was free)
     Break(BreakArgs),
-    /// List the locks rlock holds now, a line per holder: name, holder, ttl, fence
+    /// List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting
     List(ListArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(after_help = COMPLETION_HELP)]
@@ -425,13 +427,21 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only lock names matching this glob (Redis MATCH syntax: * ? [abc])
-    #[arg(value_name = "PATTERN", default_value = "*")]
-    pub pattern: String,
+    /// Only locks whose whole name matches this glob: * any text, ? one character, [abc] one of
+    /// them, [a-z] one in the range, [!abc] or [^abc] one not among them, \ the next character
+    /// as it is (\*, \[); { and } stand for themselves. A name without these is that one lock
+    /// (list deploy); quote a pattern from the shell (list 'deploy-*')
+    #[arg(value_name = "PATTERN", default_value = "*", value_parser = parse_pattern)]
+    pub pattern: Glob,
 
-    /// Print one JSON array of objects, as status --json prints them
+    /// Print one JSON object: {"version": 1, "locks": [...]}, each lock as status --json prints it
     #[arg(long)]
     pub json: bool,
+}
+
+/// `list PATTERN`: a glob over lock names.
+fn parse_pattern(text: &str) -> Result<Glob, String> {
+    Glob::new(text).map_err(|err| err.to_string())
 }
 
 /// `--limit N`: a whole number, 1 or more.

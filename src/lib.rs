@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod duration;
+pub mod glob;
 pub mod lock;
 pub mod redis;
 

@@ -21,7 +21,7 @@ use anyhow::{Result, anyhow};
 pub use holder::Holder;
 pub use keys::LockKeys;
 pub use mode::{Mode, ModeConflict};
-pub use reply::{Attempt, LockInfo, Waiting, Wake};
+pub use reply::{Attempt, Described, LockInfo, Queued, Waiting, Wake};
 
 use crate::redis::Endpoint;
 use crate::timing;
@@ -260,7 +260,29 @@ impl Lock {
 
     /// The lock's remaining lifetime, holders and waiters; `None` when it is free.
     pub fn inspect(&mut self) -> Result<Option<LockInfo>> {
-        quorum::seen(self.on_all(Node::inspect))
+        Ok(self.describe()?.info)
+    }
+
+    /// How the lock is held (`None` when it is free), and who waits for it, in the order they
+    /// will be served.
+    pub fn describe(&mut self) -> Result<Described> {
+        let mut queues = Vec::new();
+        let infos = self
+            .on_all(Node::describe)
+            .into_iter()
+            .map(|result| {
+                result.map(|described| {
+                    queues.push(described.queue);
+                    described.info
+                })
+            })
+            .collect();
+        let mut info = quorum::seen(infos)?;
+        let queue = quorum::queue(queues);
+        if let Some(info) = &mut info {
+            info.waiters = u64::try_from(queue.len()).unwrap_or(u64::MAX);
+        }
+        Ok(Described { info, queue })
     }
 
     /// Runs `call` on every server, at once when there are several, and collects the results in

@@ -16,7 +16,7 @@ use redis::{ConnectionLike, ErrorKind, FromRedisValue, ServerErrorKind, Value};
 use crate::lock::holder::Holder;
 use crate::lock::keys::LockKeys;
 use crate::lock::mode::{Mode, ModeConflict};
-use crate::lock::reply::{self, Attempt, LockInfo, Odd, Wake};
+use crate::lock::reply::{self, Attempt, Described, Odd, Wake};
 use crate::lock::scripts::{self, LuaScript};
 use crate::lock::{Token, Waiter, millis};
 use crate::redis::{Endpoint, RedisConnection};
@@ -219,10 +219,10 @@ impl Node {
         Ok(done == 1)
     }
 
-    /// The lock's mode, remaining lifetime, holders and waiters; `None` when it is free.
-    pub(crate) fn inspect(&mut self) -> Result<Option<LockInfo>> {
+    /// The lock's mode, remaining lifetime and holders (`None` when it is free), and its queue.
+    pub(crate) fn describe(&mut self) -> Result<Described> {
         let reply: Vec<Value> = self.call(&scripts::INSPECT, &[] as &[&str])?;
-        reply::info(&reply).map_err(|odd| self.odd(odd, Mode::default(), false))
+        reply::described(&reply).map_err(|odd| self.odd(odd, Mode::default(), false))
     }
 
     /// Runs `script` on the lock's keys with `args`: EVALSHA, and SCRIPT LOAD first when this

@@ -15,7 +15,8 @@
 //! - refreshing: it counts only when a quorum extended the lock, within its validity.
 //! - releasing and breaking: on every server; done when any server still had it.
 //! - reading (`ttl`, `status`): held when a quorum report it held, for as long as a quorum still
-//!   will; a holder is shown when a quorum of servers report it.
+//!   will; a holder is shown when a quorum of servers report it. A waiter is shown when any
+//!   server reports it, once, in ticket order ([`queue`]).
 //!
 //! The quorum is a majority for an exclusive or shared lock, and more for a limited one
 //! ([`Mode::quorum`]). Fewer servers answering than a quorum needs is an error (exit 125), not
@@ -27,7 +28,7 @@ use anyhow::{Result, anyhow};
 
 use crate::lock::holder::Holder;
 use crate::lock::mode::{Mode, ModeConflict};
-use crate::lock::reply::{Attempt, LockInfo, Waiting};
+use crate::lock::reply::{Attempt, LockInfo, Queued, Waiting};
 use crate::redis;
 use crate::timing;
 
@@ -196,6 +197,29 @@ pub(crate) fn seen(results: Vec<Result<Option<LockInfo>>>) -> Result<Option<Lock
     holders.sort_by_key(|holder| (holder.since_ms, holder.fence));
     let mode = if holders.is_empty() { None } else { mode };
     Ok(Some(LockInfo { mode, ttl, holders, waiters }))
+}
+
+/// The queue as the servers that answered report it: every waiter any of them has, once, in the
+/// order they serve them (by ticket, then id: the same on every server, see [`ticket`]). A waiter
+/// that only some have is still waiting: its next try takes its place back on the others. Its
+/// ticket is the largest reported (the one agreed), its wait from the earliest report.
+pub(crate) fn queue(queues: Vec<Vec<Queued>>) -> Vec<Queued> {
+    let mut merged: Vec<Queued> = Vec::new();
+    for waiter in queues.into_iter().flatten() {
+        match merged.iter_mut().find(|seen| seen.id == waiter.id) {
+            Some(seen) => {
+                seen.ticket = seen.ticket.max(waiter.ticket);
+                // (0: a server whose record does not say, written by an older rlock.)
+                seen.who.since_ms = match (seen.who.since_ms, waiter.who.since_ms) {
+                    (0, since) | (since, 0) => since,
+                    (one, other) => one.min(other),
+                }
+            }
+            None => merged.push(waiter),
+        }
+    }
+    merged.sort_by(|a, b| (a.ticket, &a.id).cmp(&(b.ticket, &b.id)));
+    merged
 }
 
 /// Whether enough of `n` servers answered a scan (`list`): a majority of a quorum, or the one.
@@ -452,6 +476,32 @@ mod tests {
 
     fn seen_of(results: Vec<Result<Option<LockInfo>>>) -> Option<LockInfo> {
         seen(results).unwrap()
+    }
+
+    fn waiter(id: &str, ticket: u64, since_ms: u64) -> Queued {
+        let who = Holder { host: format!("host-{id}"), since_ms, ..Holder::default() };
+        Queued { id: id.into(), ticket, mode: Some(Mode::Exclusive), who }
+    }
+
+    #[test]
+    fn a_quorum_lists_each_waiter_once_in_ticket_order() {
+        // Server 2 lost b (restarted empty), server 3 has c only at the place it was given first.
+        let queues = vec![
+            vec![waiter("a", 1, 100), waiter("b", 2, 200), waiter("c", 3, 300)],
+            vec![waiter("a", 1, 90), waiter("c", 3, 310)],
+            vec![waiter("c", 2, 305), waiter("a", 1, 95)],
+        ];
+        let merged = queue(queues);
+        let seen: Vec<_> =
+            merged.iter().map(|w| (w.id.as_str(), w.ticket, w.who.since_ms)).collect();
+        assert_eq!(seen, [("a", 1, 90), ("b", 2, 200), ("c", 3, 300)]);
+        // Equal tickets (two waiters joined at once): by id, as every server orders them.
+        let tied = queue(vec![vec![waiter("y", 5, 1), waiter("x", 5, 1)]]);
+        assert_eq!(tied.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), ["x", "y"]);
+        assert!(queue(vec![vec![], vec![]]).is_empty());
+        // A record that does not say since when (an older rlock's) takes the others' word.
+        let unknown = queue(vec![vec![waiter("a", 1, 0)], vec![waiter("a", 1, 50)]]);
+        assert_eq!(unknown[0].who.since_ms, 50);
     }
 
     #[test]

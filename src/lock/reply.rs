@@ -65,6 +65,31 @@ pub struct LockInfo {
     pub waiters: u64,
 }
 
+/// A waiter in a lock's queue, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// The waiter's id: with the ticket, it orders the queue, and it tells waiters apart over a
+    /// quorum. Never shown: anyone who has it can take the waiter out of the queue.
+    pub id: String,
+    /// Its ticket, which orders the queue (the same on every server of a quorum).
+    pub ticket: u64,
+    /// The mode it waits to take the lock in.
+    pub mode: Option<Mode>,
+    /// Who waits (host, pid, user, program, label), and since when it waits (`since_ms`, on
+    /// Redis's clock: when it joined the queue).
+    pub who: Holder,
+}
+
+/// All `status` reads of a lock: whether and how it is held, and who waits for it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Described {
+    /// How it is held; `None` when it is free.
+    pub info: Option<LockInfo>,
+    /// The live waiters, in the order they will be served (a free lock may have some for a
+    /// moment: the first takes it at its next look).
+    pub queue: Vec<Queued>,
+}
+
 impl LockInfo {
     /// The holder that took it first.
     pub fn holder(&self) -> Option<&Holder> {
@@ -153,31 +178,27 @@ pub fn wake(reply: Option<(String, String)>, since: Instant) -> Wake {
     }
 }
 
-/// INSPECT's reply (see scripts/inspect.lua): `None` when the lock is free.
-pub fn info(reply: &[Value]) -> Result<Option<LockInfo>, Odd> {
+/// INSPECT's reply (see scripts/inspect.lua): how the lock is held (`None` when it is free) and
+/// its queue.
+pub fn described(reply: &[Value]) -> Result<Described, Odd> {
     let (Some(held), Some(pttl), Some(waiters)) =
         (number(reply, 0), number(reply, 1), number(reply, 2))
     else {
         return Err(shape(reply));
     };
+    let queue = match reply.get(5) {
+        Some(Value::Array(entries)) => entries.iter().map(queued).collect::<Result<_, _>>()?,
+        _ => return Err(shape(reply)),
+    };
     if held == 0 {
-        return Ok(None);
+        return Ok(Described { info: None, queue });
     }
     let Some(Value::Array(entries)) = reply.get(4) else { return Err(shape(reply)) };
     let mut holders = Vec::new();
     for entry in entries {
         let Value::Array(entry) = entry else { return Err(Odd::Shape("a holder".into())) };
         let ttl = number(entry, 0);
-        let mut pairs = Vec::new();
-        for pair in entry.get(1..).unwrap_or_default().chunks(2) {
-            if let [name, value] = pair {
-                let read = |value| {
-                    String::from_redis_value_ref(value).map_err(|_| Odd::Shape("a field".into()))
-                };
-                pairs.push((read(name)?, read(value)?));
-            }
-        }
-        if let Some(mut holder) = Holder::from_fields(&pairs) {
+        if let Some(mut holder) = Holder::from_fields(&pairs(entry.get(1..).unwrap_or_default())?) {
             holder.ttl = ttl.and_then(lifetime);
             holders.push(holder);
         }
@@ -185,12 +206,41 @@ pub fn info(reply: &[Value]) -> Result<Option<LockInfo>, Odd> {
     holders.sort_by_key(|holder| (holder.since_ms, holder.fence));
     let code = text(reply, 3);
     let mode = if holders.is_empty() { None } else { code.as_deref().and_then(Mode::from_code) };
-    Ok(Some(LockInfo {
+    let info = LockInfo {
         mode,
         ttl: lifetime(pttl),
         holders,
         waiters: u64::try_from(waiters).unwrap_or(0),
-    }))
+    };
+    Ok(Described { info: Some(info), queue })
+}
+
+/// One waiter of INSPECT's queue: {id, ticket, field, value, ...}.
+fn queued(entry: &Value) -> Result<Queued, Odd> {
+    let Value::Array(entry) = entry else { return Err(Odd::Shape("a waiter".into())) };
+    let Some(id) = text(entry, 0) else { return Err(Odd::Shape("a waiter's id".into())) };
+    let fields = pairs(entry.get(2..).unwrap_or_default())?;
+    let mode =
+        fields.iter().find(|(name, _)| name == "mode").and_then(|(_, code)| Mode::from_code(code));
+    Ok(Queued {
+        id,
+        ticket: count(entry, 1),
+        mode,
+        who: Holder::from_fields(&fields).unwrap_or_default(),
+    })
+}
+
+/// Field/value pairs of a record, as the scripts list them.
+fn pairs(values: &[Value]) -> Result<Vec<(String, String)>, Odd> {
+    let read =
+        |value| String::from_redis_value_ref(value).map_err(|_| Odd::Shape("a field".into()));
+    let mut pairs = Vec::new();
+    for pair in values.chunks(2) {
+        if let [name, value] = pair {
+            pairs.push((read(name)?, read(value)?));
+        }
+    }
+    Ok(pairs)
 }
 
 /// PTTL's answer as a lifetime: `None` for a key without expiry (-1); zero for a key just gone.
@@ -303,9 +353,17 @@ mod tests {
         assert_eq!(wake(Some(("q".into(), "nudge".into())), at(0)), Wake::TimedOut);
     }
 
+    fn info(reply: &[Value]) -> Result<Option<LockInfo>, Odd> {
+        described(reply).map(|described| described.info)
+    }
+
+    fn none() -> Value {
+        Value::Array(vec![])
+    }
+
     #[test]
     fn descriptions_of_a_lock() {
-        assert_eq!(info(&[int(0), int(-2), int(0), bulk(""), Value::Array(vec![])]), Ok(None));
+        assert_eq!(info(&[int(0), int(-2), int(0), bulk(""), none(), none()]), Ok(None));
         let holder = |since: &str, fence: &str, pttl| {
             Value::Array(vec![
                 int(pttl),
@@ -325,6 +383,7 @@ mod tests {
             int(2),
             bulk("3"),
             Value::Array(vec![holder("20", "5", 900), holder("10", "4", 300)]),
+            none(),
         ];
         let described = info(&reply).unwrap().unwrap();
         assert_eq!(described.mode, Some(Mode::Limit(3)));
@@ -335,9 +394,41 @@ mod tests {
         assert_eq!(fences, [4, 5]);
         assert_eq!(described.holder().unwrap().ttl, Some(Duration::from_millis(300)));
         // Held by another tool: no holders, so no mode either.
-        let reply = [int(1), int(-1), int(0), bulk("x"), Value::Array(vec![])];
+        let reply = [int(1), int(-1), int(0), bulk("x"), none(), none()];
         let described = info(&reply).unwrap().unwrap();
         assert_eq!((described.mode, described.ttl), (None, None));
         assert!(matches!(info(&[int(1), int(5), int(0), bulk("x")]), Err(Odd::Shape(_))));
+    }
+
+    #[test]
+    fn the_queue_of_a_lock_held_or_free() {
+        let waiter = |id: &str, ticket, mode: &str| {
+            Value::Array(vec![
+                bulk(id),
+                int(ticket),
+                bulk("mode"),
+                bulk(mode),
+                bulk("host"),
+                bulk("build-2"),
+                bulk("pid"),
+                bulk("77"),
+                bulk("label"),
+                bulk("job 9"),
+                bulk("since_ms"),
+                bulk("1700000000000"),
+            ])
+        };
+        let queue = Value::Array(vec![waiter("w1", 3, "x"), waiter("w2", 4, "s")]);
+        // A free lock keeps its queue (the first waiter takes it at its next look).
+        let described = described(&[int(0), int(-2), int(2), bulk(""), none(), queue]).unwrap();
+        assert_eq!(described.info, None);
+        let seen: Vec<_> =
+            described.queue.iter().map(|q| (q.id.as_str(), q.ticket, q.mode)).collect();
+        assert_eq!(seen, [("w1", 3, Some(Mode::Exclusive)), ("w2", 4, Some(Mode::Shared))]);
+        let who = &described.queue[0].who;
+        assert_eq!((who.host.as_str(), who.pid, who.label.as_str()), ("build-2", 77, "job 9"));
+        assert_eq!(who.since_ms, 1.7e12 as u64);
+        let odd = [int(0), int(-2), int(1), bulk(""), none(), Value::Array(vec![int(3)])];
+        assert!(matches!(super::described(&odd), Err(Odd::Shape(_))));
     }
 }

@@ -57,8 +57,12 @@ fn every_command_works_with_locks_on_every_master() {
     let out = rlock_at(&seed).args(["--cluster", "list", "--json"]).output();
     out.expect_code(0);
     let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let mut names: Vec<&str> =
-        listed.as_array().unwrap().iter().filter_map(|lock| lock["key"].as_str()).collect();
+    let mut names: Vec<&str> = listed["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|lock| lock["key"].as_str())
+        .collect();
     names.sort_unstable();
     let mut expected: Vec<&str> = by_node.values().map(String::as_str).collect();
     expected.sort_unstable();

@@ -208,10 +208,13 @@ fn list_shows_the_locks_held_now_among_many_other_keys_using_scan() {
     assert_eq!(names, ["alpha", "beta", "{tagged}"], "{}", out.stdout);
     for line in out.stdout.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
-        assert_eq!(fields.len(), 4, "{line}");
+        assert_eq!(fields.len(), 5, "{line}");
         assert!(fields[1].contains(" pid "), "{line}");
         assert!(fields[2].starts_with("ttl "), "{line}");
         assert!(fields[3].starts_with("fence "), "{line}");
+        // How many wait: beta's one waiter.
+        let waiting = if fields[0] == "beta" { "waiting 1" } else { "waiting 0" };
+        assert_eq!(fields[4], waiting, "{line}");
     }
     let stats: String = server.cmd(&["INFO", "commandstats"]);
     assert!(!stats.contains("cmdstat_keys:"), "KEYS was used: {stats}");
@@ -226,7 +229,8 @@ fn list_shows_the_locks_held_now_among_many_other_keys_using_scan() {
     let out = rlock(&server).args(["list", "--json", "b*"]).output();
     out.expect_code(0);
     let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let listed = listed.as_array().expect("an array");
+    assert_eq!(listed["version"], 1, "{listed}");
+    let listed = listed["locks"].as_array().expect("an array of locks");
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["key"], "beta");
     assert_eq!(listed[0]["held"], true);
@@ -237,12 +241,12 @@ fn list_shows_the_locks_held_now_among_many_other_keys_using_scan() {
     waiter.finish(Duration::from_secs(10)).expect_code(0);
     let out = rlock(&server).args(["list", "--json", "nothing*"]).output();
     out.expect_code(0);
-    assert_eq!(out.stdout.trim(), "[]");
+    assert_eq!(out.stdout.trim(), r#"{"locks":[],"version":1}"#);
 }
 
 /// The fields the README documents for `status --json`, `ttl --json` and each `list --json` entry.
 /// (Sorted: serde_json writes an object's keys in order.)
-const LOCK_FIELDS: [&str; 11] = [
+const LOCK_FIELDS: [&str; 12] = [
     "fence",
     "held",
     "holder",
@@ -250,6 +254,7 @@ const LOCK_FIELDS: [&str; 11] = [
     "key",
     "limit",
     "mode",
+    "queue",
     "redis_key",
     "ttl_ms",
     "version",
@@ -282,7 +287,9 @@ fn status_ttl_and_list_print_one_json_schema() {
     let status = json(&["status", "--json", "job"]);
     let ttl = json(&["ttl", "--json", "job"]);
     let list = json(&["list", "--json"]);
-    let listed = &list.as_array().unwrap()[0];
+    assert_eq!(keys_of(&list), ["locks", "version"], "{list}");
+    assert_eq!(list["version"], 1);
+    let listed = &list["locks"][0];
     for object in [&status, &ttl, listed] {
         assert_eq!(keys_of(object), fields, "{object}");
         assert_eq!(object["key"], "job");

@@ -312,7 +312,7 @@ fn ttl_status_and_list_show_every_holder() {
         out.stdout.lines().map(|line| line.split('\t').next().unwrap()).collect();
     assert_eq!(names, ["db", "db", "one", "pool", "pool", "pool"], "{}", out.stdout);
     let all = json(&rl(&["list", "--json"]).stdout);
-    let counts: Vec<usize> = all
+    let counts: Vec<usize> = all["locks"]
         .as_array()
         .unwrap()
         .iter()

@@ -16,6 +16,7 @@ mod generated;
 mod keys;
 mod limits;
 mod properties;
+mod queue;
 mod quorum;
 mod restarts;
 mod run;

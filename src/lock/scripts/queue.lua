@@ -2,7 +2,8 @@
 -- holders.lua). KEYS[1] lock record, KEYS[2] holder hash, KEYS[3] fencing counter,
 -- KEYS[4] queue (waiter id -> ticket), KEYS[5] alive (waiter id -> deadline in ms, Redis clock).
 -- Per waiter, in the same slot: its wake-up list KEYS[4]:id and its record KEYS[4]:id:holder
--- (token, ttl, grant, mode and the holder fields it will have once it holds the lock).
+-- (token, ttl, grant, mode, since_ms when it joined, and the holder fields it will have once it
+-- holds the lock).
 
 -- How long a pending wake-up is kept for a waiter that never comes to take it.
 local WAKE_TTL_MS = 60000
@@ -38,6 +39,8 @@ local function join(id, ticket, lapse, now, record)
     redis.call('ZADD', KEYS[4], ticket, id)
     redis.call('DEL', record_key(id))
     redis.call('HSET', record_key(id), unpack(record))
+    -- When it joined (status shows how long it has waited); a grant makes it when it took the lock.
+    redis.call('HSET', record_key(id), 'since_ms', now)
     score = ticket
   elseif ticket ~= 0 and score ~= ticket then
     redis.call('ZADD', KEYS[4], ticket, id)
