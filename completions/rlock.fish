@@ -40,9 +40,9 @@ complete -c rlock -n "__fish_rlock_needs_command" -f -a "acquire" -d 'Take the l
 complete -c rlock -n "__fish_rlock_needs_command" -f -a "refresh" -d 'Extend a lock you hold (exit 1 when it is not yours or gone)'
 complete -c rlock -n "__fish_rlock_needs_command" -f -a "release" -d 'Release a lock you hold (exit 1 when it is not yours or gone)'
 complete -c rlock -n "__fish_rlock_needs_command" -f -a "ttl" -d 'Print the lock\'s remaining lifetime, a line per holder, longest first (exit 1 when free)'
-complete -c rlock -n "__fish_rlock_needs_command" -f -a "status" -d 'Show who holds the lock (every holder), since when, its ttl and fence (exit 1 when free)'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "status" -d 'Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in the order they will be served (exit 1 when free)'
 complete -c rlock -n "__fish_rlock_needs_command" -f -a "break" -d 'Force-release a lock someone else holds, an operator\'s tool (exit 1 when it was free)'
-complete -c rlock -n "__fish_rlock_needs_command" -f -a "list" -d 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence'
+complete -c rlock -n "__fish_rlock_needs_command" -f -a "list" -d 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting'
 complete -c rlock -n "__fish_rlock_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c rlock -n "__fish_rlock_needs_command" -f -a "man" -d 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1'
 complete -c rlock -n "__fish_rlock_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -50,6 +50,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand run" -s t -l ttl -d 'Lifetim
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s w -l wait -d 'Wait at most this long for a held lock [default: wait forever]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s E -l conflict-exit-code -d 'Exit with this code when the lock is not obtained' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand run" -l label -d 'Name this hold, as status, list and log show it (a CI job\'s URL, say): at most 200 characters, without control characters' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l kill-grace -d 'Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost or not refreshed in time); both come before the lock can lapse [default: 10s, or a third of a shorter ttl]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
 complete -c rlock -n "__fish_rlock_using_subcommand run" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
@@ -66,6 +67,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand run" -s h -l help -d 'Print 
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s w -l wait -d 'Wait at most this long for a held lock [default: wait forever]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s E -l conflict-exit-code -d 'Exit with this code when the lock is not obtained' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l limit -d 'Let at most N hold the lock at once (a semaphore); every rlock using the lock must give the same N [default: 1, exclusive]' -r
+complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l label -d 'Name this hold, as status, list and log show it (a CI job\'s URL, say): at most 200 characters, without control characters' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s t -l ttl -d 'Lifetime of the lock: it is not refreshed, so refresh it (rlock refresh) or release it before then, or it lapses' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -s r -l redis -d 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters' -r
 complete -c rlock -n "__fish_rlock_using_subcommand acquire" -l tls-ca -d 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system\'s' -r -F
@@ -143,7 +145,7 @@ complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-cert -d 'For re
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l replicas -d 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]' -r
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l prefix -d 'Namespace of every key rlock writes (\'\' locks the bare key, as other Redis lock libraries do)' -r
-complete -c rlock -n "__fish_rlock_using_subcommand list" -l json -d 'Print one JSON array of objects, as status --json prints them'
+complete -c rlock -n "__fish_rlock_using_subcommand list" -l json -d 'Print one JSON object: {"version": 1, "locks": [...]}, each lock as status --json prints it'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -l cluster -d 'The --redis URLs are seed nodes of one Redis Cluster'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -s v -l verbose -d 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
 complete -c rlock -n "__fish_rlock_using_subcommand list" -s q -l quiet -d 'Say nothing on stderr but errors'
@@ -173,9 +175,9 @@ complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_su
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "refresh" -d 'Extend a lock you hold (exit 1 when it is not yours or gone)'
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "release" -d 'Release a lock you hold (exit 1 when it is not yours or gone)'
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "ttl" -d 'Print the lock\'s remaining lifetime, a line per holder, longest first (exit 1 when free)'
-complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "status" -d 'Show who holds the lock (every holder), since when, its ttl and fence (exit 1 when free)'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "status" -d 'Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in the order they will be served (exit 1 when free)'
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "break" -d 'Force-release a lock someone else holds, an operator\'s tool (exit 1 when it was free)'
-complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "list" -d 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence'
+complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "list" -d 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting'
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "man" -d 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1'
 complete -c rlock -n "__fish_rlock_using_subcommand help; and not __fish_seen_subcommand_from run acquire refresh release ttl status break list completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
