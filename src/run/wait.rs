@@ -34,7 +34,7 @@ use anyhow::Result;
 use crate::lock::{Attempt, Holder, Lock, LockInfo, Token, Waiter, Waiting, Wake};
 use crate::redis;
 use crate::report::note::{Note, Outage};
-use crate::report::views::Progress;
+use crate::report::progress::Progress;
 use crate::timing::{self, Lease, NapFacts};
 
 /// How long to wait for a held lock.
