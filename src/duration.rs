@@ -45,6 +45,27 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     Ok(ttl)
 }
 
+/// The shortest interval between two progress lines (`--progress`): more often would fill a
+/// CI log.
+pub const MIN_PROGRESS: Duration = Duration::from_secs(1);
+
+/// Parses `--progress`: `0` (or any zero duration) for none, otherwise a duration of at least
+/// [`MIN_PROGRESS`].
+pub fn parse_progress(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let every = parse(text)?;
+    if !every.is_zero() && every < MIN_PROGRESS {
+        return Err(format!(
+            "progress lines every {} would be too many: give at least {}, or 0 for none",
+            humantime::format_duration(every),
+            humantime::format_duration(MIN_PROGRESS)
+        ));
+    }
+    Ok(every)
+}
+
 /// A duration for people: whole milliseconds, with the larger units humantime picks.
 pub fn show(duration: Duration) -> String {
     let millis = Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));

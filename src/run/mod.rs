@@ -24,6 +24,7 @@ use crate::process::descendants;
 use crate::process::guardian::Guardian;
 use crate::redis::Endpoint;
 use crate::report;
+use crate::report::progress;
 use crate::timing::{Lease, REDIS_TIMEOUT};
 use keepalive::{KeepAlive, Refresh};
 use signals::Listener;
@@ -44,6 +45,8 @@ pub struct RunRequest {
     pub replicas: u32,
     /// `--label`: what status, list and log call this hold ('' for none).
     pub label: String,
+    /// `--progress`: how often a wait off a terminal says how it goes (`None`: never).
+    pub progress: Option<Duration>,
     pub command: Vec<OsString>,
 }
 
@@ -53,6 +56,8 @@ pub(crate) enum Event {
     Signal(i32),
     /// SIGCHLD: the command may have stopped or ended.
     Child,
+    /// SIGWINCH: the terminal was resized.
+    Resized,
     /// The wait for the lock ended.
     Wait(Box<Outcome>),
     /// A refresh's result.
@@ -96,6 +101,7 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         holder: Holder::for_command(&request.command).labelled(&request.label),
         patience: request.patience,
         grace: request.kill_grace,
+        progress: request.progress,
     };
     // The first try is made here; if it settles the wait, its outcome is the first event.
     let (waiting, first) = match wait::start(lock, take, reporter(&events, Event::waited))? {
@@ -216,6 +222,10 @@ impl Driver {
     fn inputs(&mut self, event: Event) -> Vec<Input> {
         match event {
             Event::Signal(signal) => vec![Input::Signal(signal)],
+            Event::Resized => {
+                progress::redraw();
+                Vec::new()
+            }
             Event::Child => {
                 let Some(child) = self.child else { return Vec::new() };
                 let mut inputs = Vec::new();
@@ -371,6 +381,7 @@ pub(crate) fn take(lock: Lock, request: wait::Request) -> Result<Taken> {
                 return Ok(Taken::Interrupted(signal));
             }
             Ok(Event::Wait(outcome)) => return taken(*outcome),
+            Ok(Event::Resized) => progress::redraw(),
             Ok(Event::Child | Event::Refresh(_)) => {}
             Err(_) => bail!("the wait for the lock ended without an answer"),
         }
