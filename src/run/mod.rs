@@ -11,6 +11,7 @@ pub(crate) mod wait;
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -227,6 +228,7 @@ impl Driver {
                 Vec::new()
             }
             Event::Child => {
+                self.check_guardian();
                 let Some(child) = self.child else { return Vec::new() };
                 let mut inputs = Vec::new();
                 while self.ended.is_none()
@@ -280,8 +282,10 @@ impl Driver {
                 None
             }
             Action::Guard(at) => {
-                if let Some(guardian) = &self.guardian {
-                    let _ = guardian.deadline(at);
+                if let Some(guardian) = &self.guardian
+                    && guardian.deadline(at).is_err()
+                {
+                    self.check_guardian();
                 }
                 None
             }
@@ -315,6 +319,22 @@ impl Driver {
             let _ = guardian.watch(child.pid());
         }
         Input::Started { pid: child.pid() }
+    }
+
+    /// Whether the guardian was killed (only SIGKILL can do it): if so, says so, once, and goes
+    /// on without it; the lock stays held and the command runs on.
+    fn check_guardian(&mut self) {
+        let Some(status) = self.guardian.as_mut().and_then(Guardian::ended) else { return };
+        let pid = self.guardian.take().map_or(0, |guardian| guardian.pid());
+        let how = match (status.signal(), status.code()) {
+            (Some(signal), _) => format!("was killed by {}", report::signal_name(signal)),
+            (None, Some(code)) => format!("exited with code {code}"),
+            (None, None) => "ended".to_owned(),
+        };
+        report::notice(format_args!(
+            "the guardian process (pid {pid}) {how}: rlock goes on and keeps the lock, but if \
+             rlock is killed now, its command goes on without the lock"
+        ));
     }
 
     /// The processes the command left behind that still run: rlock's children but for the
