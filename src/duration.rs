@@ -105,6 +105,16 @@ mod tests {
     }
 
     #[test]
+    fn progress_is_zero_for_none_or_at_least_a_second() {
+        assert_eq!(parse_progress("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_progress("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_progress("1s"), Ok(MIN_PROGRESS));
+        assert_eq!(parse_progress("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_progress("500ms").unwrap_err().contains("at least 1s, or 0 for none"));
+        assert!(parse_progress("10").unwrap_err().contains("no unit"));
+    }
+
+    #[test]
     fn show_rounds_to_milliseconds() {
         assert_eq!(show(Duration::from_micros(1_500_700)), "1s 500ms");
     }

@@ -181,7 +181,7 @@ pub fn is_me() -> bool {
 /// The guardian's life: with nothing of rlock's open but its pipe (not the terminal, not a
 /// connection to Redis), it takes orders until rlock is gone or the deadline passes, then kills
 /// the watched group, and rlock's other children should rlock still live. Every signal that
-/// can be blocked is (see [`shrug_off_signals`]).
+/// can be blocked is: a signal sent to it does nothing.
 pub fn serve() -> ! {
     // Started as /proc/self/exe, the kernel calls it "exe": give it its own name.
     let _ = nix::sys::prctl::set_name(c"rlock-guardian");

@@ -87,6 +87,9 @@ impl Progress {
         true
     }
 
+    /// Shows what the last look at the lock found (`waiting`), `waited` into the wait: on a
+    /// terminal, drawn in place; off one, a line if one is due (or, with `-v`, if our place
+    /// changed).
     pub fn show(&mut self, waiting: &Waiting, waited: Duration) {
         let holder = match &waiting.holder {
             Some(_) if waiting.holders > 1 => format!("held by {} holders", waiting.holders),

@@ -311,7 +311,9 @@ fn waiting_on_a_terminal(
 ) -> String {
     use std::io::Read;
     let token = acquire(server, key);
-    let pty = nix::pty::openpty(None, None).expect("cannot open a pseudo-terminal");
+    // Wide enough for the whole line, however long the host's name.
+    let size = nix::pty::Winsize { ws_row: 24, ws_col: 250, ws_xpixel: 0, ws_ypixel: 0 };
+    let pty = nix::pty::openpty(Some(&size), None).expect("cannot open a pseudo-terminal");
     let mut waiter = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
         .env("RLOCK_REDIS", server.url())
         .env_remove("NO_COLOR")
