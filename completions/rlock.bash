@@ -131,7 +131,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__acquire)
-            opts="-w -n -E -t -r -v -q -h --wait --no-wait --conflict-exit-code --limit --shared --label --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-w -n -E -t -r -v -q -h --wait --no-wait --conflict-exit-code --limit --shared --label --progress --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,6 +158,10 @@ _rlock() {
                     return 0
                     ;;
                 --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -641,7 +645,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__run)
-            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --label --kill-grace --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --label --progress --kill-grace --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -676,6 +680,10 @@ _rlock() {
                     return 0
                     ;;
                 --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

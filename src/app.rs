@@ -66,6 +66,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
                 kill_grace: timing::kill_grace(args.take.ttl, args.kill_grace)
                     .map_err(anyhow::Error::msg)?,
                 replicas,
+                progress: progress(&args.take),
                 label: args.take.label.unwrap_or_default(),
                 command: args.command,
             };
@@ -112,6 +113,11 @@ fn patience(take: &TakeArgs) -> Patience {
     }
 }
 
+/// How often a wait off a terminal says how it goes (`None`: never, `--progress 0`).
+fn progress(take: &TakeArgs) -> Option<std::time::Duration> {
+    Some(take.progress.unwrap_or(timing::PROGRESS_EVERY)).filter(|every| !every.is_zero())
+}
+
 fn acquire(servers: Vec<Endpoint>, prefix: &str, replicas: u32, args: AcquireArgs) -> Result<Exit> {
     let lock = lock(servers, prefix, &args.key)?
         .with_mode(Some(args.take.mode.mode()))
@@ -124,6 +130,7 @@ fn acquire(servers: Vec<Endpoint>, prefix: &str, replicas: u32, args: AcquireArg
         holder: Holder::for_parent().labelled(args.take.label.as_deref().unwrap_or_default()),
         patience: patience(&args.take),
         grace: std::time::Duration::ZERO,
+        progress: progress(&args.take),
     };
     let name = args.key.key;
     match run::take(lock, request)? {

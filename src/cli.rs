@@ -290,6 +290,12 @@ pub struct TakeArgs {
     /// characters, without control characters
     #[arg(long, value_name = "TEXT", env = "RLOCK_LABEL", value_parser = parse_label)]
     pub label: Option<String>,
+
+    /// While waiting with stderr not a terminal, say who holds the lock, for how long, and our
+    /// place in the queue when the wait starts and then this often (at least 1s); 0: never, nor
+    /// the waiting line on a terminal [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_progress)]
+    pub progress: Option<Duration>,
 }
 
 /// The longest `--label`, in characters.

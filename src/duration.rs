@@ -45,6 +45,27 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     Ok(ttl)
 }
 
+/// The shortest interval between two progress lines (`--progress`): more often would fill a
+/// CI log.
+pub const MIN_PROGRESS: Duration = Duration::from_secs(1);
+
+/// Parses `--progress`: `0` (or any zero duration) for none, otherwise a duration of at least
+/// [`MIN_PROGRESS`].
+pub fn parse_progress(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let every = parse(text)?;
+    if !every.is_zero() && every < MIN_PROGRESS {
+        return Err(format!(
+            "progress lines every {} would be too many: give at least {}, or 0 for none",
+            humantime::format_duration(every),
+            humantime::format_duration(MIN_PROGRESS)
+        ));
+    }
+    Ok(every)
+}
+
 /// A duration for people: whole milliseconds, with the larger units humantime picks.
 pub fn show(duration: Duration) -> String {
     let millis = Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
@@ -81,6 +102,16 @@ mod tests {
         assert!(parse_ttl("10ms").unwrap_err().contains("too short"));
         assert!(parse_ttl("5y").unwrap_err().contains("too long"));
         assert_eq!(parse_ttl("100ms"), Ok(MIN_TTL));
+    }
+
+    #[test]
+    fn progress_is_zero_for_none_or_at_least_a_second() {
+        assert_eq!(parse_progress("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_progress("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_progress("1s"), Ok(MIN_PROGRESS));
+        assert_eq!(parse_progress("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_progress("500ms").unwrap_err().contains("at least 1s, or 0 for none"));
+        assert!(parse_progress("10").unwrap_err().contains("no unit"));
     }
 
     #[test]

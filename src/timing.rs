@@ -44,6 +44,9 @@ pub const WAKE_SLACK: Duration = Duration::from_millis(50);
 pub const STDERR_FLUSH: Duration = Duration::from_secs(1);
 /// How often a waiting line on a terminal is redrawn, at least.
 const STATUS_LINE_EVERY: Duration = Duration::from_secs(1);
+/// How often a wait off a terminal says how it goes, unless `--progress` says otherwise (the
+/// first line comes when the wait starts).
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 /// A waiter getting back to Redis backs off starting about this long, doubling each time, up
 /// to [`BACKOFF_MAX`].
 const BACKOFF_FIRST: Duration = Duration::from_millis(50);
@@ -198,14 +201,16 @@ pub struct NapFacts {
     pub grant: Duration,
     /// A waiting line is shown on a terminal.
     pub status_line: bool,
+    /// Until the next progress line off a terminal is due (`None`: none is).
+    pub line_due: Option<Duration>,
     /// Until its patience runs out (`None`: it waits forever).
     pub left: Option<Duration>,
 }
 
 /// How long a waiter in the queue sleeps on its wake-up list: its heartbeat (shorter at the
 /// head), no later than just after the holder's lifetime ends (a crashed holder sends no
-/// wake-up), at most half its grant, once a second with a waiting line, never past its patience,
-/// and never less than 10 ms.
+/// wake-up), at most half its grant, once a second with a waiting line, no later than the next
+/// progress line, never past its patience, and never less than 10 ms.
 pub fn queue_nap(facts: NapFacts) -> Duration {
     let mut nap = if facts.head { HEARTBEAT_HEAD } else { HEARTBEAT_BEHIND };
     if facts.head
@@ -216,6 +221,9 @@ pub fn queue_nap(facts: NapFacts) -> Duration {
     nap = nap.min(facts.grant / 2);
     if facts.status_line {
         nap = nap.min(STATUS_LINE_EVERY);
+    }
+    if let Some(due) = facts.line_due {
+        nap = nap.min(due);
     }
     if let Some(left) = facts.left {
         nap = nap.min(left);
@@ -425,6 +433,7 @@ mod tests {
             holder_ttl: Some(Duration::from_secs(20)),
             grant: LAPSE,
             status_line: false,
+            line_due: None,
             left: None,
         };
         assert_eq!(queue_nap(facts), HEARTBEAT_BEHIND);
@@ -435,6 +444,8 @@ mod tests {
         // Half the grant, the status line, the patience, and the floor.
         assert_eq!(queue_nap(NapFacts { grant: Duration::from_secs(1), ..facts }), 500 * MS);
         assert_eq!(queue_nap(NapFacts { status_line: true, ..facts }), Duration::from_secs(1));
+        assert_eq!(queue_nap(NapFacts { line_due: Some(300 * MS), ..facts }), 300 * MS);
+        assert_eq!(queue_nap(NapFacts { line_due: Some(Duration::ZERO), ..facts }), MIN_NAP);
         assert_eq!(queue_nap(NapFacts { left: Some(40 * MS), ..facts }), 40 * MS);
         assert_eq!(queue_nap(NapFacts { left: Some(Duration::ZERO), ..facts }), MIN_NAP);
     }

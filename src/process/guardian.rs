@@ -1,12 +1,18 @@
 //! The guardian: a small process outside rlock's address space that kills the command's whole
 //! process group when rlock dies (SIGKILL, a crash) without dismissing it, or when the lock's
 //! deadline passes without rlock moving it on (rlock frozen: SIGSTOP, a debugger, starved of
-//! CPU). It is rlock's own binary started again as `rlock-guardian` (its argv[0]; see
-//! [`is_me`]), in a process group of its own, so that a signal to rlock's group (Ctrl-C, or
-//! `kill -9 -PGID` from a CI runner) leaves it alive to do its job. rlock tells it the command's
-//! group and each new deadline down a pipe, its standard input ([`Order`]); end of file on that
-//! pipe means rlock is gone. rlock dismisses it by killing it (it has nothing to tidy up), which
-//! also ends one still starting.
+//! CPU). It is rlock's own binary started again as `rlock-guardian` (its argv[0], see
+//! [`is_me`], and its name, so that `ps` and `pgrep rlock-guardian` show it for what it is), in a
+//! process group of its own, so that a signal to rlock's group (Ctrl-C, or `kill -9 -PGID` from
+//! a CI runner) leaves it alive to do its job. rlock tells it the command's group and each new
+//! deadline down a pipe, its standard input ([`Order`]); end of file on that pipe means rlock is
+//! gone. rlock dismisses it by killing it (it has nothing to tidy up), which also ends one still
+//! starting.
+//!
+//! A signal sent to the guardian does nothing (it keeps them all blocked), so that neither a
+//! mistaken `pkill rlock` nor a terminal's signals can take the safety net away: rlock is the
+//! one to signal. Only SIGKILL ends it (and SIGSTOP freezes it until SIGCONT); rlock hears of its
+//! end, says so, and goes on without it, holding the lock.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -16,13 +22,14 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, killpg, pthread_sigmask};
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::Pid;
 
 use crate::process::descendants;
 
-/// The guardian's name: its argv[0], and so what `ps` shows.
+/// The guardian's name: its argv[0] (what `ps` shows), and its name in the kernel (what `pgrep`
+/// matches and `ps -o comm` shows; at most 15 bytes).
 const NAME: &str = "rlock-guardian";
 
 /// What rlock tells its guardian.
@@ -132,6 +139,12 @@ impl Guardian {
         self.child.id()
     }
 
+    /// How the guardian ended, if it has (it is reaped then; someone killed it); `None` while it
+    /// runs.
+    pub fn ended(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// The command started as the leader of `group`.
     pub fn watch(&self, group: u32) -> io::Result<()> {
         let group = i32::try_from(group).map_err(io::Error::other)?;
@@ -167,10 +180,12 @@ pub fn is_me() -> bool {
 
 /// The guardian's life: with nothing of rlock's open but its pipe (not the terminal, not a
 /// connection to Redis), it takes orders until rlock is gone or the deadline passes, then kills
-/// the watched group, and rlock's other children should rlock still live. The signals rlock
-/// blocked (SIGINT, SIGTERM, SIGHUP, SIGQUIT, the job-control ones) were blocked when it
-/// started, and stay so: they are not the guardian's.
+/// the watched group, and rlock's other children should rlock still live. Every signal that
+/// can be blocked is: a signal sent to it does nothing.
 pub fn serve() -> ! {
+    // Started as /proc/self/exe, the kernel calls it "exe": give it its own name.
+    let _ = nix::sys::prctl::set_name(c"rlock-guardian");
+    shrug_off_signals();
     // The pipe is standard input. Nothing else is the guardian's: not standard output and
     // error (/dev/null), nor a descriptor rlock was given by whoever started it.
     close_all_but(0);
@@ -220,6 +235,19 @@ pub fn serve() -> ! {
         kill(Some(group));
     }
     std::process::exit(0)
+}
+
+/// Blocks every signal but those that report a fault of the guardian's own (SIGSEGV and the
+/// like, which blocking would not stop): a signal an operator sends it (SIGTERM, SIGINT,
+/// SIGHUP, SIGQUIT, SIGTSTP, SIGUSR1...) stays pending and does nothing. SIGKILL and SIGSTOP
+/// cannot be blocked. Most of them came blocked from rlock already; this makes it all of them.
+fn shrug_off_signals() {
+    let mut blocked = SigSet::all();
+    for fault in [Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGFPE, Signal::SIGILL, Signal::SIGTRAP]
+    {
+        blocked.remove(fault);
+    }
+    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None);
 }
 
 /// Reads one order from the pipe; `None` at end of file or on an error (rlock is gone).

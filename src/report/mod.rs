@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::redis;
 
 pub mod note;
+pub mod progress;
 pub mod views;
 
 static LEVEL: AtomicI8 = AtomicI8::new(0);

@@ -11,6 +11,7 @@ pub(crate) mod wait;
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,7 @@ use crate::process::descendants;
 use crate::process::guardian::Guardian;
 use crate::redis::Endpoint;
 use crate::report;
+use crate::report::progress;
 use crate::timing::{Lease, REDIS_TIMEOUT};
 use keepalive::{KeepAlive, Refresh};
 use signals::Listener;
@@ -44,6 +46,8 @@ pub struct RunRequest {
     pub replicas: u32,
     /// `--label`: what status, list and log call this hold ('' for none).
     pub label: String,
+    /// `--progress`: how often a wait off a terminal says how it goes (`None`: never).
+    pub progress: Option<Duration>,
     pub command: Vec<OsString>,
 }
 
@@ -53,6 +57,8 @@ pub(crate) enum Event {
     Signal(i32),
     /// SIGCHLD: the command may have stopped or ended.
     Child,
+    /// SIGWINCH: the terminal was resized.
+    Resized,
     /// The wait for the lock ended.
     Wait(Box<Outcome>),
     /// A refresh's result.
@@ -96,6 +102,7 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         holder: Holder::for_command(&request.command).labelled(&request.label),
         patience: request.patience,
         grace: request.kill_grace,
+        progress: request.progress,
     };
     // The first try is made here; if it settles the wait, its outcome is the first event.
     let (waiting, first) = match wait::start(lock, take, reporter(&events, Event::waited))? {
@@ -216,7 +223,12 @@ impl Driver {
     fn inputs(&mut self, event: Event) -> Vec<Input> {
         match event {
             Event::Signal(signal) => vec![Input::Signal(signal)],
+            Event::Resized => {
+                progress::redraw();
+                Vec::new()
+            }
             Event::Child => {
+                self.check_guardian();
                 let Some(child) = self.child else { return Vec::new() };
                 let mut inputs = Vec::new();
                 while self.ended.is_none()
@@ -270,8 +282,10 @@ impl Driver {
                 None
             }
             Action::Guard(at) => {
-                if let Some(guardian) = &self.guardian {
-                    let _ = guardian.deadline(at);
+                if let Some(guardian) = &self.guardian
+                    && guardian.deadline(at).is_err()
+                {
+                    self.check_guardian();
                 }
                 None
             }
@@ -305,6 +319,22 @@ impl Driver {
             let _ = guardian.watch(child.pid());
         }
         Input::Started { pid: child.pid() }
+    }
+
+    /// Whether the guardian was killed (only SIGKILL can do it): if so, says so, once, and goes
+    /// on without it; the lock stays held and the command runs on.
+    fn check_guardian(&mut self) {
+        let Some(status) = self.guardian.as_mut().and_then(Guardian::ended) else { return };
+        let pid = self.guardian.take().map_or(0, |guardian| guardian.pid());
+        let how = match (status.signal(), status.code()) {
+            (Some(signal), _) => format!("was killed by {}", report::signal_name(signal)),
+            (None, Some(code)) => format!("exited with code {code}"),
+            (None, None) => "ended".to_owned(),
+        };
+        report::notice(format_args!(
+            "the guardian process (pid {pid}) {how}: rlock goes on and keeps the lock, but if \
+             rlock is killed now, its command goes on without the lock"
+        ));
     }
 
     /// The processes the command left behind that still run: rlock's children but for the
@@ -371,6 +401,7 @@ pub(crate) fn take(lock: Lock, request: wait::Request) -> Result<Taken> {
                 return Ok(Taken::Interrupted(signal));
             }
             Ok(Event::Wait(outcome)) => return taken(*outcome),
+            Ok(Event::Resized) => progress::redraw(),
             Ok(Event::Child | Event::Refresh(_)) => {}
             Err(_) => bail!("the wait for the lock ended without an answer"),
         }

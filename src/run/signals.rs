@@ -1,6 +1,8 @@
 //! The signals rlock passes on to the command (SIGINT, SIGTERM, SIGHUP and SIGQUIT), the
 //! job-control ones it stops and continues the command with (SIGTSTP, SIGTTIN, SIGTTOU,
-//! SIGCONT), and SIGCHLD, heard on one thread and sent on as events.
+//! SIGCONT), SIGCHLD, and SIGWINCH (the terminal was resized: the waiting line is redrawn; it is
+//! not passed on, and the command, whose disposition of it is the default, hears of a resize as
+//! it would without rlock), heard on one thread and sent on as events.
 
 use std::sync::mpsc::Sender;
 
@@ -8,7 +10,7 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use nix::unistd::Pid;
 use signal_hook::consts::{
-    SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU,
+    SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH,
 };
 use signal_hook::iterator::{Handle, Signals};
 
@@ -23,12 +25,13 @@ const JOB_CONTROL: [i32; 4] = [SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT];
 
 /// The signals rlock takes: the forwarded ones it did not find ignored; with `children`, the
 /// job-control ones it did not find ignored, and SIGCHLD (whatever its disposition was: rlock
-/// needs to hear of its command).
+/// needs to hear of its command); SIGWINCH unless ignored.
 fn wanted(children: bool) -> Vec<i32> {
     let mut wanted: Vec<i32> = FORWARDED.to_vec();
     if children {
         wanted.extend(JOB_CONTROL);
     }
+    wanted.push(SIGWINCH);
     wanted.retain(|&signal| !signal_is_ignored(signal));
     if children {
         wanted.push(SIGCHLD);
@@ -71,7 +74,8 @@ pub(crate) fn unblocked_for<T>(children: bool, start: impl FnOnce() -> T) -> T {
 }
 
 /// Catches the signals [`block`] blocked, on a thread of its own, for as long as it lives: each
-/// becomes an [`Event::Signal`], and SIGCHLD an [`Event::Child`].
+/// becomes an [`Event::Signal`], SIGCHLD an [`Event::Child`] and SIGWINCH an
+/// [`Event::Resized`].
 pub(crate) struct Listener {
     handle: Handle,
 }
@@ -87,8 +91,11 @@ impl Listener {
             .spawn(move || {
                 let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
                 for signal in signals.forever() {
-                    let event =
-                        if signal == SIGCHLD { Event::Child } else { Event::Signal(signal) };
+                    let event = match signal {
+                        SIGCHLD => Event::Child,
+                        SIGWINCH => Event::Resized,
+                        signal => Event::Signal(signal),
+                    };
                     if events.send(event).is_err() {
                         break;
                     }

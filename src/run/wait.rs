@@ -34,7 +34,7 @@ use anyhow::Result;
 use crate::lock::{Attempt, Holder, Lock, LockInfo, Token, Waiter, Waiting, Wake};
 use crate::redis;
 use crate::report::note::{Note, Outage};
-use crate::report::views::Progress;
+use crate::report::progress::Progress;
 use crate::timing::{self, Lease, NapFacts};
 
 /// How long to wait for a held lock.
@@ -57,6 +57,9 @@ pub struct Request {
     /// lease left that the command would have to be stopped at once is given back, and waited
     /// for again (see [`timing::startable`]).
     pub grace: Duration,
+    /// `--progress`: off a terminal, how often to say how the wait goes (`None`: never, nor a
+    /// waiting line on a terminal).
+    pub progress: Option<Duration>,
 }
 
 /// How a wait ended.
@@ -237,7 +240,7 @@ impl Turn {
     /// Waits, from what the last try found, until the lock is ours or the patience runs out;
     /// `None` when the wait was given up.
     fn wait(&mut self, mut waiting: Waiting) -> Option<Outcome> {
-        let mut progress = Progress::new(&self.lock.keys().name);
+        let mut progress = Progress::new(&self.lock.keys().name, self.request.progress);
         loop {
             progress.show(&waiting, self.started.elapsed());
             let Some(waiter) = self.waiter.clone() else {
@@ -250,6 +253,7 @@ impl Turn {
                 holder_ttl: waiting.ttl,
                 grant: waiter.grant,
                 status_line: progress.on_terminal(),
+                line_due: progress.line_due(),
                 left,
             });
             // No call may keep the wait much past its patience, however slow Redis answers: the

@@ -263,7 +263,11 @@ pub(crate) fn take_turns(
                         }
                         if code == 125 {
                             let mut failures = holders.failures.lock().unwrap();
-                            let why = out.stderr.lines().next().unwrap_or_default().to_owned();
+                            let mut lines = out.stderr.lines();
+                            let why = lines
+                                .find(|line| !line.starts_with("rlock: waiting for "))
+                                .unwrap_or_default()
+                                .to_owned();
                             if !failures.contains(&why) && failures.len() < 5 {
                                 failures.push(why);
                             }

@@ -128,6 +128,21 @@ impl Running {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// What it wrote on stderr so far, read without moving the offset of the file, which rlock
+    /// shares.
+    pub fn stderr_so_far(&self) -> String {
+        use std::os::unix::fs::FileExt;
+        let mut seen = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = self.stderr.read_at(&mut buffer, seen.len() as u64) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buffer[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
     /// Waits for it to exit, at most `limit` (then kills it and fails the test).
     pub fn finish(mut self, limit: Duration) -> Finished {
         let deadline = Instant::now() + limit;

@@ -216,3 +216,107 @@ fn a_signal_at_any_moment_of_start_up_leaves_the_lock_free() {
         assert!(lock_is_free(&server, "startup"), "step {step}: the lock was left held");
     }
 }
+
+/// The guardian of rlock `rlock`, found as `pgrep -P RLOCK rlock-guardian` would: by its name in
+/// the kernel. Its argv[0] says the same.
+fn guardian_of(rlock: i32) -> i32 {
+    let mut found = None;
+    let named = || {
+        let children = std::fs::read_to_string(format!("/proc/{rlock}/task/{rlock}/children"));
+        found = children.unwrap_or_default().split_whitespace().find_map(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            (comm == "rlock-guardian\n").then(|| pid.parse().ok()).flatten()
+        });
+        found.is_some()
+    };
+    assert!(
+        eventually(Duration::from_secs(10), named),
+        "no child of rlock is named rlock-guardian"
+    );
+    let guardian = found.unwrap_or_default();
+    let cmdline = std::fs::read(format!("/proc/{guardian}/cmdline")).unwrap_or_default();
+    assert!(cmdline.starts_with(b"rlock-guardian\0"), "{:?}", String::from_utf8_lossy(&cmdline));
+    guardian
+}
+
+/// The names of rlock's threads, as `ps -L` and `top -H` show them.
+fn thread_names(rlock: i32) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{rlock}/task")).unwrap();
+    let comm = |task: std::fs::DirEntry| std::fs::read_to_string(task.path().join("comm")).ok();
+    tasks.filter_map(|task| comm(task.ok()?)).map(|name| name.trim_end().to_owned()).collect()
+}
+
+/// The command of the guardian tests: it says it started, then ends with 7 once the file `go`
+/// is there (in 20 s at most).
+const UNTIL_GO: &str = r#"echo started > started
+for i in $(seq 400); do [ -e go ] && exit 7; sleep 0.05; done; exit 9"#;
+
+/// The guardian shows as `rlock-guardian` in ps and pgrep, and rlock's threads by what they do.
+/// A signal an operator sends the guardian (a `pkill rlock` that matched it, say) does nothing:
+/// the command runs on, and rlock releases the lock and passes the command's status on.
+#[test]
+fn the_guardian_is_named_and_shrugs_off_signals_sent_to_it() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let running = rlock(&server)
+        .current_dir(dir.path())
+        // A short ttl: the refresh thread starts with the first refresh, a third of it in.
+        .args(["run", "-t", "3s", "guarded", "--", "sh", "-c", UNTIL_GO])
+        .spawn();
+    read_line(&dir.path().join("started"));
+    let rlock = running.pid().as_raw();
+    let guardian = guardian_of(rlock);
+    let threads = || thread_names(rlock);
+    assert!(
+        eventually(Duration::from_secs(10), || threads().contains(&"rlock-refresh".to_owned())),
+        "{:?}",
+        threads()
+    );
+    let names = threads();
+    assert!(names.contains(&"rlock-signals".to_owned()), "{names:?}");
+    assert!(names.iter().all(|name| name.starts_with("rlock")), "{names:?}");
+
+    let signals = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT];
+    let job_control = [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU];
+    for signal in signals.into_iter().chain(job_control).chain([Signal::SIGUSR1, Signal::SIGALRM]) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(guardian), signal).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let stat = std::fs::read_to_string(format!("/proc/{guardian}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+    assert_eq!(state, Some(Some('S')), "the guardian should sleep on as before: {stat}");
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = running.finish(Duration::from_secs(20));
+    out.expect_code(7);
+    assert!(!out.stderr.contains("guardian"), "{}", out.stderr);
+    assert!(lock_is_free(&server, "guarded"));
+    assert!(eventually(Duration::from_secs(5), || process_is_dead(guardian)));
+}
+
+/// SIGKILL does end the guardian: rlock says so once, keeps the lock (refreshing it past its ttl)
+/// and runs the command to its end.
+#[test]
+fn rlock_goes_on_holding_the_lock_when_its_guardian_is_killed() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let running = rlock(&server)
+        .current_dir(dir.path())
+        .args(["run", "-t", "1s", "unguarded", "--", "sh", "-c", UNTIL_GO])
+        .spawn();
+    read_line(&dir.path().join("started"));
+    let guardian = guardian_of(running.pid().as_raw());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(guardian), Signal::SIGKILL).unwrap();
+    let said = || running.stderr_so_far().contains("guardian process");
+    assert!(eventually(Duration::from_secs(10), said), "rlock should say its guardian is gone");
+    // Past the ttl twice over: still held, refreshed by rlock.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(server.cmd::<i64>(&["EXISTS", "rlock:unguarded"]), 1, "the lock should be held");
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = running.finish(Duration::from_secs(20));
+    out.expect_code(7);
+    let told: Vec<&str> = out.stderr.lines().filter(|line| line.contains("guardian")).collect();
+    assert_eq!(told.len(), 1, "{}", out.stderr);
+    assert!(told[0].contains(&format!("(pid {guardian}) was killed by SIGKILL")), "{}", out.stderr);
+    assert!(told[0].contains("keeps the lock"), "{}", out.stderr);
+    assert!(lock_is_free(&server, "unguarded"));
+}

@@ -240,19 +240,64 @@ fn status_counts_the_waiters() {
     }
 }
 
+/// The lines of `stderr` that say how the wait for `key` goes.
+fn progress_lines(stderr: &str, key: &str) -> Vec<String> {
+    let start = format!("rlock: waiting for '{key}': ");
+    stderr.lines().filter(|line| line.starts_with(&start)).map(str::to_owned).collect()
+}
+
+/// Off a terminal, a wait says how it goes when it starts and then every `--progress`: who holds
+/// the lock and for how long, our place, how long we waited. `-q` and `--progress 0` say
+/// nothing, and NO_COLOR changes nothing.
 #[test]
-fn waiting_is_silent_off_a_terminal_unless_verbose() {
+fn waiting_off_a_terminal_says_how_it_goes_at_the_start_and_then_every_interval() {
     let server = RedisServer::start();
-    let token = acquire(&server, "silent");
-    let quiet = start_waiter(&server, "silent", 1, &[], "true");
-    let verbose = start_waiter(&server, "silent", 2, &["-v"], "true");
-    release(&server, "silent", &token);
-    let out = quiet.finish(Duration::from_secs(10));
-    assert_eq!(out.stderr, "");
-    let out = verbose.finish(Duration::from_secs(10));
-    assert!(out.stderr.contains("waiting for 'silent'"), "{}", out.stderr);
-    assert!(out.stderr.contains("place 2 of 2"), "{}", out.stderr);
-    assert!(!out.stderr.contains('\r'), "no control characters off a terminal");
+    let key = "progress";
+    let token = acquire(&server, key);
+    let every = start_waiter(&server, key, 1, &["--progress", "1s"], "true");
+    let no_color = rlock(&server)
+        .env("NO_COLOR", "1")
+        .args(["run", "--progress", "1s", key, "--", "true"])
+        .spawn();
+    assert!(eventually(Duration::from_secs(10), || queued(&server, key) == 2));
+    let quiet = start_waiter(&server, key, 3, &["-q", "--progress", "1s"], "true");
+    let none = start_waiter(&server, key, 4, &["--progress", "0"], "true");
+    let default = start_waiter(&server, key, 5, &[], "true");
+    let host = nix::unistd::gethostname().unwrap().to_string_lossy().into_owned();
+    for (waiter, what) in [(&every, "--progress 1s"), (&no_color, "NO_COLOR=1")] {
+        let enough = || progress_lines(&waiter.stderr_so_far(), key).len() >= 3;
+        assert!(
+            eventually(Duration::from_secs(20), enough),
+            "{what}: a line at the start and one a second: {}",
+            waiter.stderr_so_far()
+        );
+        let lines = progress_lines(&waiter.stderr_so_far(), key);
+        assert!(lines[0].ends_with("waited 0s"), "{what}: {lines:?}");
+        for line in &lines {
+            assert!(line.contains(&format!("held by {host} pid ")), "{what}: {line}");
+            assert!(line.contains("s; place ") && line.contains(" of "), "{what}: {line}");
+        }
+        assert!(!lines.last().unwrap().ends_with("waited 0s"), "{what}: {lines:?}");
+    }
+    let lines = progress_lines(&default.stderr_so_far(), key);
+    assert!(!lines.is_empty(), "the default says when the wait starts");
+    assert!(lines[0].contains("place 5 of 5") && lines[0].ends_with("waited 0s"), "{lines:?}");
+    assert_eq!(quiet.stderr_so_far(), "", "-q says nothing");
+    assert_eq!(none.stderr_so_far(), "", "--progress 0 says nothing");
+    release(&server, key, &token);
+    for waiter in [every, no_color, quiet, none, default] {
+        let out = waiter.finish(Duration::from_secs(20));
+        out.expect_code(0);
+        assert!(!out.stderr.contains(['\r', '\x1b']), "no control characters: {:?}", out.stderr);
+    }
+}
+
+#[test]
+fn a_progress_interval_under_a_second_is_refused_with_what_to_give() {
+    let server = RedisServer::start();
+    let out = rlock(&server).args(["run", "--progress", "200ms", "k", "--", "true"]).output();
+    out.expect_code(125);
+    assert!(out.stderr.contains("at least 1s, or 0 for none"), "{}", out.stderr);
 }
 
 /// Runs `rlock run KEY -- true` with stderr on a pseudo-terminal while `hold` holds the lock, and
@@ -266,7 +311,9 @@ fn waiting_on_a_terminal(
 ) -> String {
     use std::io::Read;
     let token = acquire(server, key);
-    let pty = nix::pty::openpty(None, None).expect("cannot open a pseudo-terminal");
+    // Wide enough for the whole line, however long the host's name.
+    let size = nix::pty::Winsize { ws_row: 24, ws_col: 250, ws_xpixel: 0, ws_ypixel: 0 };
+    let pty = nix::pty::openpty(Some(&size), None).expect("cannot open a pseudo-terminal");
     let mut waiter = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
         .env("RLOCK_REDIS", server.url())
         .env_remove("NO_COLOR")
@@ -321,17 +368,121 @@ fn waiting_on_a_terminal_shows_one_updating_line() {
     assert_eq!(seen, "", "-q shows nothing");
 }
 
+/// The redraws of the waiting line in what a terminal was sent from byte `from` on (what comes
+/// before the first redraw there may be the end of an earlier one, and is left out).
+fn redraws(seen: &[u8], from: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(&seen[from.min(seen.len())..]).into_owned();
+    text.split("\r\x1b[K").skip(1).filter(|draw| !draw.is_empty()).map(str::to_owned).collect()
+}
+
+/// Sets the size of the terminal whose slave is `slave` (as a terminal emulator does when its
+/// window is resized), then tells rlock, as the kernel would tell the terminal's foreground.
+fn resize(slave: &std::os::fd::OwnedFd, columns: u16, rlock: u32) {
+    let status = std::process::Command::new("stty")
+        .args(["cols", &columns.to_string(), "rows", "24"])
+        .stdin(std::process::Stdio::from(slave.try_clone().unwrap()))
+        .status()
+        .expect("cannot run stty");
+    assert!(status.success(), "stty cols {columns} failed");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(rlock as i32), Signal::SIGWINCH).unwrap();
+}
+
+/// On a terminal 80 columns wide the waiting line, however long the lock's name, is cut so that
+/// it never wraps (one column is left free), counting characters, not bytes; resized (SIGWINCH),
+/// it is drawn again at once to fit the new width.
 #[test]
-fn no_color_and_dumb_terminals_get_no_control_codes() {
+fn the_waiting_line_fits_the_terminal_and_is_redrawn_when_it_is_resized() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let server = RedisServer::start();
+    // The name alone is wider than 80 columns; each 'é' is two bytes and one column.
+    let key = format!("fits-{}", "é".repeat(90));
+    let token = acquire(&server, &key);
+    let size = nix::pty::Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+    let pty = nix::pty::openpty(Some(&size), None).expect("cannot open a pseudo-terminal");
+    let slave = pty.slave.try_clone().unwrap();
+    let mut waiter = std::process::Command::new(env!("CARGO_BIN_EXE_rlock"))
+        .env("RLOCK_REDIS", server.url())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .args(["run", &key, "--", "true"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(pty.slave))
+        .spawn()
+        .unwrap();
+    let rlock = waiter.id();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut master = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn({
+        let seen = seen.clone();
+        move || {
+            let mut buffer = [0u8; 4096];
+            // Until the terminal closes (EIO once rlock and the test's copy are gone).
+            while let Ok(n) = master.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        }
+    });
+    let seen_now = || seen.lock().unwrap().clone();
+    let columns = |draw: &str| draw.chars().count();
+
+    assert!(
+        eventually(Duration::from_secs(10), || redraws(&seen_now(), 0).len() >= 2),
+        "the line should be drawn and redrawn: {:?}",
+        String::from_utf8_lossy(&seen_now())
+    );
+    for draw in redraws(&seen_now(), 0) {
+        assert!(draw.starts_with("rlock: waiting for 'fits-éééé"), "{draw:?}");
+        assert!(columns(&draw) <= 79, "{} columns at 80: {draw:?}", columns(&draw));
+    }
+
+    // Redis frozen: the wait's thread is stuck in a call for seconds, so that only the signal
+    // can draw the line again meanwhile.
+    server.pause();
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = seen_now().len();
+    resize(&slave, 40, rlock);
+    assert!(
+        eventually(Duration::from_secs(5), || !redraws(&seen_now(), before).is_empty()),
+        "no redraw after SIGWINCH"
+    );
+    for draw in redraws(&seen_now(), before) {
+        assert!(columns(&draw) <= 39, "{} columns at 40: {draw:?}", columns(&draw));
+    }
+    let before = seen_now().len();
+    resize(&slave, 300, rlock);
+    let whole =
+        |draw: &String| draw.contains("held by ") && draw.contains("; place 1 of 1; waited");
+    assert!(
+        eventually(Duration::from_secs(3), || redraws(&seen_now(), before).iter().any(whole)),
+        "the whole line, drawn again at once on a wide terminal: {:?}",
+        redraws(&seen_now(), before)
+    );
+    server.resume();
+    release(&server, &key, &token);
+    assert!(waiter.wait().unwrap().success());
+    drop(slave);
+    reader.join().unwrap();
+}
+
+/// NO_COLOR asks for no colour, which the waiting line never has: it is still drawn in place. A
+/// dumb terminal cannot erase a line: it gets plain lines, as a file would.
+#[test]
+fn no_color_keeps_the_waiting_line_and_a_dumb_terminal_gets_plain_lines() {
     let server = RedisServer::start();
     let hold = Duration::from_millis(500);
-    for env in [("NO_COLOR", "1"), ("TERM", "dumb")] {
-        let seen = waiting_on_a_terminal(&server, "tty", &[], &[env], hold);
-        assert_eq!(seen, "", "{env:?}: nothing while waiting");
-        let seen = waiting_on_a_terminal(&server, "tty", &["-v"], &[env], hold);
-        assert!(seen.contains("rlock: waiting for 'tty': held by "), "{env:?}: {seen:?}");
-        assert!(!seen.contains('\x1b') && !seen.contains("\r\x1b"), "{env:?}: {seen:?}");
-    }
+    let seen = waiting_on_a_terminal(&server, "tty", &[], &[("NO_COLOR", "1")], hold);
+    assert!(seen.starts_with("\r\x1b[Krlock: waiting for 'tty': held by "), "{seen:?}");
+    assert!(!seen.replace("\r\x1b[K", "").contains('\x1b'), "no colour: {seen:?}");
+    let seen = waiting_on_a_terminal(&server, "tty", &[], &[("TERM", "dumb")], hold);
+    assert!(seen.starts_with("rlock: waiting for 'tty': held by "), "{seen:?}");
+    assert!(seen.contains("waited 0s\r\n"), "a plain line (the terminal adds \\r): {seen:?}");
+    assert!(!seen.contains('\x1b'), "{seen:?}");
     // Usage errors: coloured on a terminal, plain with NO_COLOR.
     let usage_error = |no_color: bool| {
         let pty = nix::pty::openpty(None, None).expect("cannot open a pseudo-terminal");
