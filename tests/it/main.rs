@@ -22,5 +22,6 @@ mod run;
 mod safety;
 mod sentinel;
 mod signals;
+mod timeout;
 mod tls;
 mod waiting;
