@@ -51,7 +51,11 @@ Examples:
   rlock run --timeout 1h nightly -- ./backup.sh  stopped after an hour (exit 123), lock released
 
 The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to
-storage that rejects stale writers) and RLOCK_TTL_MS in its environment.";
+storage that rejects stale writers) and RLOCK_TTL_MS in its environment.
+
+When stdin is a terminal and rlock runs in its foreground, the command gets the terminal's
+foreground: it can read the terminal, and Ctrl-C and Ctrl-Z go to it (Ctrl-Z stops rlock too, for
+fg to continue both); rlock takes the terminal back when the command stops or ends.";
 
 const DESCRIPTION: &str = "\
 Take turns through Redis: run a command while holding a lock that every machine sharing the Redis
@@ -60,8 +64,10 @@ respects.
 rlock run KEY -- COMMAND waits until it holds the lock named KEY, runs COMMAND (without a shell,
 with stdin, stdout and stderr passed through), refreshes the lock every ttl/3 while COMMAND runs,
 releases it when COMMAND ends, and exits with COMMAND's status. If the lock is lost while COMMAND
-runs, rlock stops COMMAND (SIGTERM, then SIGKILL) and exits with 124. Signals sent to rlock are
-passed on to COMMAND's process group; if rlock itself is killed, COMMAND dies with it.
+runs, rlock stops COMMAND (SIGTERM, then SIGKILL) and exits with 124; with --timeout, it stops
+COMMAND the same way once it has run that long, and exits with 123. Signals sent to rlock are
+passed on to COMMAND's process group; if rlock itself is killed, COMMAND dies with it. Run from a
+terminal, COMMAND gets the terminal's foreground: it can read it, and Ctrl-C and Ctrl-Z reach it.
 
 Waiters are served in the order they came, and the lock is handed to the next one the moment it is
 released. A lock can also admit several holders: at most N (--limit N), or readers together and

@@ -53,9 +53,11 @@ impl Terminal {
 
 /// The process that calls it (the command, between fork and exec) takes the terminal's
 /// foreground for its process group. Async-signal-safe: it allocates nothing and makes only
-/// system calls (sigprocmask, getpgrp, tcsetpgrp).
+/// system calls (sigprocmask, getpgrp, tcsetpgrp). Should that fail (the terminal hung up
+/// meanwhile), the command runs without the foreground, as it would in the background.
 pub fn take_foreground_in_child() -> std::io::Result<()> {
-    without_sigttou(|| tcsetpgrp(stdin(), getpgrp())).map_err(std::io::Error::from)
+    let _ = without_sigttou(|| tcsetpgrp(stdin(), getpgrp()));
+    Ok(())
 }
 
 /// Standard input, where the terminal is: descriptor 0 itself (not `std::io::stdin()`, which
