@@ -257,8 +257,14 @@ impl Supervisor {
                     }
                     Input::Ended(ended) => {
                         // Stopped for its timeout: that is the exit, whatever the command made of
-                        // its SIGTERM (as timeout(1) without --preserve-status).
-                        let then = if running.timed_out { Exit::TimedOut } else { exit_of(ended) };
+                        // its SIGTERM (as timeout(1) without --preserve-status). So it is when the
+                        // guardian killed it for its timeout while rlock was frozen.
+                        let guarded = running.timeout_guard.is_some_and(|at| now >= at);
+                        let then = if running.timed_out || guarded {
+                            Exit::TimedOut
+                        } else {
+                            exit_of(ended)
+                        };
                         self.phase = Phase::Releasing { then };
                         vec![Action::Release]
                     }
@@ -842,6 +848,20 @@ mod tests {
         // No timeout: no deadline but the lock's.
         let run = Fake::new().running();
         assert_eq!(run.supervisor.deadline(), Some(run.start + TTL / 3));
+    }
+
+    #[test]
+    fn a_command_the_guardian_killed_for_its_timeout_exits_123() {
+        // rlock was frozen from 3 s to 20 s: no tick, but the guardian's SIGKILL at 18 s.
+        let mut run = timed();
+        assert_eq!(run.at(20, Input::Signal(libc::SIGCONT)), [Action::Signal(Signal::SIGCONT)]);
+        assert_eq!(run.at(20, Input::Ended(Ended::Killed(9))), [Action::Release]);
+        assert_eq!(finished(&run.at(20, Input::Released(Ok(true)))), Some(Exit::TimedOut));
+        // Before the guardian's time, a command's end is its own, even past the timeout's SIGTERM
+        // time (it ended before rlock could act).
+        let mut run = timed();
+        run.at(8, Input::Ended(Ended::Exited(0)));
+        assert_eq!(finished(&run.at(8, Input::Released(Ok(true)))), Some(Exit::Command(0)));
     }
 
     #[test]

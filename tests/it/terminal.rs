@@ -237,3 +237,20 @@ fn in_the_background_the_command_gets_no_terminal() {
     let _ = kill(Pid::from_raw(rlock_pid), Signal::SIGTERM);
     let _ = session.finish();
 }
+
+#[test]
+fn a_command_reading_the_terminal_past_its_timeout_is_stopped_and_the_shell_has_it_back() {
+    let server = RedisServer::start();
+    let mut session = Session::start(
+        &server,
+        r#""$RLOCK" run --timeout 1s tty -- sh -c 'echo ready:$PPID:$$; read line'
+        echo rc=$?; read again; echo again:$again"#,
+    );
+    ready(&mut session);
+    assert_eq!(session.expect("rc="), "123");
+    assert_eq!(session.foreground(), session.shell());
+    session.type_in("world\n");
+    assert_eq!(session.expect("again:"), "world");
+    assert_eq!(session.finish(), 0);
+    assert!(lock_is_free(&server, "tty"));
+}

@@ -104,3 +104,27 @@ fn the_timeout_counts_from_the_commands_start_not_the_wait() {
     assert!(out.elapsed >= Duration::from_secs(4), "{:?}", out.elapsed);
     assert!(lock_is_free(&server, "queue"));
 }
+
+#[test]
+fn a_frozen_rlock_does_not_let_the_command_outrun_its_timeout() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let running = rlock(&server)
+        .args(["run", "--timeout", "2s", "--kill-grace", "1s", "frozen", "--"])
+        .args(["sh", "-c", r#"trap '' TERM; echo $$ > "$0"; while :; do sleep 0.1; done"#])
+        .arg_path(&pidfile)
+        .spawn();
+    let shell = read_pid(&pidfile);
+    running.signal(nix::sys::signal::Signal::SIGSTOP);
+    // The guardian kills it a second after rlock's own SIGKILL would have: long before the
+    // lock's 30 s ttl would have it killed.
+    assert!(
+        eventually(Duration::from_secs(15), || process_is_dead(shell)),
+        "the command outran its timeout while rlock was frozen"
+    );
+    running.signal(nix::sys::signal::Signal::SIGCONT);
+    let out = running.finish(Duration::from_secs(30));
+    out.expect_code(123);
+    assert!(lock_is_free(&server, "frozen"));
+}
