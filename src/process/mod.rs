@@ -2,8 +2,8 @@
 //! ([`child`]), what it left behind ([`descendants`]), and the guardian that kills the command's
 //! group when rlock dies or freezes ([`guardian`]), and the terminal's foreground the command is
 //! given ([`terminal`]). The only module allowed `unsafe`, for two things: asking the kernel how
-//! a signal is handled, and giving the command the terminal between fork and exec. Everything else goes through
-//! `std::process` and `nix`.
+//! a signal is handled, and giving the command the terminal between fork and exec (with
+//! descriptor 0 borrowed as it is). Everything else goes through `std::process` and `nix`.
 
 pub(crate) mod child;
 pub(crate) mod command;
