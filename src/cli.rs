@@ -53,9 +53,10 @@ Examples:
 The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to
 storage that rejects stale writers) and RLOCK_TTL_MS in its environment.
 
-When stdin is a terminal and rlock runs in its foreground, the command gets the terminal's
-foreground: it can read the terminal, and Ctrl-C and Ctrl-Z go to it (Ctrl-Z stops rlock too, for
-fg to continue both); rlock takes the terminal back when the command stops or ends.";
+When stdin is a terminal and rlock runs in its foreground (and not in a pipeline: rlock ... | less),
+the command gets the terminal's foreground: it can read the terminal, and Ctrl-C and Ctrl-Z go to it
+(Ctrl-Z stops rlock too, for fg to continue both); rlock takes it back when the command stops or
+ends.";
 
 const DESCRIPTION: &str = "\
 Take turns through Redis: run a command while holding a lock that every machine sharing the Redis

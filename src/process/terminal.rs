@@ -19,14 +19,20 @@ pub struct Terminal {
 }
 
 impl Terminal {
-    /// The terminal on stdin, if it is rlock's controlling terminal and rlock's process group
-    /// has its foreground now (not when rlock runs in the background, `&` or `bg`).
+    /// The terminal on stdin, if it is rlock's controlling terminal, rlock's process group has
+    /// its foreground now (not when rlock runs in the background, `&` or `bg`), and rlock is
+    /// alone in that group but for its ancestors (the shell of a script that runs it): not in a
+    /// pipeline such as `rlock run ... | less`, whose other end reads the terminal too and
+    /// would be stopped if the command had its foreground.
     pub fn foreground() -> Option<Terminal> {
         if !std::io::stdin().is_terminal() {
             return None;
         }
         let ours = getpgrp();
-        (tcgetpgrp(stdin()).ok()? == ours).then_some(Terminal { ours })
+        if tcgetpgrp(stdin()).ok()? != ours || shares_its_group(ours.as_raw()) {
+            return None;
+        }
+        Some(Terminal { ours })
     }
 
     /// Gives the foreground to `group` (the command's), if rlock's group still has it.
@@ -49,6 +55,40 @@ impl Terminal {
     pub fn reclaim(&self) {
         let _ = without_sigttou(|| tcsetpgrp(stdin(), self.ours));
     }
+}
+
+/// Whether a process other than rlock and its ancestors is in process group `group` (rlock's):
+/// a partner in a pipeline, or a job a script sent to the background. If /proc cannot be read,
+/// none is assumed.
+fn shares_its_group(group: i32) -> bool {
+    let me = i32::try_from(std::process::id()).unwrap_or(0);
+    let mut ancestors = Vec::new();
+    let mut parent = nix::unistd::getppid().as_raw();
+    // Up the tree for as long as it stays in the group (a shell running a script running rlock).
+    while parent > 1 && ancestors.len() < 64 {
+        let Some((pgrp, grandparent)) = group_and_parent(parent) else { break };
+        if pgrp != group {
+            break;
+        }
+        ancestors.push(parent);
+        parent = grandparent;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me && !ancestors.contains(pid))
+        .any(|pid| group_and_parent(pid).is_some_and(|(pgrp, _)| pgrp == group))
+}
+
+/// The process group and parent of process `pid`, from /proc; `None` if it is gone.
+fn group_and_parent(pid: i32) -> Option<(i32, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name, in parentheses (which may hold anything): state, ppid, pgrp.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(1);
+    let parent = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some((pgrp, parent))
 }
 
 /// The process that calls it (the command, between fork and exec) takes the terminal's
@@ -79,4 +119,30 @@ fn without_sigttou<T>(change: impl FnOnce() -> nix::Result<T>) -> nix::Result<T>
     let changed = change();
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_process_group_and_parent() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        let (pgrp, parent) = group_and_parent(me).unwrap();
+        assert_eq!(pgrp, getpgrp().as_raw());
+        assert_eq!(parent, nix::unistd::getppid().as_raw());
+        assert_eq!(group_and_parent(-1), None);
+    }
+
+    #[test]
+    fn a_child_in_the_same_group_shares_it() {
+        // A child that stays in the test's group: it is neither the test nor one of its
+        // ancestors.
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        assert!(shares_its_group(getpgrp().as_raw()));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // A group nobody is in.
+        assert!(!shares_its_group(i32::MAX));
+    }
 }

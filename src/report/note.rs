@@ -100,8 +100,8 @@ impl Display for Note {
             Note::Stopped { signal, pid, rlock } => {
                 let hint = if [libc::SIGTTIN, libc::SIGTTOU].contains(signal) {
                     " (it tried to use the terminal, which rlock hands it only when run in the \
-                     terminal's foreground: run rlock in the foreground, or give the command \
-                     input from a file or a pipe)"
+                     terminal's foreground and not in a pipeline: run rlock so, or give the \
+                     command input from a file or a pipe)"
                 } else {
                     ""
                 };

@@ -254,3 +254,23 @@ fn a_command_reading_the_terminal_past_its_timeout_is_stopped_and_the_shell_has_
     assert_eq!(session.finish(), 0);
     assert!(lock_is_free(&server, "tty"));
 }
+
+#[test]
+fn in_a_pipeline_the_command_gets_no_terminal_and_the_other_end_reads_it() {
+    let server = RedisServer::start();
+    // `rlock run ... | reader`: the reader is in rlock's process group and reads the terminal;
+    // were the command given the foreground, the reader would be stopped (or fail to read).
+    let mut session = Session::start(
+        &server,
+        r#""$RLOCK" run tty -- sh -c 'echo ready:$PPID:$$; exec sleep 30' | {
+            read line; echo "$line"; read typed < /dev/tty; echo partner:$typed; }"#,
+    );
+    let (rlock_pid, command) = ready(&mut session);
+    assert_eq!(session.foreground(), session.shell());
+    assert_ne!(session.foreground(), command);
+    session.type_in("hi\n");
+    assert_eq!(session.expect("partner:"), "hi");
+    kill(Pid::from_raw(rlock_pid), Signal::SIGTERM).unwrap();
+    let _ = session.finish();
+    assert!(lock_is_free(&server, "tty"));
+}
