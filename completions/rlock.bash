@@ -645,7 +645,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__run)
-            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --label --progress --kill-grace --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --label --progress --kill-grace --timeout --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -688,6 +688,10 @@ _rlock() {
                     return 0
                     ;;
                 --kill-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

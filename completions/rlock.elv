@@ -57,6 +57,7 @@ set edit:completion:arg-completer[rlock] = {|@words|
             cand --label 'Name this hold, as status, list and log show it (a CI job''s URL, say): at most 200 characters, without control characters'
             cand --progress 'While waiting with stderr not a terminal, say who holds the lock, for how long, and our place in the queue when the wait starts and then this often (at least 1s); 0: never, nor the waiting line on a terminal [default: 30s]'
             cand --kill-grace 'Time between SIGTERM and SIGKILL when rlock must stop the command (lock lost or not refreshed in time); both come before the lock can lapse [default: 10s, or a third of a shorter ttl]'
+            cand --timeout 'Stop the command once it has run this long (counted from its start, not the wait): SIGTERM to its group, SIGKILL after --kill-grace; the lock is released and rlock exits 123, whatever the command''s status [default: no limit]'
             cand -r 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
             cand --redis 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
             cand --tls-ca 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system''s'

@@ -65,6 +65,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
                 conflict_exit: args.take.conflict_exit_code,
                 kill_grace: timing::kill_grace(args.take.ttl, args.kill_grace)
                     .map_err(anyhow::Error::msg)?,
+                timeout: args.timeout,
                 replicas,
                 progress: progress(&args.take),
                 label: args.take.label.unwrap_or_default(),

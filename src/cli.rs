@@ -37,8 +37,9 @@ const EXAMPLES: &str = concat!(
     example_lines!(),
     "\n
 Exit status: the command's own; 128+N if it died of signal N; 75 lock not obtained (-E changes it);
-124 lock lost while the command ran; 125 rlock failed (usage, Redis); 126 command not executable;
-127 command not found. Query commands: 0 held/done, 1 free/not yours."
+123 the command ran for its --timeout; 124 lock lost while the command ran; 125 rlock failed (usage,
+Redis); 126 command not executable; 127 command not found. Query commands: 0 held/done, 1 free/not
+yours."
 );
 
 const RUN_EXAMPLES: &str = "\
@@ -48,9 +49,15 @@ Examples:
   rlock run -w 10m -t 2m migrate -- make migrate
   rlock run --limit 3 -n encode -- ./encode.sh  at most 3 encoders; skip if all 3 are busy
   rlock run --shared schema -- ./read-only-report.sh
+  rlock run --timeout 1h nightly -- ./backup.sh  stopped after an hour (exit 123), lock released
 
 The command gets RLOCK_KEY, RLOCK_TOKEN, RLOCK_FENCE (increases with every acquisition; pass it to
-storage that rejects stale writers) and RLOCK_TTL_MS in its environment.";
+storage that rejects stale writers) and RLOCK_TTL_MS in its environment.
+
+When stdin is a terminal and rlock runs in its foreground (and not in a pipeline: rlock ... | less),
+the command gets the terminal's foreground: it can read the terminal, and Ctrl-C and Ctrl-Z go to it
+(Ctrl-Z stops rlock too, for fg to continue both); rlock takes it back when the command stops or
+ends.";
 
 const DESCRIPTION: &str = "\
 Take turns through Redis: run a command while holding a lock that every machine sharing the Redis
@@ -59,8 +66,10 @@ respects.
 rlock run KEY -- COMMAND waits until it holds the lock named KEY, runs COMMAND (without a shell,
 with stdin, stdout and stderr passed through), refreshes the lock every ttl/3 while COMMAND runs,
 releases it when COMMAND ends, and exits with COMMAND's status. If the lock is lost while COMMAND
-runs, rlock stops COMMAND (SIGTERM, then SIGKILL) and exits with 124. Signals sent to rlock are
-passed on to COMMAND's process group; if rlock itself is killed, COMMAND dies with it.
+runs, rlock stops COMMAND (SIGTERM, then SIGKILL) and exits with 124; with --timeout, it stops
+COMMAND the same way once it has run that long, and exits with 123. Signals sent to rlock are
+passed on to COMMAND's process group; if rlock itself is killed, COMMAND dies with it. Run from a
+terminal, COMMAND gets the terminal's foreground: it can read it, and Ctrl-C and Ctrl-Z reach it.
 
 Waiters are served in the order they came, and the lock is handed to the next one the moment it is
 released. A lock can also admit several holders: at most N (--limit N), or readers together and
@@ -359,6 +368,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     pub kill_grace: Option<Duration>,
 
+    /// Stop the command once it has run this long (counted from its start, not the wait):
+    /// SIGTERM to its group, SIGKILL after --kill-grace; the lock is released and rlock exits
+    /// 123, whatever the command's status [default: no limit]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_timeout)]
+    pub timeout: Option<Duration>,
+
     /// The command and its arguments, after --
     #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
@@ -571,6 +586,23 @@ mod tests {
         }
         assert_eq!(parse_label(&"é".repeat(200)).unwrap().chars().count(), 200);
     }
+
+    #[test]
+    fn a_timeout_is_a_duration_above_zero() {
+        let timeout = |args: &[&str]| match parsed(args).command {
+            Command::Run(run) => run.timeout,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(timeout(&["run", "--timeout", "90s", "k", "--", "true"]), Some(90 * SECOND));
+        assert_eq!(timeout(&["run", "k", "--", "true"]), None);
+        for bad in ["0s", "soon", "5"] {
+            let err = parse_from(["rlock", "run", "--timeout", bad, "k", "--", "true"]);
+            let kind = err.map(|_| ()).unwrap_err().kind();
+            assert_eq!(kind, clap::error::ErrorKind::ValueValidation, "{bad}");
+        }
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
 
     #[test]
     fn quiet_and_verbose_conflict_wherever_they_are() {

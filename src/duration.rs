@@ -66,6 +66,18 @@ pub fn parse_progress(text: &str) -> Result<Duration, String> {
     Ok(every)
 }
 
+/// Parses `--timeout`: how long the command may run, a duration above zero.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    // A bare 0 is refused for being 0, not for its missing unit (0s would be refused next).
+    let zero = text.trim().parse::<f64>().is_ok_and(|number| number == 0.0);
+    if zero || parse(text)?.is_zero() {
+        return Err("a --timeout of 0 would stop the command as it starts: give how long it may \
+                    run, such as 90s or 1h (leave --timeout out for no limit)"
+            .into());
+    }
+    parse(text)
+}
+
 /// A duration for people: whole milliseconds, with the larger units humantime picks.
 pub fn show(duration: Duration) -> String {
     let millis = Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
@@ -112,6 +124,17 @@ mod tests {
         assert_eq!(parse_progress("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_progress("500ms").unwrap_err().contains("at least 1s, or 0 for none"));
         assert!(parse_progress("10").unwrap_err().contains("no unit"));
+    }
+
+    #[test]
+    fn a_timeout_is_above_zero() {
+        assert_eq!(parse_timeout("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_timeout("1ms"), Ok(Duration::from_millis(1)));
+        for zero in ["0s", "0ms", "0 s", "0", "0.0"] {
+            assert!(parse_timeout(zero).unwrap_err().contains("0 would stop"), "{zero}");
+        }
+        assert!(parse_timeout("5").unwrap_err().contains("no unit"));
+        assert!(parse_timeout("soon").unwrap_err().contains("is not a duration"));
     }
 
     #[test]

@@ -7,13 +7,18 @@
 pub const CONFLICT: u8 = 75;
 
 /// Every exit status and what it means, for the man page (and in the README's words).
-pub const TABLE: [(&str, &str); 8] = [
+pub const TABLE: [(&str, &str); 9] = [
     ("the command's", "the command ran, and exited with this status"),
     ("128+N", "the command died of signal N (143 for SIGTERM, 137 for SIGKILL)"),
     (
         "75",
         "the lock was not obtained: it was held and -n was given, or --wait ran out \
          (-E changes the code)",
+    ),
+    (
+        "123",
+        "the command ran for its --timeout: rlock stopped it (SIGTERM, then SIGKILL after \
+         --kill-grace) and released the lock, whatever status it then exited with",
     ),
     (
         "124",
@@ -48,6 +53,8 @@ pub enum Exit {
     Signal(i32),
     /// The lock was not obtained; the code is 75 or the one given with `-E`.
     Conflict(u8),
+    /// The command ran for its `--timeout`: rlock stopped it and released the lock.
+    TimedOut,
     /// The lock was lost while the command ran (rlock stopped it), or found gone at its end.
     LockLost,
     /// rlock itself failed: bad usage, Redis unreachable, refused or answering oddly.
@@ -68,6 +75,7 @@ impl Exit {
             // Signal numbers on Linux are 1..=64, so this stays within 129..=192.
             Exit::Signal(signal) => 128u8.saturating_add(u8::try_from(signal).unwrap_or(127)),
             Exit::Conflict(code) => code,
+            Exit::TimedOut => 123,
             Exit::LockLost => 124,
             Exit::Failure => 125,
             Exit::CannotExecute => 126,
@@ -88,6 +96,7 @@ mod tests {
         assert_eq!(Exit::Signal(15).code(), 143);
         assert_eq!(Exit::Signal(9).code(), 137);
         assert_eq!(Exit::Conflict(CONFLICT).code(), 75);
+        assert_eq!(Exit::TimedOut.code(), 123);
         assert_eq!(Exit::LockLost.code(), 124);
         assert_eq!(Exit::Failure.code(), 125);
         assert_eq!(Exit::CannotExecute.code(), 126);

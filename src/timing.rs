@@ -155,6 +155,23 @@ pub fn stop_times(lease: &Lease, grace: Duration) -> (Instant, Instant) {
     (term, kill)
 }
 
+/// When a command started at `started` with a `--timeout` of `timeout` must be stopped: SIGTERM
+/// at the first instant, SIGKILL of its group `grace` later; and when the guardian kills it
+/// should rlock be frozen (stopped, starved) by then, a second after that, so that it never
+/// races rlock's own SIGKILL. `None` for a timeout too long to represent: no limit.
+pub fn timeout_times(
+    started: Instant,
+    timeout: Duration,
+    grace: Duration,
+) -> Option<(Instant, Instant)> {
+    let term = started.checked_add(timeout)?;
+    let guard = term.checked_add(grace)?.checked_add(TIMEOUT_GUARD_SLACK)?;
+    Some((term, guard))
+}
+
+/// How long after rlock's SIGKILL for a `--timeout` the guardian gives it (see [`timeout_times`]).
+const TIMEOUT_GUARD_SLACK: Duration = Duration::from_secs(1);
+
 /// The first lifetime of a lock handed to a waiter: short, so that a waiter that died a moment
 /// ago holds nobody up for longer than a lapsed place would.
 pub fn grant_lifetime(ttl: Duration) -> Duration {

@@ -37,6 +37,11 @@ impl Child {
         Child { group: Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX)) }
     }
 
+    /// The command's process group (its pid).
+    pub fn group(&self) -> Pid {
+        self.group
+    }
+
     pub fn pid(&self) -> u32 {
         u32::try_from(self.group.as_raw()).unwrap_or(0)
     }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::exit::Exit;
 use crate::process::child::Child;
+use crate::process::terminal;
 
 /// Why the command could not be started: the exit code to use and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,14 +47,21 @@ impl Command {
     /// Starts the command with `env` added to rlock's environment. It leads a process group of
     /// its own, so that rlock can signal everything it starts; its signal mask is cleared and
     /// SIGPIPE restored to its default (std does both), while signals rlock found ignored stay
-    /// ignored.
-    pub fn start(&self, env: &[(&str, String)]) -> Result<Child, SpawnError> {
+    /// ignored. With `foreground`, its group takes the terminal's foreground before the command
+    /// is executed, so that the command never runs without it (see [`terminal`]).
+    pub fn start(&self, env: &[(&str, String)], foreground: bool) -> Result<Child, SpawnError> {
         let program = self.argv.first().map_or(OsStr::new(""), OsString::as_os_str);
         let args = self.argv.get(1..).unwrap_or_default();
         let mut command = std::process::Command::new(&self.path);
         command.arg0(program).args(args).process_group(0);
         for (name, value) in env {
             command.env(name, value);
+        }
+        if foreground {
+            // SAFETY: the hook runs in the child between fork and exec, after std has made it the
+            // leader of its own group; it only makes async-signal-safe system calls (sigprocmask,
+            // getpgrp, tcsetpgrp) and allocates nothing.
+            unsafe { command.pre_exec(terminal::take_foreground_in_child) };
         }
         // The child is not waited for through std: rlock checks it without reaping it, so that
         // its group id stays its own until rlock is done signalling it.

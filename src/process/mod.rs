@@ -1,13 +1,15 @@
 //! Starting and watching processes: the command rlock runs ([`command`]), what became of it
 //! ([`child`]), what it left behind ([`descendants`]), and the guardian that kills the command's
-//! group when rlock dies or freezes ([`guardian`]). The only module allowed `unsafe`, for one
-//! thing: asking the kernel how a signal is handled. Everything else goes through
-//! `std::process` and `nix`.
+//! group when rlock dies or freezes ([`guardian`]), and the terminal's foreground the command is
+//! given ([`terminal`]). The only module allowed `unsafe`, for two things: asking the kernel how
+//! a signal is handled, and giving the command the terminal between fork and exec (with
+//! descriptor 0 borrowed as it is). Everything else goes through `std::process` and `nix`.
 
 pub(crate) mod child;
 pub(crate) mod command;
 pub(crate) mod descendants;
 pub(crate) mod guardian;
+pub(crate) mod terminal;
 
 /// Whether `signal` is currently ignored (SIG_IGN) in this process: such a signal (`nohup`, or
 /// `&` in a script for SIGINT and SIGQUIT) stays ignored, and the command inherits that.

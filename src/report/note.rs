@@ -34,6 +34,8 @@ pub enum Note {
     /// A lock reached us with too little of its lease left to use (Redis answered too slowly);
     /// it was given back.
     TooLate { name: String, left: Duration, ttl: Duration },
+    /// The command ran for its `--timeout`: it is being stopped, with SIGKILL due in `kill_in`.
+    TimedOut { timeout: Duration, kill_in: Duration },
     /// The command outlived its SIGTERM: SIGKILL follows.
     KillAfterGrace,
     /// `-vv`: a refresh went through.
@@ -97,8 +99,9 @@ impl Display for Note {
             }
             Note::Stopped { signal, pid, rlock } => {
                 let hint = if [libc::SIGTTIN, libc::SIGTTOU].contains(signal) {
-                    " (it tried to use the terminal, but runs in its own process group: give it \
-                     input from a file or a pipe)"
+                    " (it tried to use the terminal, which rlock hands it only when run in the \
+                     terminal's foreground and not in a pipeline: run rlock so, or give the \
+                     command input from a file or a pipe)"
                 } else {
                     ""
                 };
@@ -113,6 +116,13 @@ impl Display for Note {
                 f,
                 "lost the lock '{name}': {reason}; stopping the command before anyone else can \
                  get it (SIGTERM now, SIGKILL in {})",
+                duration(*kill_in)
+            ),
+            Note::TimedOut { timeout, kill_in } => write!(
+                f,
+                "the command ran for its --timeout of {}: stopping it (SIGTERM now, SIGKILL in {} \
+                 if it goes on), then releasing the lock; exit 123",
+                duration(*timeout),
                 duration(*kill_in)
             ),
             Note::KillAfterGrace => {

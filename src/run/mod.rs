@@ -23,6 +23,7 @@ use crate::process::child::{Change, Child, Ended};
 use crate::process::command::Command;
 use crate::process::descendants;
 use crate::process::guardian::Guardian;
+use crate::process::terminal::Terminal;
 use crate::redis::Endpoint;
 use crate::report;
 use crate::report::progress;
@@ -42,6 +43,8 @@ pub struct RunRequest {
     pub patience: Patience,
     pub conflict_exit: u8,
     pub kill_grace: Duration,
+    /// `--timeout`: how long the command may run, from its start.
+    pub timeout: Option<Duration>,
     /// How many replicas must acknowledge the lock when it is taken and refreshed.
     pub replicas: u32,
     /// `--label`: what status, list and log call this hold ('' for none).
@@ -120,6 +123,7 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         name: request.keys.name.clone(),
         ttl: request.ttl,
         kill_grace: request.kill_grace,
+        timeout: request.timeout,
         conflict_exit: request.conflict_exit,
         rlock: std::process::id(),
     });
@@ -134,8 +138,12 @@ pub fn run(servers: Vec<Endpoint>, request: RunRequest) -> Result<Exit> {
         ended: None,
         keepalive: None,
         guardian,
+        terminal: None,
     };
     let exit = driver.drive(&mut supervisor, &inbox, first);
+    // The terminal is rlock's again, however the run ended (the supervisor took it back when
+    // the command ended, if it did).
+    driver.take_terminal();
     // The lock is handed on; what is left: let the guardian go, and collect the command.
     if let Some(guardian) = driver.guardian.take() {
         guardian.dismiss();
@@ -183,6 +191,8 @@ struct Driver {
     ended: Option<Ended>,
     keepalive: Option<KeepAlive>,
     guardian: Option<Guardian>,
+    /// The terminal whose foreground the command was given, if it was.
+    terminal: Option<Terminal>,
 }
 
 impl Driver {
@@ -293,6 +303,16 @@ impl Driver {
                 signals::stop_self();
                 None
             }
+            Action::TakeTerminal => {
+                self.take_terminal();
+                None
+            }
+            Action::GiveTerminal => {
+                if let (Some(terminal), Some(child)) = (&self.terminal, &self.child) {
+                    terminal.give(child.group());
+                }
+                None
+            }
             Action::Release => Some(Input::Released(self.release())),
             Action::Say(note) => {
                 note.show();
@@ -310,15 +330,32 @@ impl Driver {
             ("RLOCK_FENCE", fence.to_string()),
             ("RLOCK_TTL_MS", crate::lock::millis(self.request.ttl).to_string()),
         ];
-        let child = match signals::unblocked_for(true, || self.command.start(&env)) {
+        // The command gets the terminal's foreground if rlock has it now (not if it was put in
+        // the background while it waited).
+        self.terminal = Terminal::foreground();
+        let foreground = self.terminal.is_some();
+        let child = match signals::unblocked_for(true, || self.command.start(&env, foreground)) {
             Ok(child) => child,
-            Err(err) => return Input::StartFailed { exit: err.exit, message: err.message },
+            Err(err) => {
+                // A command that took the terminal but could not be executed is gone.
+                if let Some(terminal) = self.terminal.take() {
+                    terminal.reclaim();
+                }
+                return Input::StartFailed { exit: err.exit, message: err.message };
+            }
         };
         self.child = Some(child);
         if let Some(guardian) = &self.guardian {
             let _ = guardian.watch(child.pid());
         }
-        Input::Started { pid: child.pid() }
+        Input::Started { pid: child.pid(), terminal: foreground }
+    }
+
+    /// Gives the terminal's foreground back to rlock's group, if the command's group has it.
+    fn take_terminal(&self) {
+        if let (Some(terminal), Some(child)) = (&self.terminal, &self.child) {
+            terminal.take_back(child.group());
+        }
     }
 
     /// Whether the guardian was killed (only SIGKILL can do it): if so, says so, once, and goes

@@ -31,8 +31,9 @@ pub enum Input {
     GaveUp(Option<Option<LockInfo>>),
     /// Waiting failed (Redis unreachable, refused, answering oddly): why.
     WaitFailed(String),
-    /// The command started as this process.
-    Started { pid: u32 },
+    /// The command started as this process; with `terminal`, it was given the terminal's
+    /// foreground (stdin is a terminal whose foreground rlock had).
+    Started { pid: u32, terminal: bool },
     /// The command could not be started.
     StartFailed { exit: Exit, message: String },
     /// The lock cannot be kept alive (the keep-alive could not start): why.
@@ -67,6 +68,12 @@ pub enum Action {
     Guard(Instant),
     /// Stop rlock itself (SIGSTOP), as a job-control signal asked; it carries on when continued.
     StopSelf,
+    /// Give the terminal's foreground back to rlock's process group, if the command's group has
+    /// it: the command stopped or ended.
+    TakeTerminal,
+    /// Give the terminal's foreground to the command's group again, if rlock's group has it
+    /// (continued by `fg`, not `bg`): the command is about to be continued.
+    GiveTerminal,
     /// Stop the keep-alive and release the lock (answer with Released).
     Release,
     /// Tell the user.
@@ -81,6 +88,8 @@ pub struct Settings {
     pub name: String,
     pub ttl: Duration,
     pub kill_grace: Duration,
+    /// `--timeout`: how long the command may run, from its start.
+    pub timeout: Option<Duration>,
     pub conflict_exit: u8,
     /// rlock's own pid, for messages.
     pub rlock: u32,
@@ -105,6 +114,14 @@ struct Running {
     keepalive_at: Option<Instant>,
     /// The lock was lost, or could not be kept: the command is being stopped.
     lost: bool,
+    /// The command ran for its `--timeout`: it is being stopped.
+    timed_out: bool,
+    /// When the command will have run for its `--timeout` (SIGTERM then), until then.
+    timeout_at: Option<Instant>,
+    /// When the guardian is to kill a command still running past its `--timeout`.
+    timeout_guard: Option<Instant>,
+    /// The command has the terminal's foreground (until it ends).
+    terminal: bool,
     /// When to SIGKILL a command that outlives its SIGTERM.
     kill_at: Option<Instant>,
     /// rlock passed a job-control stop on and stopped itself: the command's stop is no news.
@@ -117,6 +134,16 @@ struct Running {
     stopped: bool,
     /// Why refreshes fail, while they do.
     failing: Option<String>,
+}
+
+/// Why rlock is stopping the command (SIGTERM, then SIGKILL after the kill grace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// It ran for its `--timeout`: the lock is still ours, released once it ends (exit 123).
+    Timeout,
+    /// The lock was lost, or could not be kept: it is never released (exit 124). This wins over
+    /// a timeout, before or after it: whoever reads the exit must know the lock was lost.
+    LockLost,
 }
 
 /// The state of one run.
@@ -136,7 +163,8 @@ impl Supervisor {
         match &self.phase {
             Phase::Running(running) => {
                 let stop = (!running.lost).then(|| running.stop_times(&self.settings).0);
-                stop.into_iter().chain(running.kill_at).chain(running.keepalive_at).min()
+                let others = [running.kill_at, running.keepalive_at, running.timeout_at];
+                stop.into_iter().chain(others.into_iter().flatten()).min()
             }
             _ => None,
         }
@@ -182,12 +210,19 @@ impl Supervisor {
                 self.phase = Phase::Done;
                 vec![Action::Say(Note::Failed(message)), Action::Finish(Exit::Failure)]
             }
-            (Phase::Starting { lease }, Input::Started { pid }) => {
+            (Phase::Starting { lease }, Input::Started { pid, terminal }) => {
+                let grace = self.settings.kill_grace;
+                let timeout =
+                    self.settings.timeout.and_then(|t| timing::timeout_times(now, t, grace));
                 let running = Running {
                     pid,
                     lease: *lease,
                     keepalive_at: Some(lease.refresh_due()),
                     lost: false,
+                    timed_out: false,
+                    timeout_at: timeout.map(|(term, _)| term),
+                    timeout_guard: timeout.map(|(_, guard)| guard),
+                    terminal,
                     kill_at: None,
                     suspended: false,
                     left_behind: 0,
@@ -195,8 +230,11 @@ impl Supervisor {
                     stopped: false,
                     failing: None,
                 };
+                // The guardian kills a command that outruns its timeout too, should rlock freeze.
+                let guard =
+                    timeout.is_some().then(|| Action::Guard(running.guard_at(&self.settings)));
                 self.phase = Phase::Running(running);
-                vec![Action::Say(Note::Started { pid })]
+                guard.into_iter().chain([Action::Say(Note::Started { pid })]).collect()
             }
             (Phase::Starting { .. }, Input::StartFailed { exit, message }) => {
                 self.phase = Phase::Releasing { then: exit };
@@ -204,18 +242,35 @@ impl Supervisor {
             }
             (Phase::Running(running), input) => {
                 let settings = &self.settings;
-                match input {
+                // The command's leader ended: the terminal goes back to rlock's group (and to
+                // whoever started rlock after it).
+                let mut actions = Vec::new();
+                if running.terminal && matches!(input, Input::Ended(_) | Input::LeftBehind(_)) {
+                    running.terminal = false;
+                    actions.push(Action::TakeTerminal);
+                }
+                actions.extend(match input {
                     Input::Ended(_) if running.lost => {
                         // Whatever is left of the command's group must not go on without it.
                         self.phase = Phase::Done;
                         vec![Action::Signal(Signal::SIGKILL), Action::Finish(Exit::LockLost)]
                     }
                     Input::Ended(ended) => {
-                        self.phase = Phase::Releasing { then: exit_of(ended) };
+                        // Stopped for its timeout: that is the exit, whatever the command made of
+                        // its SIGTERM (as timeout(1) without --preserve-status). So it is when the
+                        // guardian killed it for its timeout while rlock was frozen.
+                        let guarded = running.timeout_guard.is_some_and(|at| now >= at);
+                        let then = if running.timed_out || guarded {
+                            Exit::TimedOut
+                        } else {
+                            exit_of(ended)
+                        };
+                        self.phase = Phase::Releasing { then };
                         vec![Action::Release]
                     }
                     input => running.handle(input, now, settings),
-                }
+                });
+                actions
             }
             (Phase::Releasing { then }, Input::Released(result)) => {
                 // Not ours at the end: broken, deleted or taken while the command ran (the
@@ -242,11 +297,17 @@ impl Running {
                 if self.suspended {
                     return Vec::new();
                 }
+                // Ctrl-Z at the terminal the command has: its job is stopped, so rlock takes the
+                // terminal back and stops too, for the shell to see; `fg` continues both.
+                if self.terminal && job_control(signal) {
+                    self.suspended = true;
+                    return vec![Action::TakeTerminal, Action::StopSelf];
+                }
                 vec![Action::Say(Note::Stopped { signal, pid: self.pid, rlock: settings.rlock })]
             }
             Input::Refresh(Refresh::Kept { lease }) if !self.lost => {
                 self.lease = lease;
-                let mut actions = vec![Action::Guard(self.stop_times(settings).1)];
+                let mut actions = vec![Action::Guard(self.guard_at(settings))];
                 if self.failing.take().is_some() {
                     actions.push(Action::Say(Note::AnswersAgain));
                 }
@@ -265,7 +326,7 @@ impl Running {
             ),
             Input::CannotKeep(why) => self.lose(&why, now, settings),
             // The lock stays held until they end; once the group has had its SIGKILL, so do they.
-            Input::LeftBehind(_) if self.lost => {
+            Input::LeftBehind(_) if self.stopped_by().is_some() => {
                 if self.kill_at.is_none() {
                     vec![Action::Signal(Signal::SIGKILL)]
                 } else {
@@ -289,6 +350,10 @@ impl Running {
                          error: {why})"
                     );
                     actions = self.lose(&reason, now, settings);
+                }
+                if self.timeout_at.is_some_and(|at| now >= at) {
+                    self.timeout_at = None;
+                    actions.extend(self.time_out(now, settings));
                 }
                 if self.kill_at.is_some_and(|at| now >= at) {
                     self.kill_at = None;
@@ -328,6 +393,41 @@ impl Running {
         actions
     }
 
+    /// Why rlock is stopping the command, if it is.
+    fn stopped_by(&self) -> Option<Stop> {
+        if self.lost {
+            Some(Stop::LockLost)
+        } else if self.timed_out {
+            Some(Stop::Timeout)
+        } else {
+            None
+        }
+    }
+
+    /// The command ran for its `--timeout`: stop it (SIGTERM now, SIGKILL after the grace),
+    /// then say so. The lock is still ours: it is kept alive until the command ends.
+    fn time_out(&mut self, now: Instant, settings: &Settings) -> Vec<Action> {
+        if self.stopped_by().is_some() {
+            return Vec::new();
+        }
+        let kill_at = now.checked_add(settings.kill_grace);
+        self.timed_out = true;
+        self.kill_at = kill_at;
+        let mut actions = self.tell(Signal::SIGTERM);
+        if let Some(timeout) = settings.timeout {
+            let kill_in = settings.kill_grace;
+            actions.push(Action::Say(Note::TimedOut { timeout, kill_in }));
+        }
+        actions
+    }
+
+    /// When the guardian must kill the command, should rlock not move it on: before the lease
+    /// can lapse, and a little after its timeout's SIGKILL.
+    fn guard_at(&self, settings: &Settings) -> Instant {
+        let kill = self.stop_times(settings).1;
+        self.timeout_guard.map_or(kill, |guard| guard.min(kill))
+    }
+
     /// When to stop the command, on the current lease: SIGTERM, then SIGKILL.
     fn stop_times(&self, settings: &Settings) -> (Instant, Instant) {
         timing::stop_times(&self.lease, settings.kill_grace)
@@ -341,10 +441,14 @@ impl Running {
         }
         let latest = self.stop_times(settings).1.max(now);
         let kill_at = now.checked_add(settings.kill_grace).map_or(latest, |at| at.min(latest));
+        // Already being stopped for its timeout: its SIGKILL comes no later for this.
+        let kill_at = self.kill_at.map_or(kill_at, |due| due.min(kill_at));
         self.lost = true;
         self.keepalive_at = None;
+        self.timeout_at = None;
         self.kill_at = Some(kill_at);
-        let mut actions = self.tell(Signal::SIGTERM);
+        // One SIGTERM is enough: a command stopped for its timeout has had it.
+        let mut actions = if self.timed_out { Vec::new() } else { self.tell(Signal::SIGTERM) };
         actions.push(Action::Say(Note::Lost {
             name: settings.name.clone(),
             reason: reason.to_owned(),
@@ -359,14 +463,16 @@ impl Running {
     fn suspend(&mut self, signal: i32) -> Vec<Action> {
         let Ok(signal) = Signal::try_from(signal) else { return vec![Action::StopSelf] };
         self.suspended = true;
-        vec![Action::Signal(signal), Action::StopSelf]
+        let take = self.terminal.then_some(Action::TakeTerminal);
+        [Action::Signal(signal)].into_iter().chain(take).chain([Action::StopSelf]).collect()
     }
 
-    /// rlock was continued: so is the command's group.
+    /// rlock was continued: so is the command's group, with the terminal if it had it.
     fn resume(&mut self) -> Vec<Action> {
         self.suspended = false;
         self.stopped = false;
-        vec![Action::Signal(Signal::SIGCONT)]
+        let give = self.terminal.then_some(Action::GiveTerminal);
+        give.into_iter().chain([Action::Signal(Signal::SIGCONT)]).collect()
     }
 }
 
@@ -399,10 +505,15 @@ mod tests {
 
     impl Fake {
         fn new() -> Fake {
+            Fake::with_timeout(None)
+        }
+
+        fn with_timeout(timeout: Option<Duration>) -> Fake {
             let settings = Settings {
                 name: "k".into(),
                 ttl: TTL,
                 kill_grace: GRACE,
+                timeout,
                 conflict_exit: 75,
                 rlock: 100,
             };
@@ -420,7 +531,7 @@ mod tests {
             // The guardian hears the deadline first, then the command starts.
             assert_eq!(actions[0], Action::Guard(self.kill_time(self.start)));
             assert_eq!(actions[1], Action::Start { fence: 7 });
-            self.at(0, Input::Started { pid: 42 });
+            self.at(0, Input::Started { pid: 42, terminal: false });
             self
         }
 
@@ -604,7 +715,7 @@ mod tests {
         let mut run = Fake::new();
         let lease = Lease::new(TTL, run.start, timing::grant_lifetime(TTL));
         run.at(0, Input::Acquired { fence: 3, lease });
-        run.at(0, Input::Started { pid: 42 });
+        run.at(0, Input::Started { pid: 42, terminal: false });
         let (term, kill) = timing::stop_times(&lease, GRACE);
         assert!(term > lease.refresh_due() && kill < lease.valid_until());
         assert_eq!(run.at(1, Input::Tick), []);
@@ -678,6 +789,159 @@ mod tests {
         assert_eq!(actions[1], Action::Say(Note::AnswersAgain));
         let actions = run.at(21, Input::Refresh(Refresh::Kept { lease: run.refreshed(21) }));
         assert!(!actions.contains(&Action::Say(Note::AnswersAgain)));
+    }
+
+    /// A run with a `--timeout` of 5 s whose command starts 2 s after the lock is taken (a slow
+    /// start, standing for any time between the two).
+    fn timed() -> Fake {
+        let mut run = Fake::with_timeout(Some(5 * SEC));
+        let lease = Lease::new(TTL, run.start, TTL);
+        run.at(0, Input::Acquired { fence: 7, lease });
+        let actions = run.at(2, Input::Started { pid: 42, terminal: false });
+        // The guardian kills it a second after rlock's own SIGKILL would, should rlock freeze:
+        // 2 + 5 + 10 + 1 s, before the lease's deadline (29.x s).
+        assert_eq!(actions[0], Action::Guard(run.start + 18 * SEC));
+        run
+    }
+
+    #[test]
+    fn the_timeout_counts_from_the_command_start_and_stops_it_with_exit_123() {
+        let mut run = timed();
+        // Not 5 s after the lock was taken: 5 s after the command started.
+        assert_eq!(run.supervisor.deadline(), Some(run.start + 7 * SEC));
+        assert!(run.at(6, Input::Tick).is_empty());
+        let actions = run.at(7, Input::Tick);
+        assert_eq!(Fake::signals(&actions), [Signal::SIGTERM]);
+        let said = Note::TimedOut { timeout: 5 * SEC, kill_in: GRACE };
+        assert_eq!(actions.last(), Some(&Action::Say(said)));
+        // The lock is still ours: it is kept alive while the command takes its grace.
+        assert_eq!(run.at(10, Input::Tick), [Action::KeepAlive]);
+        let actions = run.at(11, Input::Refresh(Refresh::Kept { lease: run.refreshed(11) }));
+        assert_eq!(actions[0], Action::Guard(run.start + 18 * SEC), "the timeout's, still");
+        // SIGKILL once the grace is over, then the release, and exit 123.
+        assert_eq!(run.supervisor.deadline(), Some(run.start + 17 * SEC));
+        assert!(Fake::signals(&run.at(16, Input::Tick)).is_empty());
+        assert_eq!(Fake::signals(&run.at(17, Input::Tick)), [Signal::SIGKILL]);
+        assert_eq!(run.at(17, Input::Ended(Ended::Killed(9))), [Action::Release]);
+        assert_eq!(finished(&run.at(17, Input::Released(Ok(true)))), Some(Exit::TimedOut));
+    }
+
+    #[test]
+    fn the_timeout_wins_over_the_status_of_a_command_that_traps_sigterm() {
+        let mut run = timed();
+        assert_eq!(Fake::signals(&run.at(7, Input::Tick)), [Signal::SIGTERM]);
+        assert_eq!(run.at(8, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(finished(&run.at(8, Input::Released(Ok(true)))), Some(Exit::TimedOut));
+        // A lock found gone at the release is still said so.
+        let mut run = timed();
+        run.at(7, Input::Tick);
+        run.at(8, Input::Ended(Ended::Killed(15)));
+        assert_eq!(finished(&run.at(8, Input::Released(Ok(false)))), Some(Exit::LockLost));
+    }
+
+    #[test]
+    fn a_command_that_ends_in_time_is_unaffected_by_its_timeout() {
+        let mut run = timed();
+        assert_eq!(run.at(6, Input::Ended(Ended::Exited(3))), [Action::Release]);
+        assert_eq!(finished(&run.at(6, Input::Released(Ok(true)))), Some(Exit::Command(3)));
+        assert_eq!(run.supervisor.deadline(), None);
+        // No timeout: no deadline but the lock's.
+        let run = Fake::new().running();
+        assert_eq!(run.supervisor.deadline(), Some(run.start + TTL / 3));
+    }
+
+    #[test]
+    fn a_command_the_guardian_killed_for_its_timeout_exits_123() {
+        // rlock was frozen from 3 s to 20 s: no tick, but the guardian's SIGKILL at 18 s.
+        let mut run = timed();
+        assert_eq!(run.at(20, Input::Signal(libc::SIGCONT)), [Action::Signal(Signal::SIGCONT)]);
+        assert_eq!(run.at(20, Input::Ended(Ended::Killed(9))), [Action::Release]);
+        assert_eq!(finished(&run.at(20, Input::Released(Ok(true)))), Some(Exit::TimedOut));
+        // Before the guardian's time, a command's end is its own, even past the timeout's SIGTERM
+        // time (it ended before rlock could act).
+        let mut run = timed();
+        run.at(8, Input::Ended(Ended::Exited(0)));
+        assert_eq!(finished(&run.at(8, Input::Released(Ok(true)))), Some(Exit::Command(0)));
+    }
+
+    #[test]
+    fn a_lock_lost_during_the_timeouts_grace_exits_124_and_kills_no_later() {
+        let mut run = timed();
+        run.at(7, Input::Tick);
+        // Lost 1 s into the grace: no second SIGTERM, the SIGKILL stays at 17 s.
+        let actions = run.at(8, Input::Refresh(Refresh::NotOurs));
+        assert!(Fake::signals(&actions).is_empty(), "{actions:?}");
+        let Some(Action::Say(Note::Lost { kill_in, .. })) = actions.last() else { panic!() };
+        assert_eq!(*kill_in, 9 * SEC);
+        assert_eq!(run.supervisor.deadline(), Some(run.start + 17 * SEC));
+        assert_eq!(Fake::signals(&run.at(17, Input::Tick)), [Signal::SIGKILL]);
+        // Never released; the lock's loss is the exit.
+        let actions = run.at(17, Input::Ended(Ended::Killed(9)));
+        assert!(!actions.contains(&Action::Release));
+        assert_eq!(finished(&actions), Some(Exit::LockLost));
+    }
+
+    #[test]
+    fn a_timeout_that_comes_while_the_lock_is_being_lost_changes_nothing() {
+        let mut run = timed();
+        let actions = run.at(6, Input::Refresh(Refresh::NotOurs));
+        assert_eq!(Fake::signals(&actions), [Signal::SIGTERM]);
+        // The SIGKILL due at 16 s; the timeout (7 s) is no deadline any more.
+        assert_eq!(run.supervisor.deadline(), Some(run.start + 16 * SEC));
+        assert!(run.at(7, Input::Tick).is_empty());
+        assert_eq!(Fake::signals(&run.at(16, Input::Tick)), [Signal::SIGKILL]);
+        assert_eq!(finished(&run.at(16, Input::Ended(Ended::Exited(0)))), Some(Exit::LockLost));
+    }
+
+    #[test]
+    fn a_timeout_stops_what_the_command_left_behind_too() {
+        let mut run = timed();
+        assert!(matches!(&run.at(3, Input::LeftBehind(vec![50]))[..], [Action::Say(_)]));
+        assert_eq!(Fake::signals(&run.at(7, Input::Tick)), [Signal::SIGTERM]);
+        assert!(run.at(8, Input::LeftBehind(vec![50])).is_empty(), "the SIGKILL is due later");
+        assert_eq!(Fake::signals(&run.at(17, Input::Tick)), [Signal::SIGKILL]);
+        assert_eq!(Fake::signals(&run.at(17, Input::LeftBehind(vec![51]))), [Signal::SIGKILL]);
+        assert_eq!(run.at(18, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(finished(&run.at(18, Input::Released(Ok(true)))), Some(Exit::TimedOut));
+    }
+
+    #[test]
+    fn a_command_with_the_terminal_is_stopped_and_continued_as_a_job() {
+        let mut run = Fake::new();
+        run.at(0, Input::Acquired { fence: 7, lease: Lease::new(TTL, run.start, TTL) });
+        run.at(0, Input::Started { pid: 42, terminal: true });
+        // Ctrl-Z reaches the command's group only: rlock takes the terminal and stops too.
+        let actions = run.at(1, Input::Stopped(libc::SIGTSTP));
+        assert_eq!(actions, [Action::TakeTerminal, Action::StopSelf]);
+        // `fg` continues rlock: the command gets the terminal back, then is continued.
+        let actions = run.at(5, Input::Signal(libc::SIGCONT));
+        assert_eq!(actions, [Action::GiveTerminal, Action::Signal(Signal::SIGCONT)]);
+        // A stop sent to rlock itself: the command's group first, then the terminal, then rlock.
+        let actions = run.at(6, Input::Signal(libc::SIGTSTP));
+        let stop = [Action::Signal(Signal::SIGTSTP), Action::TakeTerminal, Action::StopSelf];
+        assert_eq!(actions, stop);
+        assert!(run.at(6, Input::Stopped(libc::SIGTSTP)).is_empty());
+        run.at(7, Input::Signal(libc::SIGCONT));
+        // A SIGSTOP from elsewhere is no job stop: said, as without a terminal.
+        let actions = run.at(8, Input::Stopped(libc::SIGSTOP));
+        assert!(matches!(&actions[..], [Action::Say(Note::Stopped { .. })]), "{actions:?}");
+        run.at(9, Input::Signal(libc::SIGCONT));
+        // Ctrl-C reaches the command only; when it ends, the terminal is rlock's again, once.
+        let actions = run.at(9, Input::Ended(Ended::Killed(libc::SIGINT)));
+        assert_eq!(actions, [Action::TakeTerminal, Action::Release]);
+        assert_eq!(finished(&run.at(9, Input::Released(Ok(true)))), Some(Exit::Signal(2)));
+    }
+
+    #[test]
+    fn the_terminal_is_taken_back_when_the_leader_ends_leaving_processes_behind() {
+        let mut run = Fake::new();
+        run.at(0, Input::Acquired { fence: 7, lease: Lease::new(TTL, run.start, TTL) });
+        run.at(0, Input::Started { pid: 42, terminal: true });
+        let actions = run.at(1, Input::LeftBehind(vec![50]));
+        assert_eq!(actions[0], Action::TakeTerminal);
+        // After that, a continue gives nothing back: the leader is gone.
+        assert_eq!(run.at(2, Input::Signal(libc::SIGCONT)), [Action::Signal(Signal::SIGCONT)]);
+        assert_eq!(run.at(3, Input::Ended(Ended::Exited(0))), [Action::Release]);
     }
 
     const SEC: Duration = Duration::from_secs(1);

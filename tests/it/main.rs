@@ -23,5 +23,9 @@ mod run;
 mod safety;
 mod sentinel;
 mod signals;
+// The pseudo-terminal sessions take their controlling terminal in the child (pre_exec).
+#[allow(unsafe_code)]
+mod terminal;
+mod timeout;
 mod tls;
 mod waiting;
