@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::exit::Exit;
-use crate::lock::LockInfo;
+use crate::lock::{Ending, LockInfo};
 use crate::process::child::Ended;
 use crate::report::note::Note;
 use crate::run::keepalive::Refresh;
@@ -67,8 +67,9 @@ pub enum Action {
     Guard(Instant),
     /// Stop rlock itself (SIGSTOP), as a job-control signal asked; it carries on when continued.
     StopSelf,
-    /// Stop the keep-alive and release the lock (answer with Released).
-    Release,
+    /// Stop the keep-alive and release the lock, the lock's history saying the hold ended so
+    /// (answer with Released).
+    Release(Ending),
     /// Tell the user.
     Say(Note),
     /// rlock is done: exit so.
@@ -200,7 +201,7 @@ impl Supervisor {
             }
             (Phase::Starting { .. }, Input::StartFailed { exit, message }) => {
                 self.phase = Phase::Releasing { then: exit };
-                vec![Action::Release, Action::Say(Note::CannotStart(message))]
+                vec![Action::Release(Ending::Released), Action::Say(Note::CannotStart(message))]
             }
             (Phase::Running(running), input) => {
                 let settings = &self.settings;
@@ -212,7 +213,7 @@ impl Supervisor {
                     }
                     Input::Ended(ended) => {
                         self.phase = Phase::Releasing { then: exit_of(ended) };
-                        vec![Action::Release]
+                        vec![Action::Release(Ending::Released)]
                     }
                     input => running.handle(input, now, settings),
                 }
@@ -455,7 +456,7 @@ mod tests {
     #[test]
     fn a_command_that_ends_with_the_lock_releases_it_once_and_exits_with_its_status() {
         let mut run = Fake::new().running();
-        assert_eq!(run.at(1, Input::Ended(Ended::Exited(3))), [Action::Release]);
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(3))), [Action::Release(Ending::Released)]);
         let actions = run.at(1, Input::Released(Ok(true)));
         assert_eq!(finished(&actions), Some(Exit::Command(3)));
         // Nothing after the end releases again.
@@ -494,7 +495,7 @@ mod tests {
         let mut run = Fake::new();
         run.at(0, Input::Acquired { fence: 1, lease: Lease::new(TTL, run.start, TTL) });
         let failed = Input::StartFailed { exit: Exit::CannotExecute, message: "x: nope".into() };
-        assert_eq!(run.at(0, failed)[0], Action::Release);
+        assert_eq!(run.at(0, failed)[0], Action::Release(Ending::Released));
         assert_eq!(finished(&run.at(0, Input::Released(Ok(true)))), Some(Exit::CannotExecute));
     }
 
@@ -527,7 +528,7 @@ mod tests {
         assert_eq!(Fake::signals(&run.at(15, Input::Tick)), [Signal::SIGKILL]);
         // The end: no release, exit 124, and whatever is left of the group is killed.
         let actions = run.at(16, Input::Ended(Ended::Killed(9)));
-        assert!(!actions.contains(&Action::Release));
+        assert!(!actions.iter().any(|action| matches!(action, Action::Release(_))));
         assert_eq!(Fake::signals(&actions), [Signal::SIGKILL]);
         assert_eq!(finished(&actions), Some(Exit::LockLost));
     }
@@ -550,7 +551,7 @@ mod tests {
     #[test]
     fn a_short_command_needs_no_keep_alive() {
         let mut run = Fake::new().running();
-        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release(Ending::Released)]);
         assert_eq!(run.supervisor.deadline(), None);
     }
 
@@ -585,7 +586,7 @@ mod tests {
         assert!(kill < lease.valid_until());
         let actions = run.at(40, Input::Ended(Ended::Killed(9)));
         assert_eq!(finished(&actions), Some(Exit::LockLost));
-        assert!(!actions.contains(&Action::Release));
+        assert!(!actions.iter().any(|action| matches!(action, Action::Release(_))));
     }
 
     #[test]
@@ -617,7 +618,7 @@ mod tests {
     #[test]
     fn a_lock_found_gone_at_the_release_exits_124() {
         let mut run = Fake::new().running();
-        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release(Ending::Released)]);
         let actions = run.at(1, Input::Released(Ok(false)));
         assert_eq!(finished(&actions), Some(Exit::LockLost));
         // Said even with -q.
