@@ -217,7 +217,7 @@ fn log(servers: Vec<Endpoint>, prefix: &str, args: LogArgs) -> Result<Exit> {
     if args.json {
         report::out(report::history::log_json(lock.keys(), &holds))?;
     } else {
-        for line in report::history::log_lines(&holds) {
+        for line in report::history::log_lines(&holds, std::time::SystemTime::now()) {
             report::out(line)?;
         }
     }

@@ -143,8 +143,7 @@ impl Entry {
         entry
     }
 
-    /// Fills what this entry does not say from `other`, an entry about the same holder; the
-    /// larger fence (a quorum's servers give their own, and the lock takes the largest).
+    /// Fills what this entry does not say from `other`, an entry about the same holder.
     fn fill_from(&mut self, other: &Entry) {
         fn fill<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
             if mine.is_none() {
@@ -160,7 +159,7 @@ impl Entry {
         fill(&mut self.held_ms, &other.held_ms);
         fill(&mut self.exit, &other.exit);
         fill(&mut self.signal, &other.signal);
-        self.fence = self.fence.max(other.fence);
+        fill(&mut self.fence, &other.fence);
     }
 }
 
@@ -226,9 +225,19 @@ pub fn holds(servers: Vec<Vec<Entry>>, holding: &[String]) -> Vec<Hold> {
             let key = (entry.id.clone(), event);
             match merged.get_mut(&key) {
                 Some(seen) => {
-                    let at_ms = seen.at_ms.min(entry.at_ms);
-                    seen.fill_from(&entry);
-                    seen.at_ms = at_ms;
+                    // The first server to see it says it, the others fill in what it did not.
+                    let largest = seen.fence.max(entry.fence);
+                    if entry.at_ms < seen.at_ms {
+                        let later = std::mem::replace(seen, entry);
+                        seen.fill_from(&later);
+                    } else {
+                        seen.fill_from(&entry);
+                    }
+                    // Each server of a quorum gives its own fence, and the lock takes the
+                    // largest (an end says the one the holder had).
+                    if event == Event::Acquired {
+                        seen.fence = largest;
+                    }
                 }
                 None => {
                     order.push(key.clone());
@@ -302,7 +311,9 @@ fn ended_at(hold: &Hold) -> Option<u64> {
 fn hold(id: String, start: Option<Entry>, end: Option<Entry>, holding: &[String]) -> Option<Hold> {
     let facts = match (&start, &end) {
         (Some(start), Some(end)) => {
-            let mut facts = start.clone();
+            // The fence the holder had at the end: a server of a quorum that granted the lock
+            // late (frozen, say, and let go after the hold) gave one the holder never had.
+            let mut facts = Entry { fence: end.fence.or(start.fence), ..start.clone() };
             facts.fill_from(end);
             facts
         }
@@ -453,6 +464,21 @@ mod tests {
         assert_eq!(found[0].began_ms, Some(1000));
         assert_eq!(found[0].fence, Some(71), "the largest fence, the one the quorum gave");
         assert_eq!(found[0].exit, Some(0));
+        assert_eq!(found[0].state, State::Ended { outcome: Outcome::Released, at_ms: 2000 });
+    }
+
+    #[test]
+    fn a_late_grant_on_one_server_of_a_quorum_changes_neither_start_nor_fence() {
+        let release = |at| entry("released", "a", at, &[("fence", "71"), ("held_ms", "1000")]);
+        let servers = vec![
+            vec![began("a", 1000, "70"), release(2000)],
+            vec![began("a", 1001, "71"), release(2001)],
+            // Frozen while the lock was taken, and let go after its release.
+            vec![began("a", 2500, "99")],
+        ];
+        let found = holds(servers, &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].began_ms, found[0].fence), (Some(1000), Some(71)));
         assert_eq!(found[0].state, State::Ended { outcome: Outcome::Released, at_ms: 2000 });
     }
 

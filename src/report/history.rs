@@ -1,18 +1,18 @@
 //! What `log` prints: a lock's last holds, newest last, a line each in text, or one JSON object.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
 use crate::lock::history::{Hold, Outcome, State};
 use crate::lock::{LockKeys, Mode};
 use crate::report::views::JSON_VERSION;
-use crate::report::{duration, signal_name};
+use crate::report::{duration, signal_name, whole_seconds};
 
 /// `log`: a line per hold, tab-separated as `list` prints: when it began, the holder (host and
-/// pid), user, program, label, fence, how long it lasted and how it ended. What the history does
-/// not say is `-`.
-pub fn log_lines(holds: &[Hold]) -> Vec<String> {
+/// pid), user, program, label, fence, how long it lasted (a hold still going: so far, at `now`)
+/// and how it ended. What the history does not say is `-`.
+pub fn log_lines(holds: &[Hold], now: SystemTime) -> Vec<String> {
     holds
         .iter()
         .map(|hold| {
@@ -24,7 +24,14 @@ pub fn log_lines(holds: &[Hold]) -> Vec<String> {
                 |value: Option<u64>| value.map_or_else(|| "-".to_owned(), |n| n.to_string());
             let held = match (hold.held_ms, hold.state) {
                 (Some(ms), _) => duration(Duration::from_millis(ms)),
-                (None, State::Holding) => "so far".to_owned(),
+                (None, State::Holding) => match hold.began_ms {
+                    Some(began) => {
+                        let since = UNIX_EPOCH + Duration::from_millis(began);
+                        let so_far = now.duration_since(since).unwrap_or_default();
+                        format!("{} so far", whole_seconds(so_far))
+                    }
+                    None => "so far".to_owned(),
+                },
                 (None, _) => "-".to_owned(),
             };
             format!(
@@ -126,6 +133,13 @@ fn visible(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// 65 s after the holds below began.
+    const NOW_MS: u64 = 1_764_748_865_000;
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(NOW_MS)
+    }
+
     fn hold(state: State) -> Hold {
         Hold {
             id: "0123456789abcdef".into(),
@@ -147,7 +161,7 @@ mod tests {
     #[test]
     fn a_line_says_who_held_it_how_long_and_how_it_ended() {
         let ended = State::Ended { outcome: Outcome::Released, at_ms: 1_764_748_801_500 };
-        let lines = log_lines(&[hold(ended)]);
+        let lines = log_lines(&[hold(ended)], now());
         assert_eq!(
             lines,
             [
@@ -160,14 +174,14 @@ mod tests {
             label: Some("ci\tjob".into()),
             ..hold(State::Ended { outcome: Outcome::Stopped, at_ms: 0 })
         };
-        let line = &log_lines(&[stopped])[0];
+        let line = &log_lines(&[stopped], now())[0];
         assert!(line.ends_with("stopped by rlock, killed by SIGTERM"), "{line}");
         assert!(line.contains("\tlabel ci?job\t"), "{line}");
         let going = Hold { held_ms: None, exit: None, ..hold(State::Holding) };
-        let line = &log_lines(&[going])[0];
-        assert!(line.ends_with("held so far\tholding now"), "{line}");
+        let line = &log_lines(&[going], now())[0];
+        assert!(line.ends_with("held 1m 5s so far\tholding now"), "{line}");
         let unknown = Hold { began_ms: None, host: None, pid: None, ..hold(State::Unrecorded) };
-        let line = &log_lines(&[unknown])[0];
+        let line = &log_lines(&[unknown], now())[0];
         assert!(line.starts_with("-\t- pid -\t"), "{line}");
         assert!(line.contains("no end recorded"), "{line}");
     }

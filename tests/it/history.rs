@@ -90,7 +90,7 @@ fn acquire_and_release_from_the_cli_and_a_holder_handed_the_lock() {
     let token = out.stdout.trim().to_owned();
     let log = rlock(&server).args(["log", "k"]).output();
     log.expect_code(0);
-    assert!(log.stdout.trim_end().ends_with("held so far\tholding now"), "{}", log.stdout);
+    assert!(log.stdout.trim_end().ends_with(" so far\tholding now"), "{}", log.stdout);
     // A waiter is handed the lock at the release.
     let waiter = rlock(&server).args(["run", "--label", "waiter", "k", "--", "true"]).spawn();
     let queue = "{rlock:k}}queue";
