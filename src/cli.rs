@@ -441,7 +441,7 @@ pub struct ListArgs {
 const LOG_HELP: &str = "\
 Each line: when the hold began, host, pid, user, program, label, fence, how long it lasted, how
 it ended (released, stopped by rlock, lost, broken; still holding) and the command's exit status.
-rlock keeps about the last 500 holds of each lock, for 30 days after the last one. Locks taken by
+rlock keeps about the last 500 holds of each lock, for 7 days after the last one. Locks taken by
 other tools have no history.";
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ const MAX_ENTRIES: i64 = 1000;
 const TRIM_SLACK: i64 = 100;
 
 /// How long the history lives after its last entry (src/timing.rs, HISTORY_LIFETIME).
-const LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+const LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 
 fn log_key(name: &str) -> String {
     format!("{{rlock:{name}}}}}log")
