@@ -22,7 +22,7 @@ pub const FENCE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a lock's history (`rlock log`) is kept after its last entry: renewed with every
 /// entry, so a lock in use keeps its last holds (as many as [`crate::lock::history::MAX_ENTRIES`]
 /// allows), and one nobody has used for this long leaves nothing behind. As long as the fencing
-/// counter: a lock name used once (`build-1234`) costs a stream for a week, not for longer.
+/// counter: a lock name used once (`build-1234`) costs its history for a week, not for longer.
 pub const HISTORY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How long to wait before asking the Sentinels again while a failover is under way (the server

@@ -1,7 +1,7 @@
-//! A lock's history, for `rlock log`: each server keeps a stream beside the lock
+//! A lock's history, for `rlock log`: each server keeps a list beside the lock
 //! ([`crate::lock::LockKeys::log`]) with an entry each time a hold begins there and each time one
 //! ends as rlock sees it, written by the script that changes the lock (see
-//! `scripts/history.lua`). It is capped at about [`MAX_ENTRIES`] entries and expires
+//! `scripts/history.lua`), each a JSON object. It is capped at [`MAX_ENTRIES`] entries and expires
 //! [`crate::timing::HISTORY_LIFETIME`] after the last one. A holder is named by the digest of its
 //! token that `status` shows too, never by the token.
 //!
@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use crate::lock::mode::Mode;
 
-/// About how many entries a lock's history keeps on each server (`XADD MAXLEN ~`: Redis trims
-/// whole blocks, so a few more may stay): about half as many holds.
+/// How many entries a lock's history keeps on each server, the last ones: about half as many
+/// holds.
 pub const MAX_ENTRIES: u64 = 1000;
 
 /// How a holder says its hold ended when it gives the lock back.
@@ -118,7 +118,25 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// An entry from the stream's field/value list.
+    /// An entry as the scripts write it: a JSON object of strings; `None` for anything else.
+    pub fn from_json(text: &str) -> Option<Entry> {
+        let serde_json::Value::Object(object) = serde_json::from_str(text).ok()? else {
+            return None;
+        };
+        let mut fields = Vec::with_capacity(2 * object.len());
+        for (name, value) in object {
+            let value = match value {
+                serde_json::Value::String(text) => text,
+                serde_json::Value::Number(number) => number.to_string(),
+                _ => continue,
+            };
+            fields.push(name);
+            fields.push(value);
+        }
+        Some(Entry::from_fields(&fields))
+    }
+
+    /// An entry from its field/value list.
     pub fn from_fields(fields: &[String]) -> Entry {
         let mut entry = Entry::default();
         for pair in fields.chunks_exact(2) {
@@ -377,6 +395,18 @@ mod tests {
         let mut more = facts.to_vec();
         more.push(("fence", fence));
         entry("acquired", id, at, &more)
+    }
+
+    #[test]
+    fn entries_are_read_from_the_json_the_scripts_write() {
+        let text =
+            r#"{"event":"released","at":"5","id":"ab","exit":"3","fence":"1796285694570019"}"#;
+        let read = Entry::from_json(text).unwrap();
+        assert_eq!(read.event, Some(Event::Released));
+        assert_eq!((read.at_ms, read.exit, read.fence), (5, Some(3), Some(1_796_285_694_570_019)));
+        assert_eq!(Entry::from_json(r#"{"event":"lost","at":7,"id":"ab"}"#).unwrap().at_ms, 7);
+        assert_eq!(Entry::from_json("not json"), None);
+        assert_eq!(Entry::from_json("[1]"), None);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct LockKeys {
     /// The holders of a shared or limited lock: a sorted set of tokens, scored by the end of each
     /// one's lifetime in Redis's own clock (milliseconds); each has its record at `holders:TOKEN`.
     pub holders: String,
-    /// The lock's history: a stream of the holds that began and ended, capped and expiring (see
+    /// The lock's history: a list of the holds that began and ended, capped and expiring (see
     /// [`crate::lock::history`]).
     pub log: String,
 }

@@ -246,12 +246,13 @@ impl Node {
         reply::info(&reply).map_err(|odd| self.odd(odd, Mode::default(), false))
     }
 
-    /// The lock's history on this server, oldest first (empty when it has none).
+    /// The lock's history on this server, oldest first (empty when it has none; an entry rlock
+    /// cannot read is left out).
     pub(crate) fn history(&mut self) -> Result<Vec<Entry>> {
-        let mut read = redis::cmd("XRANGE");
-        read.arg(&self.keys.log).arg("-").arg("+");
+        let mut read = redis::cmd("LRANGE");
+        read.arg(&self.keys.log).arg(0).arg(-1);
         let started = Instant::now();
-        let result = read.query::<Vec<(String, Vec<String>)>>(self.connection(true)?);
+        let result = read.query::<Vec<String>>(self.connection(true)?);
         report::call(format_args!(
             "history of '{}' at {}: {} in {}",
             self.keys.name,
@@ -260,7 +261,7 @@ impl Node {
             report::duration_fine(started.elapsed())
         ));
         let entries = result.map_err(|err| self.failed(err))?;
-        Ok(entries.iter().map(|(_, fields)| Entry::from_fields(fields)).collect())
+        Ok(entries.iter().filter_map(|text| Entry::from_json(text)).collect())
     }
 
     /// Runs `script` on the lock's keys with `args`: EVALSHA, and SCRIPT LOAD first when this
