@@ -1,4 +1,5 @@
-//! Puts rlock's Lua scripts together (the shared helpers first) and computes each one's SHA1 at
+//! Puts rlock's Lua scripts together (the shared helpers first: holders.lua, history.lua, and
+//! queue.lua for those that need it) and computes each one's SHA1 at
 //! build time, so that a run, which calls EVALSHA once or twice, does not hash 10 to 15 KB of
 //! script text on every start.
 
@@ -25,10 +26,11 @@ fn main() {
         std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
     };
     let holders = read("holders.lua");
+    let history = read("history.lua");
     let queue = read("queue.lua");
     let mut generated = String::new();
     for (name, file, with_queue) in SCRIPTS {
-        let mut code = format!("{holders}\n");
+        let mut code = format!("{holders}\n{history}\n");
         if with_queue {
             code.push_str(&queue);
             code.push('\n');

@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in the order they will be served (exit 1 when free)')
             [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'Force-release a lock someone else holds, an operator''s tool (exit 1 when it was free)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show the lock''s last holds, newest last: when, who, how long, how each ended (exit 1 when it has none)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -222,6 +223,26 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'rlock;log' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many holds to show, the newest')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many holds to show, the newest')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
+            [CompletionResult]::new('--redis', '--redis', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system''s')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'For rediss:// URLs: a client certificate (PEM), for servers that require one')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key (PEM) of --tls-cert')
+            [CompletionResult]::new('--replicas', '--replicas', [CompletionResultType]::ParameterName, 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object, its holds in "holds"')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The --redis URLs are seed nodes of one Redis Cluster')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing on stderr but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'rlock;completions' {
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
             [CompletionResult]::new('--redis', '--redis', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
@@ -265,6 +286,7 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in the order they will be served (exit 1 when free)')
             [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'Force-release a lock someone else holds, an operator''s tool (exit 1 when it was free)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show the lock''s last holds, newest last: when, who, how long, how each ended (exit 1 when it has none)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -292,6 +314,9 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             break
         }
         'rlock;help;list' {
+            break
+        }
+        'rlock;help;log' {
             break
         }
         'rlock;help;completions' {

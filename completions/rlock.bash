@@ -31,6 +31,9 @@ _rlock() {
             rlock,list)
                 cmd="rlock__subcmd__list"
                 ;;
+            rlock,log)
+                cmd="rlock__subcmd__log"
+                ;;
             rlock,man)
                 cmd="rlock__subcmd__man"
                 ;;
@@ -64,6 +67,9 @@ _rlock() {
             rlock__subcmd__help,list)
                 cmd="rlock__subcmd__help__subcmd__list"
                 ;;
+            rlock__subcmd__help,log)
+                cmd="rlock__subcmd__help__subcmd__log"
+                ;;
             rlock__subcmd__help,man)
                 cmd="rlock__subcmd__help__subcmd__man"
                 ;;
@@ -89,7 +95,7 @@ _rlock() {
 
     case "${cmd}" in
         rlock)
-            opts="-r -v -q -h -V --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help --version run acquire refresh release ttl status break list completions man help"
+            opts="-r -v -q -h -V --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help --version run acquire refresh release ttl status break list log completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,7 +299,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__help)
-            opts="run acquire refresh release ttl status break list completions man help"
+            opts="run acquire refresh release ttl status break list log completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,6 +369,20 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rlock__subcmd__help__subcmd__log)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -467,6 +487,56 @@ _rlock() {
                 return 0
             fi
             case "${prev}" in
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rlock__subcmd__log)
+            opts="-n -r -v -q -h --count --json --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --redis)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

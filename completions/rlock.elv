@@ -42,6 +42,7 @@ set edit:completion:arg-completer[rlock] = {|@words|
             cand status 'Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in the order they will be served (exit 1 when free)'
             cand break 'Force-release a lock someone else holds, an operator''s tool (exit 1 when it was free)'
             cand list 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting'
+            cand log 'Show the lock''s last holds, newest last: when, who, how long, how each ended (exit 1 when it has none)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -210,6 +211,25 @@ set edit:completion:arg-completer[rlock] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'rlock;log'= {
+            cand -n 'How many holds to show, the newest'
+            cand --count 'How many holds to show, the newest'
+            cand -r 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
+            cand --redis 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
+            cand --tls-ca 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system''s'
+            cand --tls-cert 'For rediss:// URLs: a client certificate (PEM), for servers that require one'
+            cand --tls-key 'The private key (PEM) of --tls-cert'
+            cand --replicas 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]'
+            cand --prefix 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)'
+            cand --json 'Print one JSON object, its holds in "holds"'
+            cand --cluster 'The --redis URLs are seed nodes of one Redis Cluster'
+            cand -v 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
+            cand --verbose 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis'
+            cand -q 'Say nothing on stderr but errors'
+            cand --quiet 'Say nothing on stderr but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'rlock;completions'= {
             cand -r 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
             cand --redis 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters'
@@ -251,6 +271,7 @@ set edit:completion:arg-completer[rlock] = {|@words|
             cand status 'Show who holds the lock (every holder), since when, its ttl and fence, and who waits, in the order they will be served (exit 1 when free)'
             cand break 'Force-release a lock someone else holds, an operator''s tool (exit 1 when it was free)'
             cand list 'List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting'
+            cand log 'Show the lock''s last holds, newest last: when, who, how long, how each ended (exit 1 when it has none)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (roff): rlock man > rlock.1; man -l rlock.1'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -270,6 +291,8 @@ set edit:completion:arg-completer[rlock] = {|@words|
         &'rlock;help;break'= {
         }
         &'rlock;help;list'= {
+        }
+        &'rlock;help;log'= {
         }
         &'rlock;help;completions'= {
         }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 
 use crate::cli::{
-    AcquireArgs, Cli, Command, Global, KeyArg, ListArgs, RefreshArgs, ReleaseArgs, StatusArgs,
-    TakeArgs, TtlArgs,
+    AcquireArgs, Cli, Command, Global, KeyArg, ListArgs, LogArgs, RefreshArgs, ReleaseArgs,
+    StatusArgs, TakeArgs, TtlArgs,
 };
 use crate::exit::Exit;
 use crate::generate;
@@ -79,6 +79,7 @@ pub fn execute(cli: Cli) -> Result<Exit> {
         Command::Ttl(args) => ttl(servers()?, prefix, args),
         Command::Status(args) => status(servers()?, prefix, args),
         Command::List(args) => list(servers()?, prefix, args),
+        Command::Log(args) => log(servers()?, prefix, args),
         Command::Break(args) => force_release(servers()?, prefix, args.key),
         Command::Completions(args) => {
             report::out_raw(&generate::completions(args.shell))?;
@@ -209,6 +210,46 @@ fn status(servers: Vec<Endpoint>, prefix: &str, args: StatusArgs) -> Result<Exit
         }
     }
     Ok(if info.is_some() { Exit::Success } else { Exit::NotHeld })
+}
+
+/// `log`: the lock's last holds, newest last; exit 1 when its history has none.
+fn log(servers: Vec<Endpoint>, prefix: &str, args: LogArgs) -> Result<Exit> {
+    let mut lock = lock(servers, prefix, &args.key)?;
+    let info = lock.inspect()?;
+    let holding: Vec<String> =
+        info.iter().flat_map(|info| info.holders.iter().map(|holder| holder.id.clone())).collect();
+    let mut holds = lock.history(&holding)?;
+    holds.drain(..holds.len().saturating_sub(args.count));
+    // Held now, but by no holder rlock recorded: another tool's lock.
+    let foreign = info.as_ref().is_some_and(|info| info.holders.is_empty());
+    if args.json {
+        report::out(report::history::log_json(lock.keys(), &holds))?;
+    } else {
+        for line in report::history::log_lines(&holds, std::time::SystemTime::now()) {
+            report::out(line)?;
+        }
+    }
+    let name = &args.key.key;
+    match (holds.is_empty(), foreign) {
+        (true, true) => report::notice(format_args!(
+            "no history for '{name}': it is held now by a tool other than rlock, and locks taken \
+             by other tools have none"
+        )),
+        (true, false) => report::notice(format_args!(
+            "no history for '{name}': rlock has not taken it in the last {} days (locks taken by \
+             other tools have none)",
+            timing::HISTORY_LIFETIME.as_secs() / 86_400
+        )),
+        (false, true) => report::notice(format_args!(
+            "'{name}' is held now by a tool other than rlock, which leaves no history: the holds \
+             above are rlock's"
+        )),
+        (false, false) => {}
+    }
+    if holds.is_empty() {
+        return Ok(Exit::NotHeld);
+    }
+    Ok(Exit::Success)
 }
 
 /// `list`: the locks held now whose name matches the pattern. Every lock rlock holds has a

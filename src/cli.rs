@@ -192,6 +192,10 @@ pub enum Command {
     Break(BreakArgs),
     /// List the locks rlock holds now, a line per holder: name, holder, ttl, fence, waiting
     List(ListArgs),
+    /// Show the lock's last holds, newest last: when, who, how long, how each ended (exit 1 when
+    /// it has none)
+    #[command(after_help = LOG_HELP)]
+    Log(LogArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(after_help = COMPLETION_HELP)]
     Completions(CompletionsArgs),
@@ -465,6 +469,37 @@ fn parse_pattern(text: &str) -> Result<Glob, String> {
     Glob::new(text).map_err(|err| err.to_string())
 }
 
+const LOG_HELP: &str = "\
+Each line: when the hold began, host, pid, user, program, label, fence, how long it lasted, how
+it ended (released, stopped by rlock, lost, broken; still holding) and the command's exit status.
+rlock keeps about the last 500 holds of each lock, for 7 days after the last one. Locks taken by
+other tools have no history.";
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+
+    /// How many holds to show, the newest
+    #[arg(short = 'n', long = "count", value_name = "N", default_value = "20", value_parser = parse_count)]
+    pub count: usize,
+
+    /// Print one JSON object, its holds in "holds"
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `log -n N`: a whole number, 1 or more.
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("0 would show nothing: give how many holds to show, 1 or more".into()),
+        Ok(count) => Ok(count),
+        Err(_) => {
+            Err(format!("'{text}' is not a whole number: give how many holds to show, e.g. -n 50"))
+        }
+    }
+}
+
 /// `--limit N`: a whole number, 1 or more.
 fn parse_limit(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
@@ -612,5 +647,20 @@ mod tests {
             let kind = err.map(|_| ()).unwrap_err().kind();
             assert_eq!(kind, clap::error::ErrorKind::ArgumentConflict, "{args:?}");
         }
+    }
+
+    #[test]
+    fn the_log_help_says_what_the_history_keeps() {
+        let holds = crate::lock::history::MAX_ENTRIES / 2;
+        let days = crate::timing::HISTORY_LIFETIME.as_secs() / 86_400;
+        assert!(LOG_HELP.contains(&format!("last {holds} holds")), "{LOG_HELP}");
+        assert!(LOG_HELP.contains(&format!("for {days} days")), "{LOG_HELP}");
+        let cli = parse_from(["rlock", "log", "-n", "5", "--json", "deploy"]).unwrap();
+        let Command::Log(log) = cli.command else { panic!("not log") };
+        assert_eq!((log.key.key.as_str(), log.count, log.json), ("deploy", 5, true));
+        let cli = parse_from(["rlock", "log", "deploy"]).unwrap();
+        let Command::Log(log) = cli.command else { panic!("not log") };
+        assert_eq!(log.count, 20);
+        assert!(parse_from(["rlock", "log", "-n", "0", "deploy"]).is_err());
     }
 }

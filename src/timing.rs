@@ -19,6 +19,12 @@ pub const NODE_TIMEOUT: Duration = Duration::from_millis(500);
 /// that clock may be set, at the least, without a fence going backwards.
 pub const FENCE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// How long a lock's history (`rlock log`) is kept after its last entry: renewed with every
+/// entry, so a lock in use keeps its last holds (as many as [`crate::lock::history::MAX_ENTRIES`]
+/// allows), and one nobody has used for this long leaves nothing behind. As long as the fencing
+/// counter: a lock name used once (`build-1234`) costs its history for a week, not for longer.
+pub const HISTORY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How long to wait before asking the Sentinels again while a failover is under way (the server
 /// they name is not a master yet).
 pub const FAILOVER_NAP: Duration = Duration::from_millis(100);

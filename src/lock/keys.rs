@@ -29,6 +29,9 @@ pub struct LockKeys {
     /// The holders of a shared or limited lock: a sorted set of tokens, scored by the end of each
     /// one's lifetime in Redis's own clock (milliseconds); each has its record at `holders:TOKEN`.
     pub holders: String,
+    /// The lock's history: a list of the holds that began and ended, capped and expiring (see
+    /// [`crate::lock::history`]).
+    pub log: String,
 }
 
 impl LockKeys {
@@ -68,14 +71,15 @@ impl LockKeys {
             queue: sibling(&lock, "queue"),
             alive: sibling(&lock, "alive"),
             holders: sibling(&lock, "holders"),
+            log: sibling(&lock, "log"),
             lock,
         })
     }
 
     /// All keys in the order the Lua scripts expect them: lock, holder, fence, queue, alive,
-    /// holders.
-    pub fn all(&self) -> [&str; 6] {
-        [&self.lock, &self.holder, &self.fence, &self.queue, &self.alive, &self.holders]
+    /// holders, log.
+    pub fn all(&self) -> [&str; 7] {
+        [&self.lock, &self.holder, &self.fence, &self.queue, &self.alive, &self.holders, &self.log]
     }
 
     /// The list a waiter blocks on (BLPOP) until it is told the lock is free. The scripts build the
@@ -116,6 +120,7 @@ mod tests {
         assert_eq!(keys.fence, "{rlock:deploy}}fence");
         assert_eq!(keys.queue, "{rlock:deploy}}queue");
         assert_eq!(keys.holders, "{rlock:deploy}}holders");
+        assert_eq!(keys.log, "{rlock:deploy}}log");
         assert_eq!(keys.wake("w1"), "{rlock:deploy}}queue:w1");
     }
 
@@ -124,6 +129,7 @@ mod tests {
         let keys = LockKeys::new("", "{app}.deploy").unwrap();
         assert_eq!(keys.lock, "{app}.deploy");
         assert_eq!(keys.holder, "{app}.deploy}}holder");
+        assert_eq!(keys.log, "{app}.deploy}}log");
         assert_eq!(LockKeys::new("", "{a}").unwrap().fence, "{a}}}fence");
     }
 
@@ -167,7 +173,7 @@ mod tests {
     fn companion_keys_are_no_lock_records() {
         // Today's keys of lock 'a' under the empty prefix, and the names that would take them.
         let a = LockKeys::new("", "a").unwrap();
-        for key in [&a.holder, &a.fence, &a.queue, &a.alive, &a.holders, &a.wake("w")] {
+        for key in [&a.holder, &a.fence, &a.queue, &a.alive, &a.holders, &a.log, &a.wake("w")] {
             let err = LockKeys::new("", key).unwrap_err().to_string();
             assert!(err.contains("}}"), "{key}: {err}");
         }

@@ -3,6 +3,7 @@
 //! holders ([`Mode`]). [`Lock`] is the one backend every subcommand uses; [`quorum`] says how the
 //! servers' answers make one; the Lua scripts in `scripts/` make every change atomic.
 
+pub mod history;
 pub mod holder;
 pub mod keys;
 pub mod mode;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 
+pub use history::{End, Ending, Hold, Status};
 pub use holder::Holder;
 pub use keys::LockKeys;
 pub use mode::{Mode, ModeConflict};
@@ -184,7 +186,8 @@ impl Lock {
                         let take = Take { ticket: waiter.ticket, ..take };
                         let _ = self.on_some(&unheld, |node| node.give_back(&take, waiter));
                     } else {
-                        let _ = self.on_some(&unheld, |node| node.release(token, None));
+                        let end = End::given_back();
+                        let _ = self.on_some(&unheld, |node| node.release(token, None, end));
                     }
                 }
                 answer
@@ -248,9 +251,17 @@ impl Lock {
     }
 
     /// Releases the lock if it is held with `token`; false when it is not (gone, or someone else's).
+    /// The history says it was released, with no command's status.
     pub fn release(&mut self, token: &Token) -> Result<bool> {
+        self.release_as(token, End::released())
+    }
+
+    /// Releases the lock if it is held with `token`, the history saying the hold ended as `end`
+    /// says; false when it is not held with `token` (the history then says its holder lost it,
+    /// unless `end` gives back a grant never used).
+    pub fn release_as(&mut self, token: &Token, end: End) -> Result<bool> {
         let want = self.mode;
-        quorum::any(self.on_all(|node| Ok(node.release(token, want)?.is_some())))
+        quorum::any(self.on_all(|node| Ok(node.release(token, want, end)?.is_some())))
     }
 
     /// Releases the lock whoever holds it; false when it was free.
@@ -283,6 +294,18 @@ impl Lock {
             info.waiters = u64::try_from(queue.len()).unwrap_or(u64::MAX);
         }
         Ok(Described { info, queue })
+    }
+
+    /// The lock's holds that its history keeps, oldest first, over every server that answers (a
+    /// majority must); `holding` are the digests of its holders now.
+    pub fn history(&mut self, holding: &[String]) -> Result<Vec<Hold>> {
+        let results = self.on_all(Node::history);
+        let n = results.len();
+        let answered = results.iter().filter(|result| result.is_ok()).count();
+        if !quorum::enough_answered(answered, n) {
+            return Err(quorum::too_few(results, quorum::majority(n)));
+        }
+        Ok(history::holds(results.into_iter().filter_map(Result::ok).collect(), holding))
     }
 
     /// Runs `call` on every server, at once when there are several, and collects the results in

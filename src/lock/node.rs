@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use redis::{ConnectionLike, ErrorKind, FromRedisValue, ServerErrorKind, Value};
 
+use crate::lock::history::{self, End, Entry, Status};
 use crate::lock::holder::Holder;
 use crate::lock::keys::LockKeys;
 use crate::lock::mode::{Mode, ModeConflict};
@@ -89,7 +90,7 @@ impl Node {
         {
             // Not taken: a lock the replicas may not have is one a failover could hand to
             // someone else. (If this fails too, it lapses after its ttl.)
-            let _ = self.release(token, Some(mode));
+            let _ = self.release(token, Some(mode), End::given_back());
             return Err(err
                 .context(format!("the lock '{}' was not taken (released again)", self.keys.name)));
         }
@@ -122,8 +123,9 @@ impl Node {
     /// Leaves the wait queue (releasing the lock if it was just granted to `token`), passing the
     /// turn on if the lock is free.
     pub(crate) fn leave(&mut self, waiter: &str, token: &Token) -> Result<()> {
-        let life = fence_life();
-        let _: i64 = self.call(&scripts::LEAVE, &[waiter, token.secret(), &life])?;
+        let mut args = vec![waiter.to_owned(), token.secret().to_owned()];
+        args.extend(history_and_fence());
+        let _: i64 = self.call(&scripts::LEAVE, &args)?;
         Ok(())
     }
 
@@ -187,7 +189,8 @@ impl Node {
         ttl: Duration,
         want: Option<Mode>,
     ) -> Result<Option<Mode>> {
-        let args = [token.secret().to_owned(), millis(ttl).to_string(), code_of(want)];
+        let mut args = vec![token.secret().to_owned(), millis(ttl).to_string(), code_of(want)];
+        args.extend(history_and_fence());
         let started = Instant::now();
         let reply: Vec<Value> = self.call(&scripts::REFRESH, &args)?;
         let held =
@@ -198,17 +201,35 @@ impl Node {
         Ok(held)
     }
 
-    /// Releases the lock if it is held with `token` (in mode `want`, when given): the mode it was
-    /// held in, or `None` when it was not held with that token (gone, or someone else's).
-    pub(crate) fn release(&mut self, token: &Token, want: Option<Mode>) -> Result<Option<Mode>> {
-        let args = [token.secret().to_owned(), code_of(want), fence_life()];
+    /// Releases the lock if it is held with `token` (in mode `want`, when given), recording in
+    /// its history that the hold ended as `end` says: the mode it was held in, or `None` when it
+    /// was not held with that token (gone, or someone else's).
+    pub(crate) fn release(
+        &mut self,
+        token: &Token,
+        want: Option<Mode>,
+        end: End,
+    ) -> Result<Option<Mode>> {
+        let (exit, signal) = match end.status {
+            Some(Status::Exited(code)) => (code.to_string(), String::new()),
+            Some(Status::Killed(signal)) => (String::new(), signal.to_string()),
+            None => (String::new(), String::new()),
+        };
+        let mut args = vec![
+            token.secret().to_owned(),
+            code_of(want),
+            end.ending.code().to_owned(),
+            exit,
+            signal,
+        ];
+        args.extend(history_and_fence());
         let reply: Vec<Value> = self.call(&scripts::RELEASE, &args)?;
         reply::held_in(&reply).map_err(|odd| self.odd(odd, want.unwrap_or_default(), true))
     }
 
     /// Releases the lock whoever holds it; false when it was free.
     pub(crate) fn force_release(&mut self) -> Result<bool> {
-        let done: i64 = self.call(&scripts::BREAK, &[fence_life()])?;
+        let done: i64 = self.call(&scripts::BREAK, &history_and_fence())?;
         Ok(done == 1)
     }
 
@@ -223,6 +244,24 @@ impl Node {
     pub(crate) fn describe(&mut self) -> Result<Described> {
         let reply: Vec<Value> = self.call(&scripts::INSPECT, &[] as &[&str])?;
         reply::described(&reply).map_err(|odd| self.odd(odd, Mode::default(), false))
+    }
+
+    /// The lock's history on this server, oldest first (empty when it has none; an entry rlock
+    /// cannot read is left out).
+    pub(crate) fn history(&mut self) -> Result<Vec<Entry>> {
+        let mut read = redis::cmd("LRANGE");
+        read.arg(&self.keys.log).arg(0).arg(-1);
+        let started = Instant::now();
+        let result = read.query::<Vec<String>>(self.connection(true)?);
+        report::call(format_args!(
+            "history of '{}' at {}: {} in {}",
+            self.keys.name,
+            self.endpoint.shown(),
+            if result.is_ok() { "answered" } else { "failed" },
+            report::duration_fine(started.elapsed())
+        ));
+        let entries = result.map_err(|err| self.failed(err))?;
+        Ok(entries.iter().filter_map(|text| Entry::from_json(text)).collect())
     }
 
     /// Runs `script` on the lock's keys with `args`: EVALSHA, and SCRIPT LOAD first when this
@@ -375,7 +414,7 @@ fn is_broken(err: &redis::RedisError, con: Option<&RedisConnection>) -> bool {
         || con.is_some_and(|con| !con.is_open())
 }
 
-/// EVALSHA of `script` on the lock's keys (lock, holder, fence, queue, alive, holders) with
+/// EVALSHA of `script` on the lock's keys (lock, holder, fence, queue, alive, holders, log) with
 /// `args`.
 fn eval(keys: &LockKeys, script: &LuaScript, args: &[impl AsRef<str>]) -> redis::Cmd {
     let keys = keys.all();
@@ -417,8 +456,14 @@ fn acquire_args(take: &Take, waiter: Option<&Waiter>) -> Vec<String> {
         args.push(name.to_owned());
         args.push(value);
     }
-    args.push(fence_life());
+    args.extend(history_and_fence());
     args
+}
+
+/// The last arguments of every script that writes the lock's history: its cap (entries) and
+/// lifetime (ms), then the fencing counter's lifetime (see scripts/history.lua).
+fn history_and_fence() -> [String; 3] {
+    [history::MAX_ENTRIES.to_string(), millis(timing::HISTORY_LIFETIME).to_string(), fence_life()]
 }
 
 /// The last argument of every script that can hand out a fence: how long the fencing counter

@@ -1,8 +1,9 @@
 //! The Lua scripts that change locks. Each runs atomically in Redis (EVALSHA, loading it with
 //! SCRIPT LOAD when the server has not seen it yet), so no change is ever a read followed by a
 //! separate write. Every script starts with the helpers for shared and limited locks in
-//! `scripts/holders.lua`; those that touch the wait queue also with the helpers in
-//! `scripts/queue.lua`. `build.rs` puts them together and computes their SHA1s.
+//! `scripts/holders.lua` and those that write the lock's history in `scripts/history.lua`;
+//! those that touch the wait queue also with the helpers in `scripts/queue.lua`. `build.rs`
+//! puts them together and computes their SHA1s.
 //!
 //! - [`ACQUIRE`] takes a free lock (or a place among shared or limited holders) when it is our
 //!   turn, incrementing the fence and recording the holder, or joins and keeps a place in the queue.

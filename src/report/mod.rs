@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::redis;
 
+pub mod history;
 pub mod note;
 pub mod progress;
 pub mod views;

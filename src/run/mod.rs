@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::exit::Exit;
-use crate::lock::{Holder, Lock, LockKeys, Mode, Token};
+use crate::lock::{End, Ending, Holder, Lock, LockKeys, Mode, Status, Token};
 use crate::process::child::{Change, Child, Ended};
 use crate::process::command::Command;
 use crate::process::descendants;
@@ -313,7 +313,7 @@ impl Driver {
                 }
                 None
             }
-            Action::Release => Some(Input::Released(self.release())),
+            Action::Release(ending) => Some(Input::Released(self.release(ending))),
             Action::Say(note) => {
                 note.show();
                 None
@@ -397,9 +397,10 @@ impl Driver {
         }
     }
 
-    /// Stops the keep-alive, then releases the lock (handing it to the next waiter): the one
-    /// place a run releases its lock.
-    fn release(&mut self) -> Result<bool, String> {
+    /// Stops the keep-alive, then releases the lock (handing it to the next waiter), the lock's
+    /// history saying the hold ended as `ending` says, with the command's status: the one place
+    /// a run releases its lock.
+    fn release(&mut self, ending: Ending) -> Result<bool, String> {
         if let Some(keepalive) = self.keepalive.take() {
             keepalive.stop();
         }
@@ -408,8 +409,14 @@ impl Driver {
         };
         lock.set_timeout(REDIS_TIMEOUT);
         // The connection sat idle while the command ran: if it broke, try once more on a new one.
-        lock.release(&self.token)
-            .or_else(|_| lock.release(&self.token))
+        let status = match self.ended {
+            Some(Ended::Exited(code)) => Some(Status::Exited(code)),
+            Some(Ended::Killed(signal)) => Some(Status::Killed(signal)),
+            Some(Ended::Unknown) | None => None,
+        };
+        let end = End { ending, status };
+        lock.release_as(&self.token, end)
+            .or_else(|_| lock.release_as(&self.token, end))
             .map_err(|err| format!("{err:#}"))
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::exit::Exit;
-use crate::lock::LockInfo;
+use crate::lock::{Ending, LockInfo};
 use crate::process::child::Ended;
 use crate::report::note::Note;
 use crate::run::keepalive::Refresh;
@@ -74,8 +74,9 @@ pub enum Action {
     /// Give the terminal's foreground to the command's group again, if rlock's group has it
     /// (continued by `fg`, not `bg`): the command is about to be continued.
     GiveTerminal,
-    /// Stop the keep-alive and release the lock (answer with Released).
-    Release,
+    /// Stop the keep-alive and release the lock, the lock's history saying the hold ended so
+    /// (answer with Released).
+    Release(Ending),
     /// Tell the user.
     Say(Note),
     /// rlock is done: exit so.
@@ -238,7 +239,7 @@ impl Supervisor {
             }
             (Phase::Starting { .. }, Input::StartFailed { exit, message }) => {
                 self.phase = Phase::Releasing { then: exit };
-                vec![Action::Release, Action::Say(Note::CannotStart(message))]
+                vec![Action::Release(Ending::Released), Action::Say(Note::CannotStart(message))]
             }
             (Phase::Running(running), input) => {
                 let settings = &self.settings;
@@ -260,13 +261,13 @@ impl Supervisor {
                         // its SIGTERM (as timeout(1) without --preserve-status). So it is when the
                         // guardian killed it for its timeout while rlock was frozen.
                         let guarded = running.timeout_guard.is_some_and(|at| now >= at);
-                        let then = if running.timed_out || guarded {
-                            Exit::TimedOut
+                        let (then, ending) = if running.timed_out || guarded {
+                            (Exit::TimedOut, Ending::Stopped)
                         } else {
-                            exit_of(ended)
+                            (exit_of(ended), Ending::Released)
                         };
                         self.phase = Phase::Releasing { then };
-                        vec![Action::Release]
+                        vec![Action::Release(ending)]
                     }
                     input => running.handle(input, now, settings),
                 });
@@ -566,7 +567,7 @@ mod tests {
     #[test]
     fn a_command_that_ends_with_the_lock_releases_it_once_and_exits_with_its_status() {
         let mut run = Fake::new().running();
-        assert_eq!(run.at(1, Input::Ended(Ended::Exited(3))), [Action::Release]);
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(3))), [Action::Release(Ending::Released)]);
         let actions = run.at(1, Input::Released(Ok(true)));
         assert_eq!(finished(&actions), Some(Exit::Command(3)));
         // Nothing after the end releases again.
@@ -605,7 +606,7 @@ mod tests {
         let mut run = Fake::new();
         run.at(0, Input::Acquired { fence: 1, lease: Lease::new(TTL, run.start, TTL) });
         let failed = Input::StartFailed { exit: Exit::CannotExecute, message: "x: nope".into() };
-        assert_eq!(run.at(0, failed)[0], Action::Release);
+        assert_eq!(run.at(0, failed)[0], Action::Release(Ending::Released));
         assert_eq!(finished(&run.at(0, Input::Released(Ok(true)))), Some(Exit::CannotExecute));
     }
 
@@ -638,7 +639,7 @@ mod tests {
         assert_eq!(Fake::signals(&run.at(15, Input::Tick)), [Signal::SIGKILL]);
         // The end: no release, exit 124, and whatever is left of the group is killed.
         let actions = run.at(16, Input::Ended(Ended::Killed(9)));
-        assert!(!actions.contains(&Action::Release));
+        assert!(!actions.iter().any(|action| matches!(action, Action::Release(_))));
         assert_eq!(Fake::signals(&actions), [Signal::SIGKILL]);
         assert_eq!(finished(&actions), Some(Exit::LockLost));
     }
@@ -661,7 +662,7 @@ mod tests {
     #[test]
     fn a_short_command_needs_no_keep_alive() {
         let mut run = Fake::new().running();
-        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release(Ending::Released)]);
         assert_eq!(run.supervisor.deadline(), None);
     }
 
@@ -696,7 +697,7 @@ mod tests {
         assert!(kill < lease.valid_until());
         let actions = run.at(40, Input::Ended(Ended::Killed(9)));
         assert_eq!(finished(&actions), Some(Exit::LockLost));
-        assert!(!actions.contains(&Action::Release));
+        assert!(!actions.iter().any(|action| matches!(action, Action::Release(_))));
     }
 
     #[test]
@@ -728,7 +729,7 @@ mod tests {
     #[test]
     fn a_lock_found_gone_at_the_release_exits_124() {
         let mut run = Fake::new().running();
-        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.at(1, Input::Ended(Ended::Exited(0))), [Action::Release(Ending::Released)]);
         let actions = run.at(1, Input::Released(Ok(false)));
         assert_eq!(finished(&actions), Some(Exit::LockLost));
         // Said even with -q.
@@ -822,7 +823,7 @@ mod tests {
         assert_eq!(run.supervisor.deadline(), Some(run.start + 17 * SEC));
         assert!(Fake::signals(&run.at(16, Input::Tick)).is_empty());
         assert_eq!(Fake::signals(&run.at(17, Input::Tick)), [Signal::SIGKILL]);
-        assert_eq!(run.at(17, Input::Ended(Ended::Killed(9))), [Action::Release]);
+        assert_eq!(run.at(17, Input::Ended(Ended::Killed(9))), [Action::Release(Ending::Stopped)]);
         assert_eq!(finished(&run.at(17, Input::Released(Ok(true)))), Some(Exit::TimedOut));
     }
 
@@ -830,7 +831,7 @@ mod tests {
     fn the_timeout_wins_over_the_status_of_a_command_that_traps_sigterm() {
         let mut run = timed();
         assert_eq!(Fake::signals(&run.at(7, Input::Tick)), [Signal::SIGTERM]);
-        assert_eq!(run.at(8, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.at(8, Input::Ended(Ended::Exited(0))), [Action::Release(Ending::Stopped)]);
         assert_eq!(finished(&run.at(8, Input::Released(Ok(true)))), Some(Exit::TimedOut));
         // A lock found gone at the release is still said so.
         let mut run = timed();
@@ -842,7 +843,7 @@ mod tests {
     #[test]
     fn a_command_that_ends_in_time_is_unaffected_by_its_timeout() {
         let mut run = timed();
-        assert_eq!(run.at(6, Input::Ended(Ended::Exited(3))), [Action::Release]);
+        assert_eq!(run.at(6, Input::Ended(Ended::Exited(3))), [Action::Release(Ending::Released)]);
         assert_eq!(finished(&run.at(6, Input::Released(Ok(true)))), Some(Exit::Command(3)));
         assert_eq!(run.supervisor.deadline(), None);
         // No timeout: no deadline but the lock's.
@@ -855,7 +856,7 @@ mod tests {
         // rlock was frozen from 3 s to 20 s: no tick, but the guardian's SIGKILL at 18 s.
         let mut run = timed();
         assert_eq!(run.at(20, Input::Signal(libc::SIGCONT)), [Action::Signal(Signal::SIGCONT)]);
-        assert_eq!(run.at(20, Input::Ended(Ended::Killed(9))), [Action::Release]);
+        assert_eq!(run.at(20, Input::Ended(Ended::Killed(9))), [Action::Release(Ending::Stopped)]);
         assert_eq!(finished(&run.at(20, Input::Released(Ok(true)))), Some(Exit::TimedOut));
         // Before the guardian's time, a command's end is its own, even past the timeout's SIGTERM
         // time (it ended before rlock could act).
@@ -877,7 +878,7 @@ mod tests {
         assert_eq!(Fake::signals(&run.at(17, Input::Tick)), [Signal::SIGKILL]);
         // Never released; the lock's loss is the exit.
         let actions = run.at(17, Input::Ended(Ended::Killed(9)));
-        assert!(!actions.contains(&Action::Release));
+        assert!(!actions.iter().any(|action| matches!(action, Action::Release(_))), "{actions:?}");
         assert_eq!(finished(&actions), Some(Exit::LockLost));
     }
 
@@ -901,7 +902,7 @@ mod tests {
         assert!(run.at(8, Input::LeftBehind(vec![50])).is_empty(), "the SIGKILL is due later");
         assert_eq!(Fake::signals(&run.at(17, Input::Tick)), [Signal::SIGKILL]);
         assert_eq!(Fake::signals(&run.at(17, Input::LeftBehind(vec![51]))), [Signal::SIGKILL]);
-        assert_eq!(run.at(18, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.at(18, Input::Ended(Ended::Exited(0))), [Action::Release(Ending::Stopped)]);
         assert_eq!(finished(&run.at(18, Input::Released(Ok(true)))), Some(Exit::TimedOut));
     }
 
@@ -928,7 +929,7 @@ mod tests {
         run.at(9, Input::Signal(libc::SIGCONT));
         // Ctrl-C reaches the command only; when it ends, the terminal is rlock's again, once.
         let actions = run.at(9, Input::Ended(Ended::Killed(libc::SIGINT)));
-        assert_eq!(actions, [Action::TakeTerminal, Action::Release]);
+        assert_eq!(actions, [Action::TakeTerminal, Action::Release(Ending::Released)]);
         assert_eq!(finished(&run.at(9, Input::Released(Ok(true)))), Some(Exit::Signal(2)));
     }
 
@@ -941,7 +942,7 @@ mod tests {
         assert_eq!(actions[0], Action::TakeTerminal);
         // After that, a continue gives nothing back: the leader is gone.
         assert_eq!(run.at(2, Input::Signal(libc::SIGCONT)), [Action::Signal(Signal::SIGCONT)]);
-        assert_eq!(run.at(3, Input::Ended(Ended::Exited(0))), [Action::Release]);
+        assert_eq!(run.at(3, Input::Ended(Ended::Exited(0))), [Action::Release(Ending::Released)]);
     }
 
     const SEC: Duration = Duration::from_secs(1);

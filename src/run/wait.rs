@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::lock::{Attempt, Holder, Lock, LockInfo, Token, Waiter, Waiting, Wake};
+use crate::lock::{Attempt, End, Holder, Lock, LockInfo, Token, Waiter, Waiting, Wake};
 use crate::redis;
 use crate::report::note::{Note, Outage};
 use crate::report::progress::Progress;
@@ -370,7 +370,7 @@ impl Turn {
     /// Gives back a lock that came too late, and says so.
     fn give_back(&mut self, lease: &Lease) {
         let left = lease.valid_until().saturating_duration_since(Instant::now());
-        let _ = self.lock.release(&self.request.token);
+        let _ = self.lock.release_as(&self.request.token, End::given_back());
         let name = self.lock.keys().name.clone();
         Note::TooLate { name, left, ttl: self.request.ttl }.show();
     }

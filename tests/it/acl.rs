@@ -86,6 +86,10 @@ fn the_readme_acl_rule_is_enough_for_everything_rlock_does() {
     rlock_at(&url).args(["ttl", "--json", "pool"]).output().expect_code(0);
     rlock_at(&url).arg("list").output().expect_code(0);
     rlock_at(&url).args(["break", "db"]).output().expect_code(0);
+    // And the history every one of them left.
+    for key in ["k", "held", "other", "pool", "db"] {
+        rlock_at(&url).args(["log", key]).output().expect_code(0);
+    }
 
     // Redis logged no denial along the way.
     let denials: Vec<redis::Value> = server.cmd(&["ACL", "LOG"]);

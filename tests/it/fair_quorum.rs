@@ -183,6 +183,20 @@ fn served_in_arrival_order(n: usize, fault: Fault) {
     assert_eq!(lines(&order), expected, "{n} masters, {fault:?}: not served in arrival order");
     let kept = quorum.keys_kept_for_good();
     assert!(kept.is_empty(), "{n} masters, {fault:?}: keys without an expiry: {kept:?}");
+    // The history has each of them once, as a hold released, in that order: no grant a minority
+    // gave and that was given back shows as a hold.
+    let out = quorum.rlock().args(["log", "--json", "fair"]).output();
+    out.expect_code(0);
+    let log = json(&out.stdout);
+    let holds = log["holds"].as_array().unwrap();
+    assert_eq!(holds.len(), WAITERS + 1, "{n} masters, {fault:?}: {log}");
+    for (i, hold) in holds.iter().enumerate() {
+        assert_eq!(hold["end"], "released", "{n} masters, {fault:?}: hold {i}: {log}");
+        let status = if i == 0 { serde_json::Value::Null } else { 0.into() };
+        assert_eq!(hold["exit_status"], status, "{n} masters, {fault:?}: hold {i}: {log}");
+    }
+    let fences: Vec<u64> = holds.iter().filter_map(|hold| hold["fence"].as_u64()).collect();
+    assert!(fences.windows(2).all(|pair| pair[0] < pair[1]), "{n} masters, {fault:?}: {log}");
 }
 
 #[test]

@@ -11,6 +11,9 @@ use crate::harness::{Running, eventually, rlock};
 /// How long rlock keeps a fencing counter after its last fence (src/timing.rs, FENCE_LIFETIME).
 const FENCE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 
+/// How long rlock keeps a lock's history after its last entry (src/timing.rs, HISTORY_LIFETIME).
+const HISTORY_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// Every key on the server (SCAN, as `redis-cli --scan` does), with its PTTL.
 fn all_keys(server: &RedisServer) -> Vec<(String, i64)> {
     let mut con = server.connection();
@@ -92,11 +95,12 @@ fn no_key_is_left_without_an_expiry_once_locks_are_idle() {
     assert_every_key_expires(&server, "once done");
 
     // Once the ttls (1 s) and the killed waiter's place (8 s at most) have lapsed, what is left
-    // is the fencing counters, kept for their lifetime, and nothing else of the locks.
+    // is the fencing counters and the histories, kept for their lifetimes, and nothing else of
+    // the locks.
     let idle = || {
-        all_keys(&server)
-            .iter()
-            .all(|(key, _)| key.ends_with("}}fence") || key.contains("}}queue:"))
+        all_keys(&server).iter().all(|(key, _)| {
+            key.ends_with("}}fence") || key.ends_with("}}log") || key.contains("}}queue:")
+        })
     };
     assert!(eventually(Duration::from_secs(15), idle), "{:?}", all_keys(&server));
     let left = assert_every_key_expires(&server, "idle");
@@ -107,10 +111,18 @@ fn no_key_is_left_without_an_expiry_once_locks_are_idle() {
                 "{key} {pttl}"
             );
         }
+        if key.ends_with("}}log") {
+            assert!(
+                *pttl > HISTORY_LIFETIME_MS - 60_000 && *pttl <= HISTORY_LIFETIME_MS,
+                "{key} {pttl}"
+            );
+        }
     }
     let counters: Vec<&str> =
         left.iter().map(|(key, _)| key.as_str()).filter(|key| key.ends_with("fence")).collect();
     assert_eq!(counters.len(), 6, "one counter per lock: {left:?}");
+    let histories = left.iter().filter(|(key, _)| key.ends_with("}}log")).count();
+    assert_eq!(histories, 6, "one history per lock: {left:?}");
 }
 
 #[test]
@@ -141,10 +153,10 @@ fn fences_grow_across_holders_idle_gaps_and_a_restart_without_persistence() {
     let counter: u64 = server.cmd(&["GET", "{rlock:f}}fence"]);
     assert_eq!(Some(&counter), fences.last());
 
-    // Idle for longer than every key's lifetime: the ttl has passed, and the counter's expiry
-    // (a week) is played by deleting it.
+    // Idle for longer than every key's lifetime: the ttl has passed, and the expiry of the
+    // counter and of the history (a week each) is played by deleting them.
     std::thread::sleep(Duration::from_millis(400));
-    server.cmd::<i64>(&["DEL", "{rlock:f}}fence"]);
+    server.cmd::<i64>(&["DEL", "{rlock:f}}fence", "{rlock:f}}log"]);
     assert!(all_keys(&server).is_empty(), "{:?}", all_keys(&server));
     fences.push(fence_of(&server, &["f"]));
     fences.push(fence_of(&server, &["--shared", "f"]));

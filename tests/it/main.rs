@@ -13,6 +13,7 @@ mod errors;
 mod fair_quorum;
 mod faults;
 mod generated;
+mod history;
 mod keys;
 mod limits;
 mod properties;

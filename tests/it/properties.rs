@@ -375,7 +375,8 @@ proptest! {
                 let slot = Slot::for_key(&keys.lock);
                 let wake = keys.wake(&id);
                 let record = format!("{}:{id}", keys.holders);
-                let others = [&keys.holder, &keys.fence, &keys.queue, &keys.alive, &keys.holders];
+                let others =
+                    [&keys.holder, &keys.fence, &keys.queue, &keys.alive, &keys.holders, &keys.log];
                 for key in others.into_iter().chain([&wake, &record]) {
                     prop_assert_eq!(hashed(key), hashed(&keys.lock), "{} and {}", key, keys.lock);
                     prop_assert_eq!(Slot::for_key(key), slot, "{} and {}", key, keys.lock);
@@ -383,7 +384,7 @@ proptest! {
                 let mut all = keys.all().to_vec();
                 all.sort_unstable();
                 all.dedup();
-                prop_assert_eq!(all.len(), 6, "keys collide: {:?}", keys);
+                prop_assert_eq!(all.len(), 7, "keys collide: {:?}", keys);
             }
             Err(err) => {
                 let splits = lock.contains('}') && hashed(&lock) == lock;
@@ -403,7 +404,7 @@ proptest! {
     fn properties_keys_of_two_locks_never_meet(
         prefix in prop_oneof![Just(String::new()), key_text()],
         a in key_text(),
-        b in prop_oneof![key_text(), "\\{?[a{}:]{0,3}\\}?\\}{0,2}(holder|fence|queue|alive|holders)(:[a-z0-9]{1,3})?"],
+        b in prop_oneof![key_text(), "\\{?[a{}:]{0,3}\\}?\\}{0,2}(holder|fence|queue|alive|holders|log)(:[a-z0-9]{1,3})?"],
         id in "[0-9a-f]{1,8}",
     ) {
         let (Ok(one), Ok(other)) = (LockKeys::new(&prefix, &a), LockKeys::new(&prefix, &b)) else {

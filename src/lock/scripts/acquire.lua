@@ -3,8 +3,8 @@
 -- ARGV[1] token, ARGV[2] ttl in ms, ARGV[3] waiter id ('' to try once without queueing),
 -- ARGV[4] ms a waiter's place lasts without a heartbeat, ARGV[5] ms of a granted lock's first
 -- lifetime, ARGV[6] mode ('x', 's' or N), ARGV[7] the waiter's ticket (0 until it has one: it
--- then joins after the last waiter), ARGV[8..#ARGV - 1] holder field/value pairs, and last the
--- fencing counter's lifetime in ms.
+-- then joins after the last waiter), ARGV[8..#ARGV - 3] holder field/value pairs, then the
+-- history's cap and lifetime in ms, and last the fencing counter's lifetime in ms.
 -- Returns {1, fence, 0} when taken, {1, fence, 1} when it had been granted to us (its lifetime is
 -- then the grant's); {-1, mode} when the lock is in use in a mode this one cannot go with;
 -- {0, ms until a holder's lifetime ends, place in the queue (1 = next, 0 = not queued), waiters,
@@ -47,7 +47,7 @@ end
 
 -- What a waiter's record holds, written when it joins.
 local function record()
-  return {'token', token, 'ttl', ARGV[2], 'grant', ARGV[5], 'mode', mode, unpack(ARGV, 8, #ARGV - 1)}
+  return {'token', token, 'ttl', ARGV[2], 'grant', ARGV[5], 'mode', mode, unpack(ARGV, 8, #ARGV - 3)}
 end
 
 local ours = granted()
@@ -67,8 +67,9 @@ if head == nil or head == id then
     if redis.call('SET', KEYS[1], token, 'NX', 'PX', ttl) then
       local fence = next_fence()
       redis.call('DEL', KEYS[2])
-      redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 8, #ARGV - 1))
+      redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 8, #ARGV - 3))
       redis.call('PEXPIRE', KEYS[2], ttl)
+      remember('acquired', token, KEYS[2], mode, now)
       if id ~= '' then
         leave(id)
       end
@@ -77,8 +78,9 @@ if head == nil or head == id then
   elseif fits(mode) then
     local record = holder_record(token)
     redis.call('DEL', record)
-    redis.call('HSET', record, 'mode', mode, unpack(ARGV, 8, #ARGV - 1))
+    redis.call('HSET', record, 'mode', mode, unpack(ARGV, 8, #ARGV - 3))
     local fence = add_holder(mode, token, ttl, now)
+    remember('acquired', token, record, mode, now)
     if id ~= '' then
       leave(id)
     end

@@ -3,7 +3,7 @@
 -- holders (token -> the end of its lifetime in ms, Redis clock). Per holder, in the same slot: its
 -- record KEYS[6]:token (host, pid, user, program, fence, since_ms). Every script that can hand
 -- out a fence (acquire, release, break, leave, fence) takes the fencing counter's lifetime in ms
--- as its last argument.
+-- as its last argument. KEYS[7] is the lock's history (see history.lua).
 --
 -- Modes, as the scripts take and return them: 'x' exclusive (KEYS[1] holds the holder's token,
 -- as every Redis lock library does it), 's' shared, or a number N >= 2 (at most N holders).

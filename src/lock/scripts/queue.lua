@@ -87,9 +87,11 @@ local function grant_head(now)
         redis.call('RENAME', record, KEYS[2])
         redis.call('HSET', KEYS[2], 'fence', fence, 'since_ms', now)
         redis.call('PEXPIRE', KEYS[2], life)
+        remember('acquired', token, KEYS[2], mode, now)
       else
         redis.call('RENAME', record, holder_record(token))
         fence = add_holder(mode, token, life, now)
+        remember('acquired', token, holder_record(token), mode, now)
       end
       leave(head)
       redis.call('RPUSH', wake_key(head), fence)
