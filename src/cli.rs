@@ -21,8 +21,9 @@ macro_rules! example_lines {
   rlock run --limit 2 stage -- ./deploy.sh   at most 2 deploys to staging at once
   rlock run --shared db -- ./report.sh       readers together; a plain 'rlock run db' runs alone
   rlock ttl deploy                           is anyone holding it, and for how much longer?
-  rlock status deploy --json                 who holds it, since when, with which fence
-  rlock list                                 every lock held now
+  rlock status deploy --json                 who holds it, since when, with which fence; who waits
+  rlock list                                 every lock held now, and how many wait for each
+  rlock log deploy                           the last holds: who, when, how long, how each ended
   tok=$(rlock acquire -t 10m job)            take a lock in a script...
   rlock release job \"$tok\"                   ...and release it
   rlock completions bash > rlock.bash        completions (also zsh, fish, elvish, powershell)"
@@ -77,7 +78,7 @@ a writer alone (--shared). One Redis server, Sentinel, a Redis Cluster (--cluste
 independent servers (several --redis URLs) can hold the locks; rediss:// URLs use TLS.
 
 The other subcommands take a lock for a script (acquire, refresh, release), look at locks (ttl,
-status, list), break one (break), or print shell completions and this page.";
+status, list, log), break one (break), or print shell completions and this page.";
 
 const ACQUIRE_TTL: &str = "Lifetime of the lock: it is not refreshed, so refresh it (rlock refresh) \
      or release it before then, or it lapses";

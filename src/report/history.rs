@@ -86,7 +86,8 @@ pub fn log_json(keys: &LockKeys, holds: &[Hold]) -> serde_json::Value {
     json!({
         "version": JSON_VERSION,
         "key": keys.name,
-        "redis_key": keys.log,
+        "redis_key": keys.lock,
+        "history_key": keys.log,
         "holds": holds,
     })
 }
@@ -193,7 +194,8 @@ mod tests {
         let json = log_json(&keys, &[lost, hold(State::Holding)]);
         assert_eq!(json["version"], JSON_VERSION);
         assert_eq!(json["key"], "deploy");
-        assert_eq!(json["redis_key"], "{rlock:deploy}}log");
+        assert_eq!(json["redis_key"], "rlock:deploy");
+        assert_eq!(json["history_key"], "{rlock:deploy}}log");
         let holds = json["holds"].as_array().unwrap();
         assert_eq!(holds[0]["end"], "lost");
         assert_eq!(holds[0]["ended_unix_ms"], 5);
