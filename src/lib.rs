@@ -9,6 +9,14 @@
 //!
 //! ARCHITECTURE.md draws the modules and the flow of `rlock run`.
 
+// Linux only: say so once, rather than leave a build failing on the first Linux call it meets.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "rlock runs on Linux only: it needs /proc (the command's descendants, its terminal, its \
+     holder's name), prctl(PR_SET_CHILD_SUBREAPER) to keep what the command leaves behind, and \
+     /proc/self/exe for its guardian process"
+);
+
 pub mod cli;
 pub mod duration;
 pub mod glob;
