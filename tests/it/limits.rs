@@ -504,8 +504,12 @@ fn a_broken_or_deleted_shared_lock_stops_its_commands_with_124() {
             .map(|fence| fence.trim().to_owned())
             .collect()
     };
-    assert!(eventually(Duration::from_secs(10), || fences().len() == 2), "{:?}", fences());
-    assert!(fences().iter().all(|fence| fence.parse::<u64>().is_ok()), "{:?}", fences());
+    // (A file the shell has opened but not yet written reads empty: wait for both numbers.)
+    let written = || {
+        let fences = fences();
+        fences.len() == 2 && fences.iter().all(|fence| fence.parse::<u64>().is_ok())
+    };
+    assert!(eventually(Duration::from_secs(10), written), "{:?}", fences());
     rlock(&server).args(["break", "pool"]).output().expect_code(0);
     for holder in holders {
         let out = holder.finish(Duration::from_secs(20));
