@@ -72,6 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not wait: give up at once if the lock is held')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Do not wait: give up at once if the lock is held')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The --redis URLs are seed nodes of one Redis Cluster')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
@@ -101,6 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not wait: give up at once if the lock is held')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Do not wait: give up at once if the lock is held')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The --redis URLs are seed nodes of one Redis Cluster')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
@@ -122,6 +124,7 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key (PEM) of --tls-cert')
             [CompletionResult]::new('--replicas', '--replicas', [CompletionResultType]::ParameterName, 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The --redis URLs are seed nodes of one Redis Cluster')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
@@ -141,6 +144,7 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key (PEM) of --tls-cert')
             [CompletionResult]::new('--replicas', '--replicas', [CompletionResultType]::ParameterName, 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone; arrivals are served in order, so a waiting exclusive one is not starved')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The --redis URLs are seed nodes of one Redis Cluster')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
@@ -244,14 +248,6 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             break
         }
         'rlock;completions' {
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
-            [CompletionResult]::new('--redis', '--redis', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
-            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system''s')
-            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'For rediss:// URLs: a client certificate (PEM), for servers that require one')
-            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key (PEM) of --tls-cert')
-            [CompletionResult]::new('--replicas', '--replicas', [CompletionResultType]::ParameterName, 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]')
-            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)')
-            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The --redis URLs are seed nodes of one Redis Cluster')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing on stderr but errors')
@@ -261,14 +257,6 @@ Register-ArgumentCompleter -Native -CommandName 'rlock' -ScriptBlock {
             break
         }
         'rlock;man' {
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
-            [CompletionResult]::new('--redis', '--redis', [CompletionResultType]::ParameterName, 'Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS), unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per Sentinel. Several redis:// URLs: a quorum of independent masters')
-            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'For rediss:// URLs: the CA certificates (PEM) to trust instead of the system''s')
-            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'For rediss:// URLs: a client certificate (PEM), for servers that require one')
-            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key (PEM) of --tls-cert')
-            [CompletionResult]::new('--replicas', '--replicas', [CompletionResultType]::ParameterName, 'Take and refresh a lock only once N replicas of the master have it (Redis WAIT), so that a failover right after keeps it; a lock they do not acknowledge in time is not taken (exit 125), a refresh they do not acknowledge failed [default: 0, do not wait]')
-            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Namespace of every key rlock writes ('''' locks the bare key, as other Redis lock libraries do)')
-            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The --redis URLs are seed nodes of one Redis Cluster')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait, -vvv every call to Redis')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing on stderr but errors')

@@ -137,7 +137,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__acquire)
-            opts="-w -n -E -t -r -v -q -h --wait --no-wait --conflict-exit-code --limit --shared --label --progress --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-w -n -E -s -t -r -v -q -h --wait --no-wait --conflict-exit-code --limit --shared --label --progress --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,40 +257,12 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__completions)
-            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help bash elvish fish powershell zsh"
+            opts="-v -q -h --verbose --quiet --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --redis)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -r)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-ca)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --replicas)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --prefix)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -573,40 +545,12 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__man)
-            opts="-r -v -q -h --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-v -q -h --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --redis)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -r)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-ca)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --replicas)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --prefix)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -615,7 +559,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__refresh)
-            opts="-t -r -v -q -h --limit --shared --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-s -t -r -v -q -h --limit --shared --ttl --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,7 +613,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__release)
-            opts="-r -v -q -h --limit --shared --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-s -r -v -q -h --limit --shared --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -715,7 +659,7 @@ _rlock() {
             return 0
             ;;
         rlock__subcmd__run)
-            opts="-t -w -n -E -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --label --progress --kill-grace --timeout --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
+            opts="-t -w -n -E -s -r -v -q -h --ttl --wait --no-wait --conflict-exit-code --limit --shared --label --progress --kill-grace --timeout --redis --cluster --tls-ca --tls-cert --tls-key --replicas --prefix --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -891,4 +835,48 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
     complete -F _rlock -o nosort -o bashdefault -o default rlock
 else
     complete -F _rlock -o bashdefault -o default rlock
+fi
+
+# Added by rlock to clap's script: after 'rlock run ... --', complete the command and its
+# arguments as bash would complete them on their own (with bash-completion's _command_offset when
+# it is loaded, else command names, then file names).
+_rlock_run_command() {
+    local i run=0 dashes=0 start=0
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            --) break ;;
+            run) run=$i; break ;;
+        esac
+    done
+    if ((run > 0)); then
+        for ((i = run + 1; i < COMP_CWORD; i++)); do
+            if [[ "${COMP_WORDS[i]}" == -- ]]; then dashes=$i; break; fi
+        done
+    fi
+    if ((dashes > 0)); then
+        start=$((dashes + 1))
+        # rlock run -- -KEY -- COMMAND: a name that starts with '-' comes between two '--'.
+        if [[ "${COMP_WORDS[start]}" == -* ]]; then
+            if ((start + 1 < COMP_CWORD)) && [[ "${COMP_WORDS[start + 1]}" == -- ]]; then
+                start=$((start + 2))
+            else
+                start=0
+            fi
+        fi
+    fi
+    if ((start == 0 || start > COMP_CWORD)); then
+        _rlock "$@"
+    elif declare -F _command_offset >/dev/null; then
+        _command_offset "$start"
+    elif ((start == COMP_CWORD)); then
+        COMPREPLY=($(compgen -c -- "${COMP_WORDS[COMP_CWORD]}"))
+    else
+        COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}"))
+    fi
+}
+
+if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
+    complete -F _rlock_run_command -o nosort -o bashdefault -o default rlock
+else
+    complete -F _rlock_run_command -o bashdefault -o default rlock
 fi

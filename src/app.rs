@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 
 use crate::cli::{
-    AcquireArgs, Cli, Command, Global, KeyArg, ListArgs, LogArgs, RefreshArgs, ReleaseArgs,
+    AcquireArgs, Cli, Command, KeyArg, ListArgs, LogArgs, RedisOptions, RefreshArgs, ReleaseArgs,
     StatusArgs, TakeArgs, TtlArgs,
 };
 use crate::exit::Exit;
@@ -36,7 +36,7 @@ pub fn main() -> Exit {
             return report::usage(&err);
         }
     };
-    report::init(cli.global.verbose, cli.global.quiet, &urls);
+    report::init(cli.output.verbose, cli.output.quiet, &urls);
     let exit = match execute(cli) {
         Ok(exit) => exit,
         Err(err) => {
@@ -50,11 +50,11 @@ pub fn main() -> Exit {
 
 /// Does what the command line asks and says how rlock should exit. Errors mean exit 125.
 pub fn execute(cli: Cli) -> Result<Exit> {
-    let global = &cli.global;
+    let options = &cli.redis;
     // Made only by the subcommands that talk to Redis (not completions and man).
-    let servers = || servers(global);
-    let prefix = global.prefix.as_str();
-    let replicas = global.replicas;
+    let servers = || servers(options);
+    let prefix = options.prefix.as_str();
+    let replicas = options.replicas;
     match cli.command {
         Command::Run(args) => {
             let request = RunRequest {
@@ -92,14 +92,14 @@ pub fn execute(cli: Cli) -> Result<Exit> {
     }
 }
 
-/// The servers the global options name.
-fn servers(global: &Global) -> Result<Vec<Endpoint>> {
+/// The servers the Redis options name.
+fn servers(options: &RedisOptions) -> Result<Vec<Endpoint>> {
     let tls = TlsFiles {
-        ca: global.tls_ca.clone(),
-        cert: global.tls_cert.clone(),
-        key: global.tls_key.clone(),
+        ca: options.tls_ca.clone(),
+        cert: options.tls_cert.clone(),
+        key: options.tls_key.clone(),
     };
-    redis::servers(&global.redis, &tls, global.cluster, REDIS_TIMEOUT)
+    redis::servers(&options.redis, &tls, options.cluster, REDIS_TIMEOUT)
 }
 
 fn lock(servers: Vec<Endpoint>, prefix: &str, key: &KeyArg) -> Result<Lock> {

@@ -43,6 +43,9 @@ Redis); 126 command not executable; 127 command not found. Query commands: 0 hel
 yours."
 );
 
+/// `rlock run`'s usage line: clap's own would show the command as optional.
+const RUN_USAGE: &str = "rlock run [OPTIONS] <KEY> -- <COMMAND>...";
+
 const RUN_EXAMPLES: &str = "\
 Examples:
   rlock run deploy -- ./deploy.sh --env prod
@@ -99,17 +102,21 @@ was taken with (exit 125 otherwise).";
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub redis: RedisOptions,
+
+    #[command(flatten)]
+    pub output: OutputOptions,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
-// Options every subcommand takes, before or after its name. (Not a doc comment: on a flattened
-// struct, clap would make it the subcommand's about text.)
+// Which Redis holds the locks, and how to reach it: taken by every subcommand that talks to Redis,
+// before or after its name (`completions` and `man` hide them, see `command`). (Not a doc
+// comment: on a flattened struct, clap would make it the subcommand's about text.)
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Global options")]
-pub struct Global {
+#[command(next_help_heading = "Redis options")]
+pub struct RedisOptions {
     /// Redis server URL: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss://... (TLS),
     /// unix:///PATH/TO/SOCKET, or redis+sentinel://[USER:PASSWORD@]HOST[:PORT]/SERVICE once per
     /// Sentinel. Several redis:// URLs: a quorum of independent masters
@@ -158,7 +165,12 @@ pub struct Global {
     /// Namespace of every key rlock writes ('' locks the bare key, as other Redis lock libraries do)
     #[arg(long, global = true, value_name = "P", env = "RLOCK_PREFIX", default_value = "rlock:")]
     pub prefix: String,
+}
 
+// How much rlock says on stderr: every subcommand takes them, before or after its name.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct OutputOptions {
     /// Say more on stderr: -v what happens to the lock, -vv every refresh and step of the wait,
     /// -vvv every call to Redis
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -173,7 +185,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a command while holding the lock KEY; exit with the command's status
-    #[command(after_help = RUN_EXAMPLES)]
+    #[command(after_help = RUN_EXAMPLES, override_usage = RUN_USAGE)]
     Run(RunArgs),
     /// Take the lock and print its token, for scripts that span several commands
     #[command(mut_arg("ttl", |arg| arg.help(ACQUIRE_TTL)))]
@@ -204,9 +216,57 @@ pub enum Command {
     Man,
 }
 
-/// The ids clap gives [`Global`]'s options (its field names).
-pub const GLOBAL_IDS: [&str; 9] =
-    ["redis", "cluster", "tls_ca", "tls_cert", "tls_key", "replicas", "prefix", "verbose", "quiet"];
+/// The ids clap gives [`RedisOptions`]'s options (its field names).
+pub const REDIS_IDS: [&str; 7] =
+    ["redis", "cluster", "tls_ca", "tls_cert", "tls_key", "replicas", "prefix"];
+
+/// The ids of [`OutputOptions`]'s options.
+pub const OUTPUT_IDS: [&str; 2] = ["verbose", "quiet"];
+
+/// The subcommands that do not talk to Redis: their help does not show the Redis options.
+const WITHOUT_REDIS: [&str; 2] = ["completions", "man"];
+
+/// rlock's command line, built: every subcommand has its copy of the global options, and those
+/// of [`RedisOptions`] are hidden where they do nothing. `--help`, the completions and the man
+/// page all come from this.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+
+    let mut command = Cli::command();
+    // Building copies the global options into each subcommand, where they can then be hidden.
+    command.build();
+    for name in WITHOUT_REDIS {
+        command = command.mut_subcommand(name, |sub| {
+            sub.mut_args(|arg| {
+                let redis = REDIS_IDS.contains(&arg.get_id().as_str());
+                if redis { arg.hide(true) } else { arg }
+            })
+        });
+    }
+    command
+}
+
+/// rlock's command line for the completion scripts: as [`command`], but `completions` and `man`
+/// have no Redis options at all (the scripts would offer hidden ones too).
+pub fn completion_command() -> clap::Command {
+    use clap::CommandFactory;
+
+    let mut command = Cli::command();
+    let redis: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| REDIS_IDS.contains(&arg.get_id().as_str()))
+        .map(|arg| arg.clone().global(false))
+        .collect();
+    // What building does with a global option, but for the subcommands that use Redis only.
+    command = command.mut_args(|arg| {
+        if REDIS_IDS.contains(&arg.get_id().as_str()) { arg.global(false) } else { arg }
+    });
+    command = command.mut_subcommands(|sub| {
+        if WITHOUT_REDIS.contains(&sub.get_name()) { sub } else { sub.args(redis.clone()) }
+    });
+    command.build();
+    command
+}
 
 /// Parses rlock's command line. A global option may come before the subcommand's name or after
 /// it; given in both places, the one after it wins.
@@ -220,9 +280,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    use clap::CommandFactory;
+    use clap::FromArgMatches;
 
-    let mut cli = Cli::try_parse_from(args)?;
+    let mut command = command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))?;
     // `rlock run [OPTIONS] -- -name -- COMMAND`: the first `--` ends the options, so that a lock
     // name may start with '-'; then clap takes the second for the command's first word.
     if let Command::Run(run) = &mut cli.command
@@ -231,8 +293,8 @@ where
         run.command.remove(0);
     }
     // clap checks the conflict within one level only: -q before the subcommand, -v after it.
-    if cli.global.quiet && cli.global.verbose > 0 {
-        return Err(Cli::command().error(
+    if cli.output.quiet && cli.output.verbose > 0 {
+        return Err(command.error(
             clap::error::ErrorKind::ArgumentConflict,
             "the argument '--quiet' cannot be used with '--verbose'",
         ));
@@ -343,7 +405,7 @@ pub struct ModeArgs {
 
     /// Take a shared (read) lock: shared holders run together, a plain (exclusive) one alone;
     /// arrivals are served in order, so a waiting exclusive one is not starved
-    #[arg(long, conflicts_with = "limit")]
+    #[arg(short, long, conflicts_with = "limit")]
     pub shared: bool,
 }
 
@@ -380,7 +442,12 @@ pub struct RunArgs {
     pub timeout: Option<Duration>,
 
     /// The command and its arguments, after --
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_hint = clap::ValueHint::CommandWithArguments
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -552,27 +619,27 @@ mod tests {
     #[test]
     fn global_options_go_before_or_after_the_subcommand() {
         let before = parsed(&["-r", "redis://a", "--prefix", "p:", "run", "k", "--", "true"]);
-        assert_eq!(before.global.redis, ["redis://a"]);
-        assert_eq!(before.global.prefix, "p:");
+        assert_eq!(before.redis.redis, ["redis://a"]);
+        assert_eq!(before.redis.prefix, "p:");
         let after = parsed(&["ttl", "--cluster", "-r", "redis://b,redis://c", "k"]);
-        assert_eq!(after.global.redis, ["redis://b", "redis://c"]);
-        assert!(after.global.cluster);
-        assert_eq!(after.global.prefix, "rlock:");
+        assert_eq!(after.redis.redis, ["redis://b", "redis://c"]);
+        assert!(after.redis.cluster);
+        assert_eq!(after.redis.prefix, "rlock:");
         // Given in both places, the one after the subcommand wins.
         let both = parsed(&["-r", "redis://a", "-v", "status", "-vv", "-r", "redis://b", "k"]);
-        assert_eq!(both.global.redis, ["redis://b"]);
-        assert_eq!(both.global.verbose, 2);
-        assert_eq!(parsed(&["-vv", "status", "k"]).global.verbose, 2);
+        assert_eq!(both.redis.redis, ["redis://b"]);
+        assert_eq!(both.output.verbose, 2);
+        assert_eq!(parsed(&["-vv", "status", "k"]).output.verbose, 2);
         // The TLS files, and the options of the subcommands that do not use Redis.
         let tls = parsed(&["--tls-cert", "c.pem", "--tls-key", "k.pem", "list", "--tls-ca", "a"]);
-        assert_eq!(tls.global.tls_cert, Some(PathBuf::from("c.pem")));
-        assert_eq!(tls.global.tls_key, Some(PathBuf::from("k.pem")));
-        assert_eq!(tls.global.tls_ca, Some(PathBuf::from("a")));
-        assert!(parsed(&["man", "-q"]).global.quiet);
-        assert_eq!(parsed(&["ttl", "k"]).global.replicas, 0);
-        assert_eq!(parsed(&["--replicas", "2", "ttl", "k"]).global.replicas, 2);
-        assert_eq!(parsed(&["ttl", "k", "--replicas", " 1 "]).global.replicas, 1);
-        assert!(parsed(&["-q", "completions", "bash"]).global.quiet);
+        assert_eq!(tls.redis.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(tls.redis.tls_key, Some(PathBuf::from("k.pem")));
+        assert_eq!(tls.redis.tls_ca, Some(PathBuf::from("a")));
+        assert!(parsed(&["man", "-q"]).output.quiet);
+        assert_eq!(parsed(&["ttl", "k"]).redis.replicas, 0);
+        assert_eq!(parsed(&["--replicas", "2", "ttl", "k"]).redis.replicas, 2);
+        assert_eq!(parsed(&["ttl", "k", "--replicas", " 1 "]).redis.replicas, 1);
+        assert!(parsed(&["-q", "completions", "bash"]).output.quiet);
     }
 
     #[test]
@@ -590,6 +657,21 @@ mod tests {
             Command::Ttl(ttl) => assert_eq!(ttl.key.key, "-name"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn s_is_short_for_shared() {
+        let mode = |args: &[&str]| match parsed(args).command {
+            Command::Run(run) => run.take.mode.mode(),
+            Command::Release(release) => release.mode.mode(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(mode(&["run", "-s", "db", "--", "true"]), Mode::Shared);
+        assert_eq!(mode(&["run", "-ns", "db", "--", "true"]), Mode::Shared);
+        assert_eq!(mode(&["release", "-s", "db", "token"]), Mode::Shared);
+        assert_eq!(mode(&["run", "db", "--", "true"]), Mode::Exclusive);
+        // Still not with --limit.
+        assert!(parse_from(["rlock", "run", "-s", "--limit", "2", "db", "--", "true"]).is_err());
     }
 
     #[test]

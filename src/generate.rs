@@ -6,11 +6,11 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
+use clap::ValueEnum;
 use clap_complete::Shell;
 use clap_mangen::roff::{Roff, bold, roman};
 
-use crate::cli::{self, Cli};
+use crate::cli;
 use crate::exit;
 
 /// The committed completion file for each shell, under `completions/`, named as each shell's
@@ -36,11 +36,39 @@ pub const CHILD_ENVIRONMENT: [(&str, &str); 4] = [
     ("RLOCK_TTL_MS", "the lock's ttl in milliseconds"),
 ];
 
-/// The completion script for `shell`. (Made in memory: clap_complete panics when it cannot write,
+/// The completion script for `shell`: clap_complete's, with what it leaves out: the command after
+/// `rlock run ... --` (zsh has it from clap's value hint, once narrowed to the words after `--`),
+/// and in fish the shell names of `rlock completions`. (Made in memory: clap_complete panics when it cannot write,
 /// as into a pipe closed early.)
 pub fn completions(shell: Shell) -> Vec<u8> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "rlock", &mut script);
+    clap_complete::generate(shell, &mut cli::completion_command(), "rlock", &mut script);
+    match shell {
+        // clap's `*::` would hand the lock's name to the command's completion as its first word;
+        // `*:::` gives it only the words after `--`.
+        Shell::Zsh => {
+            let rest =
+                String::from_utf8_lossy(&script).replace("'*::command -- ", "'*:::command -- ");
+            script = rest.into_bytes();
+        }
+        Shell::Bash => script.extend_from_slice(include_bytes!("generate/run-command.bash")),
+        Shell::Fish => {
+            // Not rlock's own options once the command has begun.
+            let run = "-n \"__fish_rlock_using_subcommand run\"";
+            let before_command =
+                "-n \"__fish_rlock_using_subcommand run; and not __fish_rlock_command_start\"";
+            script = String::from_utf8_lossy(&script).replace(run, before_command).into_bytes();
+            script.extend_from_slice(include_bytes!("generate/run-command.fish"));
+            let shells: Vec<String> =
+                Shell::value_variants().iter().map(|shell| shell.to_string()).collect();
+            let names = format!(
+                "complete -c rlock -n \"__fish_rlock_using_subcommand completions\" -f -a \"{}\"\n",
+                shells.join(" ")
+            );
+            script.extend_from_slice(names.as_bytes());
+        }
+        _ => {}
+    }
     script
 }
 
@@ -52,12 +80,12 @@ pub fn man_page() -> Result<Vec<u8>> {
 }
 
 fn write_man_page(out: &mut dyn Write) -> Result<()> {
-    let command = Cli::command();
+    let mut command = cli::command();
     let man = clap_mangen::Man::new(command.clone()).date("");
     let failed = "cannot write the man page";
     man.render_title(out).context(failed)?;
     man.render_name_section(out).context(failed)?;
-    man.render_synopsis_section(out).context(failed)?;
+    synopsis(&mut command, "SH", out).context(failed)?;
     man.render_description_section(out).context(failed)?;
     man.render_options_section(out).context(failed)?;
 
@@ -119,23 +147,42 @@ fn write_man_page(out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// A command's usage line, as `--help` shows it (clap_mangen's own synopsis would list every
+/// option without its value, and `run`'s command as optional), after a `.SH SYNOPSIS` heading or a
+/// `.PP` paragraph break.
+fn synopsis(
+    command: &mut clap::Command,
+    control: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let usage = command.render_usage().to_string();
+    let usage = usage.trim().trim_start_matches("Usage:").trim();
+    let mut page = Roff::new();
+    match control {
+        "SH" => page.control("SH", ["SYNOPSIS"]),
+        _ => page.control(control, []),
+    };
+    page.text([bold(usage)]);
+    out.write_all(page.to_roff().as_bytes())
+}
+
 /// One subcommand of the COMMANDS section: its synopsis, what it does and its own options (the
 /// global ones are under OPTIONS), as clap_mangen renders them for a page of its own, under a
 /// subsection heading instead of section ones; then its notes and examples, line by line.
 fn subcommand(sub: &clap::Command, out: &mut dyn Write) -> std::io::Result<()> {
     let name = format!("rlock {}", sub.get_name());
-    // Its options once defined (they are deferred), less its copy of the global ones.
-    let mut sub = sub.clone().bin_name(&name);
-    sub.build();
-    let sub = sub.mut_args(|arg| {
-        if cli::GLOBAL_IDS.contains(&arg.get_id().as_str()) { arg.hide(true) } else { arg }
+    // Less its copy of the global options, which OPTIONS shows.
+    let mut sub = sub.clone().bin_name(&name).mut_args(|arg| {
+        let id = arg.get_id().as_str();
+        let global = cli::REDIS_IDS.contains(&id) || cli::OUTPUT_IDS.contains(&id);
+        if global { arg.hide(true) } else { arg }
     });
     let man = clap_mangen::Man::new(sub.clone());
     let mut heading = Roff::new();
     heading.control("SS", [name.as_str()]);
     out.write_all(heading.to_roff().as_bytes())?;
+    synopsis(&mut sub, "PP", out)?;
     let mut body = Vec::new();
-    man.render_synopsis_section(&mut body)?;
     man.render_description_section(&mut body)?;
     man.render_options_section(&mut body)?;
     for line in String::from_utf8_lossy(&body).lines() {

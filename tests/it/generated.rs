@@ -1,5 +1,6 @@
-//! The committed shell completions and man page: up to date with the binary, rendering cleanly,
-//! and completing in a real bash.
+//! The committed shell completions, man page and help: up to date with the binary, rendering
+//! cleanly, completing in real bash, zsh and fish, and each subcommand's help showing the options
+//! it takes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,9 +99,16 @@ fn the_man_page_renders_cleanly_with_every_section() {
 /// What bash's completion offers for `words` (the last one being completed), with the committed
 /// completions/rlock.bash sourced.
 fn bash_completes(words: &[&str]) -> Vec<String> {
+    bash_completes_with(None, words)
+}
+
+/// [`bash_completes`], after sourcing `first` (bash-completion's own script).
+fn bash_completes_with(first: Option<&Path>, words: &[&str]) -> Vec<String> {
     let quoted: Vec<String> = words.iter().map(|word| format!("'{word}'")).collect();
+    let first = first.map(|path| format!("source '{}'", path.display())).unwrap_or_default();
     let script = format!(
-        r#"source '{}'
+        r#"{first}
+source '{}'
 COMP_WORDS=({})
 COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
 COMP_LINE="${{COMP_WORDS[*]}}"
@@ -131,6 +139,136 @@ fn bash_completes_subcommands_options_and_values() {
     let words = bash_completes(&["rlock", "completions", ""]);
     let shells: Vec<&String> = words.iter().filter(|word| !word.starts_with('-')).collect();
     assert_eq!(shells, ["bash", "elvish", "fish", "powershell", "zsh"]);
+    assert!(!words.iter().any(|word| word == "--redis"), "{words:?}");
+}
+
+/// The words of `rlock run ... -- COMMAND` lines, with what each shell must offer there: the
+/// commands (whoami), the command's own completion (git's subcommands: `checkout`), and not
+/// rlock's options once the command has begun.
+const COMMAND_LINES: [(&str, &str); 3] = [
+    ("rlock run deploy -- whoam", "whoami"),
+    ("rlock run -n -t 1m deploy -- git chec", "checkout"),
+    ("rlock run --shared -- -deploy -- whoam", "whoami"),
+];
+
+#[test]
+fn bash_completes_the_command_after_the_double_dash() {
+    let bash_completion = Path::new("/usr/share/bash-completion/bash_completion");
+    assert!(bash_completion.exists(), "bash-completion is needed (Debian: bash-completion)");
+    for (line, offered) in COMMAND_LINES {
+        let words: Vec<&str> = line.split(' ').collect();
+        // Without bash-completion, command names; with it, each command's own completion too.
+        if !line.contains("git") {
+            let plain = bash_completes(&words);
+            assert!(plain.iter().any(|word| word == offered), "{line}: {plain:?}");
+        }
+        let full = bash_completes_with(Some(bash_completion), &words);
+        assert!(full.iter().any(|word| word == offered), "{line}: {full:?}");
+    }
+    // Before the command: rlock's own options and lock names (files), not commands.
+    let options = bash_completes(&["rlock", "run", "deploy", "--ti"]);
+    assert_eq!(options, ["--timeout"]);
+    let options = bash_completes(&["rlock", "run", "--", "-deploy", "--ti"]);
+    assert!(!options.iter().any(|word| word == "whoami"), "{options:?}");
+}
+
+/// What fish offers for `line` (completed at its end), with the committed completions/rlock.fish.
+fn fish_completes(line: &str) -> Vec<String> {
+    let script = format!(
+        "source '{}'; complete -C '{line}'",
+        root().join("completions/rlock.fish").display()
+    );
+    let out = Command::new("fish")
+        .args(["-c", &script])
+        // Not the user's own configuration, but fish's completions for other commands.
+        .env("XDG_CONFIG_HOME", root().join("target/no-fish-config"))
+        .output()
+        .expect("fish is needed (Debian: fish)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Each line: the candidate, then a tab and its description.
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().map(|line| line.split('\t').next().unwrap_or("").to_owned()).collect()
+}
+
+#[test]
+fn fish_completes_shell_names_and_the_command_after_the_double_dash() {
+    assert_eq!(
+        fish_completes("rlock completions "),
+        ["bash", "elvish", "fish", "powershell", "zsh"]
+    );
+    for (line, offered) in COMMAND_LINES {
+        let words = fish_completes(line);
+        assert!(words.iter().any(|word| word == offered), "{line}: {words:?}");
+    }
+    // The command's options, not rlock's.
+    let options = fish_completes("rlock run deploy -- ls --");
+    assert!(options.iter().any(|word| word == "--all"), "{options:?}");
+    assert!(!options.iter().any(|word| word == "--ttl"), "{options:?}");
+    // Before the command, rlock's own; none of the Redis options where they do nothing.
+    assert!(fish_completes("rlock run --ti").iter().any(|word| word == "--timeout"));
+    assert!(fish_completes("rlock ttl --pre").iter().any(|word| word == "--prefix"));
+    assert!(fish_completes("rlock man --").iter().all(|word| word != "--redis"));
+}
+
+/// What zsh's completion system offers for `line`, with the committed completions/_rlock.
+fn zsh_completes(line: &str) -> Vec<String> {
+    let out = Command::new("zsh")
+        .arg("-f")
+        .arg(root().join("tests/it/shells/zsh-complete.zsh"))
+        .arg(root().join("completions"))
+        .arg(line)
+        .output()
+        .expect("zsh is needed (Debian: zsh)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().map(str::trim).filter(|word| !word.is_empty()).map(str::to_owned).collect()
+}
+
+#[test]
+fn zsh_completes_shell_names_and_the_command_after_the_double_dash() {
+    let shells = zsh_completes("rlock completions ");
+    assert_eq!(shells, ["bash", "elvish", "fish", "powershell", "zsh"]);
+    // (zsh does not see past the second '--' of rlock run -- -KEY -- COMMAND.)
+    for (line, offered) in &COMMAND_LINES[..2] {
+        let words = zsh_completes(line);
+        assert!(words.iter().any(|word| word == offered), "{line}: {words:?}");
+    }
+    let options = zsh_completes("rlock run deploy -- ls --");
+    assert!(options.iter().any(|word| word == "--all"), "{options:?}");
+    assert!(!options.iter().any(|word| word == "--ttl"), "{options:?}");
+    assert!(zsh_completes("rlock run --ti").iter().any(|word| word == "--timeout"));
+}
+
+/// The Redis options, as `--help` shows them.
+const REDIS_OPTIONS: [&str; 7] =
+    ["--redis", "--cluster", "--tls-ca", "--tls-cert", "--tls-key", "--replicas", "--prefix"];
+
+#[test]
+fn each_subcommand_shows_the_redis_options_only_if_it_uses_redis() {
+    let uses_redis =
+        ["run", "acquire", "refresh", "release", "ttl", "status", "break", "list", "log"];
+    for sub in uses_redis {
+        let help = rlock_prints(&[sub, "--help"]);
+        let heading = help.find("\nRedis options:\n").unwrap_or_else(|| panic!("{sub}: {help}"));
+        for option in REDIS_OPTIONS {
+            assert!(help[heading..].contains(option), "{sub}: no {option} under the heading");
+        }
+        assert!(help.contains("--verbose") && help.contains("--quiet"), "{sub}: {help}");
+    }
+    for sub in ["completions", "man"] {
+        let help = rlock_prints(&[sub, "--help"]);
+        for option in REDIS_OPTIONS.iter().chain(&["Redis options"]) {
+            assert!(!help.contains(option), "{sub} shows {option}: {help}");
+        }
+        assert!(help.contains("--quiet"), "{sub}: {help}");
+    }
+    // The usage lines: run's command is required, after '--'; the same in the man page.
+    let run = rlock_prints(&["run", "--help"]);
+    let usage = "rlock run [OPTIONS] <KEY> -- <COMMAND>...";
+    assert!(run.contains(&format!("Usage: {usage}")), "{run}");
+    let page = std::fs::read_to_string(root().join("man/rlock.1")).unwrap();
+    assert!(page.contains(&usage.replace('-', "\\-")), "the man page's run synopsis");
+    assert!(!page.contains("<KEY> [COMMAND]"), "the man page shows the command as optional");
 }
 
 #[test]
