@@ -320,11 +320,19 @@ fn code_problem(code: &str, err: &RedisError) -> Option<Problem> {
         "ERR" if err.detail().is_some_and(|detail| detail.starts_with(SCRIPT_DENIED)) => {
             Problem::NoPermission
         }
+        // A call of more than a few arguments (a script's) from a client that has not
+        // authenticated: Redis refuses it unread, and closes the connection.
+        "ERR" if err.detail().is_some_and(|detail| detail.starts_with(UNAUTHENTICATED)) => {
+            Problem::NeedsPassword
+        }
         _ => return None,
     })
 }
 
 const SCRIPT_DENIED: &str = "The user executing the script can't";
+
+/// How Redis begins its refusal of a long call before AUTH (the server's reply text).
+const UNAUTHENTICATED: &str = "Protocol error: unauthenticated";
 
 fn server_problem(kind: ServerErrorKind, phase: Phase) -> Problem {
     match kind {
@@ -621,6 +629,8 @@ mod tests {
         assert_eq!(classify(&wrongpass, Connecting), Problem::BadCredentials);
         let noauth = reply("-NOAUTH Authentication required.\r\n");
         assert_eq!(both(&noauth), (Problem::NeedsPassword, Problem::NeedsPassword));
+        let long_call = reply("-ERR Protocol error: unauthenticated multibulk length\r\n");
+        assert_eq!(both(&long_call), (Problem::NeedsPassword, Problem::NeedsPassword));
         let noperm = reply("-NOPERM this user has no permissions to run the 'evalsha' command\r\n");
         assert_eq!(noperm.kind(), ErrorKind::Server(ServerErrorKind::NoPerm));
         assert_eq!(classify(&noperm, Connected), Problem::NoPermission);
