@@ -138,8 +138,10 @@ fn write_man_page(out: &mut dyn Write) -> Result<()> {
         roman("(1), "),
         bold("redis-cli"),
         roman(
-            "(1), and the README of rlock, which explains waiting, quorum mode, Redis Cluster, \
-               Sentinel, TLS and ACL users in full.",
+            "(1), and the documentation in docs/ of rlock's source: docs/usage.md explains \
+               every subcommand, waiting and sharing a lock in full, docs/deployment.md quorum \
+               mode, Redis Cluster, Sentinel, TLS and ACL users, and docs/safety.md what a lock \
+               promises.",
         ),
     ]);
     out.write_all(page.to_roff().as_bytes()).context(failed)?;

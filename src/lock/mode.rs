@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(Mode::Limit(2).quorum(3), 3);
         assert_eq!(Mode::Limit(2).quorum(5), 4);
         assert_eq!(Mode::Limit(4).quorum(5), 5);
-        // The README's table.
+        // The table in docs/usage.md ("Sharing a lock").
         let row = |servers| [2, 3, 4].map(|limit| Mode::Limit(limit).quorum(servers));
         assert_eq!([row(3), row(5), row(7)], [[3, 3, 3], [4, 4, 5], [5, 6, 6]]);
         assert_eq!(Mode::Limit(u32::MAX).quorum(7), 7);

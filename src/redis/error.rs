@@ -429,7 +429,8 @@ pub(crate) fn message(problem: Problem, peer: &Peer, detail: &str) -> String {
         ),
         Problem::NoPermission => format!(
             "{who} does not let this user do what rlock needs ({detail}): give the user the ACL \
-             rule in rlock's README (\"Redis users (ACL)\"), with key patterns for your --prefix"
+             rule in docs/deployment.md of rlock's source (\"Redis users (ACL)\"), with key \
+             patterns for your --prefix"
         ),
         Problem::ClusterNode if peer.via != Via::Cluster => format!(
             "{who} is a node of a Redis Cluster, and this lock lives on another node ({detail}): \

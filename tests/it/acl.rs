@@ -1,5 +1,5 @@
-//! Redis users (ACL): the rule the README gives is enough for everything rlock does, and a user
-//! short of it gets 125 with Redis's reason.
+//! Redis users (ACL): the rule docs/deployment.md gives is enough for everything rlock does, and
+//! a user short of it gets 125 with Redis's reason.
 
 use std::time::Duration;
 
@@ -10,13 +10,13 @@ use crate::harness::{assert_one_line_mentioning, eventually, rlock_at};
 
 const PASSWORD: &str = "Zq8-acl-secret";
 
-/// The `ACL SETUSER rlock ...` line from the README, with `PASSWORD` filled in.
-fn readme_rule() -> Vec<String> {
-    let readme = include_str!("../../README.md");
-    let line = readme
+/// The `ACL SETUSER rlock ...` line from docs/deployment.md, with `PASSWORD` filled in.
+fn documented_rule() -> Vec<String> {
+    let docs = include_str!("../../docs/deployment.md");
+    let line = docs
         .lines()
         .find(|line| line.starts_with("ACL SETUSER rlock "))
-        .expect("the README gives no ACL SETUSER line");
+        .expect("docs/deployment.md gives no ACL SETUSER line");
     line.split_whitespace().map(|word| word.replace("PASSWORD", PASSWORD)).collect()
 }
 
@@ -34,9 +34,9 @@ fn queued(server: &RedisServer, key: &str) -> i64 {
 }
 
 #[test]
-fn the_readme_acl_rule_is_enough_for_everything_rlock_does() {
+fn the_documented_acl_rule_is_enough_for_everything_rlock_does() {
     let server = RedisServer::start();
-    set_user(&server, &readme_rule());
+    set_user(&server, &documented_rule());
     let url = url_for(&server, "rlock");
 
     let out = rlock_at(&url).args(["run", "k", "--", "sh", "-c", "echo ran $RLOCK_FENCE"]).output();
@@ -103,8 +103,8 @@ fn a_user_short_of_the_rule_gets_125_and_the_reason() {
     set_user(&server, &rule(&["reader", "on", ">P", "~*", "+@read"]));
     // Allowed everything, but on other keys only.
     set_user(&server, &rule(&["elsewhere", "on", ">P", "~other:*", "+@all"]));
-    // The README's rule without ZADD: fine until it has to join a queue.
-    let mut no_zadd = readme_rule();
+    // The documented rule without ZADD: fine until it has to join a queue.
+    let mut no_zadd = documented_rule();
     no_zadd.retain(|word| word != "+zadd");
     no_zadd[2] = "no-zadd".into();
     set_user(&server, &no_zadd);
@@ -117,7 +117,10 @@ fn a_user_short_of_the_rule_gets_125_and_the_reason() {
             rlock_at(&url_for(&server, user)).args(["run", "k", "--", "echo", "ran"]).output();
         out.expect_code(125);
         assert_eq!(out.stdout, "");
-        assert_one_line_mentioning(&out.stderr, &["does not let this user", reason, "README"]);
+        assert_one_line_mentioning(
+            &out.stderr,
+            &["does not let this user", reason, "docs/deployment.md"],
+        );
         assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
     }
 

@@ -244,7 +244,8 @@ fn list_shows_the_locks_held_now_among_many_other_keys_using_scan() {
     assert_eq!(out.stdout.trim(), r#"{"locks":[],"version":1}"#);
 }
 
-/// The fields the README documents for `status --json`, `ttl --json` and each `list --json` entry.
+/// The fields docs/usage.md documents for `status --json`, `ttl --json` and each `list --json`
+/// entry.
 /// (Sorted: serde_json writes an object's keys in order.)
 const LOCK_FIELDS: [&str; 12] = [
     "fence",

@@ -9,6 +9,7 @@ mod partition;
 mod acl;
 mod cluster;
 mod commands;
+mod docs;
 mod errors;
 mod fair_quorum;
 mod faults;
