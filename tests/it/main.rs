@@ -20,6 +20,7 @@ mod limits;
 mod properties;
 mod queue;
 mod quorum;
+mod recipes;
 mod restarts;
 mod run;
 mod safety;
