@@ -112,9 +112,13 @@ fn write_man_page(out: &mut dyn Write) -> Result<()> {
     }
     page.control("TP", []).text([bold("NO_COLOR")]);
     page.text([roman(
-        "Set (and not empty): no colour in help and usage errors, and no waiting line rewritten \
-         in place with control codes (as when stderr is not a terminal, or TERM=dumb): rlock \
-         then says nothing while it waits, unless -v asks for a plain line at each change.",
+        "Set (and not empty): no styling (bold, colour) in help and usage errors. rlock's own \
+         messages, the waiting line among them, have none anyway.",
+    )]);
+    page.control("TP", []).text([bold("TERM")]);
+    page.text([roman(
+        "dumb: rlock prints plain progress lines while it waits, as when stderr is not a \
+         terminal, instead of one line rewritten in place.",
     )]);
     page.control("PP", []);
     page.text([roman("The command run by "), bold("rlock run"), roman(" gets these:")]);

@@ -1,7 +1,7 @@
-//! The README's recipes, each run as written against a real redis-server. Only what cannot exist
-//! on a test machine is replaced: the Redis URL, the jobs' own scripts (small stubs in a temporary
-//! folder), /usr/local/bin (a temporary folder holding a link to the rlock under test), /etc and
-//! /var files (temporary ones).
+//! The recipes of the README and docs/recipes.md, each run as written against a real
+//! redis-server. Only what cannot exist on a test machine is replaced: the Redis URL, the jobs'
+//! own scripts (small stubs in a temporary folder), /usr/local/bin (a temporary folder holding a
+//! link to the rlock under test), /etc and /var files (temporary ones).
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -16,14 +16,18 @@ use nix::unistd::Pid;
 use crate::fixture::RedisServer;
 use crate::harness::{Finished, eventually, rlock};
 
-const README: &str = include_str!("../../README.md");
+/// The pages that hold recipes.
+const PAGES: [&str; 2] = [include_str!("../../README.md"), include_str!("../../docs/recipes.md")];
 
-/// The code block right below the line `<!-- recipe: NAME -->` in the README.
+/// The code block right below the line `<!-- recipe: NAME -->` in the README or docs/recipes.md.
 fn recipe(name: &str) -> String {
     let marker = format!("<!-- recipe: {name} -->");
-    let found = README.lines().filter(|line| line.trim() == marker).count();
-    assert_eq!(found, 1, "the README should have one `{marker}` line, directly above its recipe");
-    let mut lines = README.lines().skip_while(|line| line.trim() != marker).skip(1);
+    let has_it = |page: &&&str| page.lines().any(|line| line.trim() == marker);
+    let found: usize =
+        PAGES.iter().map(|page| page.lines().filter(|line| line.trim() == marker).count()).sum();
+    assert_eq!(found, 1, "the pages should have one `{marker}` line, directly above its recipe");
+    let page = PAGES.iter().find(has_it).copied().unwrap_or_default();
+    let mut lines = page.lines().skip_while(|line| line.trim() != marker).skip(1);
     let fence = lines.next().unwrap_or_default();
     assert!(fence.starts_with("```"), "`{marker}` is not directly above a code block: {fence:?}");
     let mut block = String::new();
