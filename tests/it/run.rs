@@ -372,3 +372,40 @@ fn arguments_that_are_not_utf8_reach_the_command_as_they_are() {
     assert_eq!(out.status.code(), Some(125), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid UTF-8"));
 }
+
+/// How many times Redis ran each command since its statistics were last reset, as `INFO
+/// commandstats` counts them (the commands scripts call included).
+fn command_calls(server: &RedisServer) -> std::collections::BTreeMap<String, u64> {
+    let info: String = server.cmd(&["INFO", "commandstats"]);
+    info.lines()
+        .filter_map(|line| line.strip_prefix("cmdstat_"))
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let calls = rest.strip_prefix("calls=")?.split(',').next()?.parse().ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+#[test]
+fn an_uncontended_run_costs_redis_two_short_scripts() {
+    let server = RedisServer::start();
+    rlock(&server).args(["run", "warm", "--", "true"]).output().expect_code(0);
+    server.cmd::<String>(&["CONFIG", "RESETSTAT"]);
+    rlock(&server).args(["run", "cost", "--", "true"]).output().expect_code(0);
+    let calls = command_calls(&server);
+    assert_eq!(calls.get("evalsha"), Some(&2), "{calls:?}");
+    // What the two scripts call: each command a script runs costs Redis more than the command
+    // itself, so the path every uncontended run takes is kept short. One reading of the clock
+    // each; no type checks beyond the reads; nobody waits, so no queue to leave; a short history.
+    let inner: u64 = calls
+        .iter()
+        .filter(|(name, _)| !["evalsha", "config|resetstat", "info"].contains(&name.as_str()))
+        .map(|(_, count)| count)
+        .sum();
+    assert!(inner <= 20, "{inner} commands: {calls:?}");
+    assert_eq!(calls.get("time"), Some(&2), "{calls:?}");
+    for absent in ["type", "ltrim", "zrem", "zrangebyscore"] {
+        assert!(!calls.contains_key(absent), "{absent}: {calls:?}");
+    }
+}

@@ -10,19 +10,28 @@
 -- {0, ms until a holder's lifetime ends, place in the queue (1 = next, 0 = not queued), waiters,
 -- host, pid, since_ms (of rlock's first holder), holders, mode held ('' for another tool's),
 -- ticket (0 = not queued)} when not taken.
-local bad = check_lock_type()
-if bad then return bad end
-local fence_kind = redis.call('TYPE', KEYS[3]).ok
-if fence_kind ~= 'none' and (fence_kind ~= 'string' or not tonumber(redis.call('GET', KEYS[3]))) then
+-- The lock record and the fencing counter, read first: a key of another type stops the script
+-- before it changes anything.
+local value = redis.pcall('GET', KEYS[1])
+if type(value) == 'table' then
+  return check_lock_type() or value
+end
+local last_fence = redis.pcall('GET', KEYS[3])
+if type(last_fence) == 'table' or (last_fence and not tonumber(last_fence)) then
   return redis.error_reply('WRONGTYPE the fencing counter ' .. KEYS[3] .. ' is not a number')
 end
+last_fence = tonumber(last_fence or '0')
 local token, ttl, id, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[6]
 local ticket, lapse = tonumber(ARGV[7]) or 0, tonumber(ARGV[4])
-local now = now_ms()
-purge(now)
-purge_holders(now)
-local value = redis.call('GET', KEYS[1])
+local now, now_us = clock()
+-- Waiters whose heartbeat lapsed go first (with nobody waiting, there are none).
 local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+if head and purge(now) > 0 then
+  head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+end
+if purge_holders(now) then
+  value = redis.call('GET', KEYS[1])
+end
 local clash = conflict(mode, value, head)
 if clash then
   return {-1, clash}
@@ -65,12 +74,19 @@ if head == nil or head == id then
     -- The same SET ... NX PX every Redis lock library uses, so their locks and rlock's exclude
     -- each other.
     if redis.call('SET', KEYS[1], token, 'NX', 'PX', ttl) then
-      local fence = next_fence()
+      -- Nothing in this script has changed the counter or read the clock since.
+      local fence = next_fence(last_fence, now_us)
       redis.call('DEL', KEYS[2])
       redis.call('HSET', KEYS[2], 'token', token, 'fence', fence, 'since_ms', now, unpack(ARGV, 8, #ARGV - 3))
       redis.call('PEXPIRE', KEYS[2], ttl)
-      remember('acquired', token, KEYS[2], mode, now)
-      if id ~= '' then
+      -- The record just written, for the history, without reading it back.
+      local written = {fence = string.format('%.0f', fence), since_ms = string.format('%.0f', now)}
+      for i = 8, #ARGV - 4, 2 do
+        written[ARGV[i]] = ARGV[i + 1]
+      end
+      remember('acquired', token, written, mode, now)
+      -- (With nobody waiting, we were not in the queue.)
+      if id ~= '' and head then
         leave(id)
       end
       return {1, fence, 0}

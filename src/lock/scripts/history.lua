@@ -18,16 +18,24 @@ local function holder_id(token)
 end
 
 -- Add an entry: `event` happened to the holder with `token` at `now`, in mode `mode` ('' when
--- not known), whose record is the hash `record` (nil when it is gone); `extra` field/value
--- pairs go with it. An end says how long the hold lasted (held_ms) when its record says when it
--- began. Best effort: a key of another type at KEYS[7] loses the entry, never the change.
+-- not known), whose record is the hash `record` (nil when it is gone; or, from a caller that has
+-- just written it, a table of its LOGGED fields by name); `extra` field/value pairs go with it.
+-- An end says how long the hold lasted (held_ms) when its record says when it began. Best
+-- effort: a key of another type at KEYS[7] loses the entry, never the change.
 local function remember(event, token, record, mode, now, extra)
   local entry = {event = event, at = string.format('%.0f', now), id = holder_id(token)}
   if mode ~= '' then
     entry.mode = mode
   end
   if record then
-    local values = redis.call('HMGET', record, unpack(LOGGED))
+    local values = {}
+    if type(record) == 'table' then
+      for i, field in ipairs(LOGGED) do
+        values[i] = record[field]
+      end
+    else
+      values = redis.call('HMGET', record, unpack(LOGGED))
+    end
     for i = 1, #LOGGED - 1 do
       if values[i] then
         entry[LOGGED[i]] = values[i]
@@ -42,8 +50,12 @@ local function remember(event, token, record, mode, now, extra)
   for i = 1, #extra, 2 do
     entry[extra[i]] = extra[i + 1]
   end
-  if type(redis.pcall('RPUSH', KEYS[7], cjson.encode(entry))) == 'number' then
-    redis.pcall('LTRIM', KEYS[7], -tonumber(ARGV[#ARGV - 2]), -1)
+  local length = redis.pcall('RPUSH', KEYS[7], cjson.encode(entry))
+  if type(length) == 'number' then
+    local cap = tonumber(ARGV[#ARGV - 2])
+    if length > cap then
+      redis.pcall('LTRIM', KEYS[7], -cap, -1)
+    end
     redis.pcall('PEXPIRE', KEYS[7], ARGV[#ARGV - 1])
   end
 end

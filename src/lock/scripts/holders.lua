@@ -18,6 +18,13 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Redis's clock in milliseconds (as now_ms) and in microseconds (as next_fence reads it), from one
+-- reading.
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
 -- The next fence: max(the last one + 1, Redis's clock in microseconds). The counter keeps the
 -- last one for the fencing counter's lifetime (renewed with every fence), so that it too goes
 -- once the lock has been idle that long. While it lives, fences grow through it; once it is gone
@@ -26,11 +33,17 @@ end
 -- a later reading of the clock is larger as long as Redis's clock was not set back by more than
 -- the time since the last fence (at least the counter's lifetime, once the counter expired).
 -- Exact in Lua's numbers below 2^53 (about 9e15 microseconds, the year 2255; 1.8e15 in 2026).
-local function next_fence()
-  local t = redis.call('TIME')
-  local clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local last = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
-  local fence = math.max(last + 1, clock)
+-- A caller that has just read the counter (`last`, 0 when missing) and the clock (`now_us`) in
+-- this script, and changed neither since, passes them, saving the two calls.
+local function next_fence(last, now_us)
+  if not now_us then
+    local t = redis.call('TIME')
+    now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  if not last then
+    last = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+  end
+  local fence = math.max(last + 1, now_us)
   redis.call('SET', KEYS[3], string.format('%.0f', fence), 'PX', ARGV[#ARGV])
   return fence
 end
@@ -88,15 +101,16 @@ local function settle(now)
 end
 
 -- Forget holders whose lifetime ran out (they crashed or were killed), and holders left over from
--- a lock that is gone or exclusive now.
+-- a lock that is gone or exclusive now. True when there were holders (the lock record may have
+-- changed).
 local function purge_holders(now)
   if redis.call('EXISTS', KEYS[6]) == 0 then
-    return
+    return false
   end
   local kind = kind_of(redis.call('GET', KEYS[1]))
   if kind == nil or kind == 'x' then
     clear_holders()
-    return
+    return true
   end
   local gone = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(' .. now)
   for _, token in ipairs(gone) do
@@ -106,6 +120,7 @@ local function purge_holders(now)
   if #gone > 0 then
     settle(now)
   end
+  return true
 end
 
 -- The mode `token` holds a shared or limited lock in, or nil.

@@ -54,11 +54,13 @@ local function join(id, ticket, lapse, now, record)
   return score
 end
 
--- Forget waiters whose heartbeat lapsed (they crashed or were killed).
+-- Forget waiters whose heartbeat lapsed (they crashed or were killed); returns how many.
 local function purge(now)
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. now)) do
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. now)
+  for _, id in ipairs(gone) do
     leave(id)
   end
+  return #gone
 end
 
 -- Hand the lock straight to the waiters at the head of the queue, as many as fit: one exclusive
@@ -67,10 +69,10 @@ end
 -- lifetime is short (the waiter's 'grant'), so a waiter that died a moment ago holds nobody up for
 -- long; a live one extends it as soon as it wakes.
 local function grant_head(now)
-  if not tonumber(redis.call('GET', KEYS[3]) or '0') then
+  local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+  if not head or not tonumber(redis.call('GET', KEYS[3]) or '0') then
     return
   end
-  local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
   while head do
     local record = record_key(head)
     local found = redis.call('HMGET', record, 'token', 'grant', 'mode')
@@ -107,18 +109,25 @@ local function grant_head(now)
   end
 end
 
--- Give whatever is free now to the next live waiters.
+-- Give whatever is free now to the next live waiters (with nobody waiting, only the holders'
+-- lapsed places need forgetting).
 local function pass_on(now)
-  purge(now)
+  local waiting = redis.call('EXISTS', KEYS[4]) == 1
+  if waiting then
+    purge(now)
+  end
   purge_holders(now)
-  grant_head(now)
+  if waiting then
+    grant_head(now)
+  end
 end
 
--- The lock is free (or freed here): give it to the next live waiters.
-local function hand_on()
+-- The lock is free (or freed here): give it to the next live waiters. `now` is the caller's
+-- reading of the clock, if it has one.
+local function hand_on(now)
   redis.call('DEL', KEYS[1], KEYS[2])
   -- With the lock record gone, this also forgets any shared or limited holders.
-  pass_on(now_ms())
+  pass_on(now or now_ms())
 end
 
 -- The mode this lock is in use with (held, or waited for), when `mode` cannot go with it: a

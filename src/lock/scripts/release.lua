@@ -23,7 +23,7 @@ end
 local now = now_ms()
 if held[2] == 'x' then
   remember(ending, token, KEYS[2], 'x', now, status)
-  hand_on()
+  hand_on(now)
 else
   remember(ending, token, holder_record(token), held[2], now, status)
   drop_holder(token, now)
