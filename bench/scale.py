@@ -61,7 +61,10 @@ threads would exceed 80% of any of those limits' headroom or its memory half of 
     - rlock: `rlock run k-B-I -- true`;
     - pair: `redis-cli SET k-B-I TOKEN NX PX 30000` then `redis-cli EVAL "if
       redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0
-      end" 1 k-B-I TOKEN`, what people write by hand (two redis-cli processes a run).
+      end" 1 k-B-I TOKEN`, what people write by hand (two redis-cli processes a run);
+    - connect: `redis-cli PING`, one connection and the cheapest command: what any client that
+      connects once per run costs Redis before it does anything (rlock connects once, the pair
+      twice), so rlock / pair cannot be below connect / pair.
     One batch of each first as a warm-up (not counted: rlock loads its scripts then). Per batch,
     `CONFIG RESETSTAT` and `INFO cpu` before, `INFO cpu` and `INFO commandstats` after. Redis
     CPU per run = the batches' total CPU delta / runs, in µs; also with Redis's idle CPU (its
@@ -620,6 +623,9 @@ def batch_loop(tool, batch, size, token):
     if tool == "rlock":
         return (f'for ((i = 0; i < {size}; i++)); do "{RLOCK}" run k-{batch}-$i -- true '
                 "|| exit 1; done")
+    if tool == "connect":
+        return (f'for ((i = 0; i < {size}; i++)); do redis-cli -p "$PORT" PING >/dev/null '
+                "|| exit 1; done")
     release = PAIR_RELEASE.replace("'", "'\\''")
     return (f"for ((i = 0; i < {size}; i++)); do "
             f'redis-cli -p "$PORT" SET k-{batch}-$i {token} NX PX 30000 >/dev/null || exit 1; '
@@ -642,13 +648,17 @@ def run_batch(r, tool, batch, size, env, token):
     return cpu1 - cpu0, t1 - t0, r.commandstats()
 
 
+# (c)'s tools, in the order of the even batches.
+TOOLS_C = ("rlock", "pair", "connect")
+
+
 def measure_uncontended(port, env, batches, size, deadline):
     r = Redis(port)
     token = secrets.token_hex(16)
     totals = {t: {"cpu": 0.0, "wall": 0.0, "runs": 0, "evalsha": 0, "evalsha_usec": 0,
-                  "client": 0, "eval": 0} for t in ("rlock", "pair")}
+                  "client": 0, "eval": 0} for t in TOOLS_C}
     try:
-        for tool in ("rlock", "pair"):
+        for tool in TOOLS_C:
             run_batch(r, tool, "warm", size, env, token)
         c0, t0 = r.cpu(), time.monotonic()
         time.sleep(2)
@@ -657,7 +667,7 @@ def measure_uncontended(port, env, batches, size, deadline):
         for b in range(batches):
             if deadline.left() < 60:
                 break
-            order = ("rlock", "pair") if b % 2 == 0 else ("pair", "rlock")
+            order = TOOLS_C if b % 2 == 0 else TOOLS_C[::-1]
             for tool in order:
                 cpu, wall, stats = run_batch(r, tool, b, size, env, token)
                 t = totals[tool]
@@ -683,7 +693,9 @@ def measure_uncontended(port, env, batches, size, deadline):
                      "wall_ms": t["wall"] * 1000 / runs, "client_per": t["client"] / runs,
                      "evalsha_per": t["evalsha"] / runs, "eval_per": t["eval"] / runs,
                      "evalsha_usec": t["evalsha_usec"] / t["evalsha"] if t["evalsha"] else None}
-    out["ratio"] = out["rlock"]["cpu_us"] / out["pair"]["cpu_us"] if out["pair"]["cpu_us"] else None
+    pair = out["pair"]["cpu_us"]
+    out["ratio"] = out["rlock"]["cpu_us"] / pair if pair else None
+    out["connect_ratio"] = out["connect"]["cpu_us"] / pair if pair else None
     return out
 
 
@@ -834,13 +846,15 @@ def report(meta, waiting, handoffs, unc, names, skipped):
             "| tool | runs | wall ms/run | Redis CPU µs/run | net of idle | client cmds/run | "
             "evalsha/run | eval/run | evalsha µs/call |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for tool, label in (("rlock", "`rlock run k -- true`"),
-                        ("pair", "redis-cli SET NX PX + redis-cli EVAL del")):
+                        ("pair", "redis-cli SET NX PX + redis-cli EVAL del"),
+                        ("connect", "redis-cli PING (one connection)")):
         t = unc[tool]
         out.append(f"| {label} | {t['runs']} | {t['wall_ms']:.1f} | {t['cpu_us']:.0f} | "
                    f"{t['cpu_us_net']:.0f} | {t['client_per']:.1f} | {t['evalsha_per']:.1f} | "
                    f"{t['eval_per']:.1f} | "
                    f"{fmt(t['evalsha_usec'])} |")
-    out += ["", f"Ratio rlock / pair of Redis CPU per run: {fmt(unc['ratio'])}.", "",
+    out += ["", f"Ratio rlock / pair of Redis CPU per run: {fmt(unc['ratio'])}; one connection "
+            f"alone / pair: {fmt(unc['connect_ratio'])}.", "",
             f"## (d) {names['count']} distinct names, each taken and released once", "",
             f"Runs took {names['elapsed']:.0f} s (two at a time). Right after: DBSIZE "
             f"{names['dbsize']}, {names['scanned']} keys by SCAN, used_memory Δ "
@@ -896,7 +910,8 @@ def report(meta, waiting, handoffs, unc, names, skipped):
                     f"{w8['evalsha_usec']:.2f} µs)", None if h is None else h <= 1.5))
     targets.append(("Redis CPU per uncontended run <= 0.5x the redis-cli pair's",
                     "–" if unc["ratio"] is None else f"{unc['ratio']:.2f}x "
-                    f"({unc['rlock']['cpu_us']:.0f} / {unc['pair']['cpu_us']:.0f} µs)",
+                    f"({unc['rlock']['cpu_us']:.0f} / {unc['pair']['cpu_us']:.0f} µs; one "
+                    f"connection alone {fmt(unc['connect_ratio'])}x)",
                     None if unc["ratio"] is None else unc["ratio"] <= 0.5))
     targets.append((f"0 keys without expiry after the {names['count']} locks",
                     str(names["no_expiry"]), names["no_expiry"] == 0))
