@@ -13,16 +13,14 @@
 
 local SHARED = 'rlock-shared'
 
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- Redis's clock in milliseconds (as now_ms) and in microseconds (as next_fence reads it), from one
--- reading.
+-- Redis's clock in milliseconds and in microseconds (as next_fence reads it), from one reading.
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+local function now_ms()
+  return (clock())
 end
 
 -- The next fence: max(the last one + 1, Redis's clock in microseconds). The counter keeps the
@@ -37,8 +35,7 @@ end
 -- this script, and changed neither since, passes them, saving the two calls.
 local function next_fence(last, now_us)
   if not now_us then
-    local t = redis.call('TIME')
-    now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    now_us = select(2, clock())
   end
   if not last then
     last = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
