@@ -145,7 +145,7 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
-from handoff import ROOT, free_port, redis_cli  # noqa: E402  (helpers shared with handoff.py)
+from handoff import ROOT, free_port, redis_cli, stop_group, stop_redis  # noqa: E402  (shared)
 
 PEERS = os.path.join(BENCH, "peers")
 VENV = os.path.join(BENCH, ".venv")
@@ -194,21 +194,6 @@ def median(values):
 def p99(values):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * 0.99))] if values else None
-
-
-def stop_group(proc):
-    """Stop a process we started in its own session, and everything in its group, by its pid."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def step(message):
@@ -271,18 +256,6 @@ def start_redis(workdir, name, servers):
                 sys.exit(f"redis-server ({name}) did not start")
             time.sleep(0.05)
     sys.exit(f"redis-server ({name}) did not answer")
-
-
-def stop_redis(server):
-    """Stop a redis-server we started, by its pid."""
-    if server.poll() is not None:
-        return
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
 
 
 # --- the tools --------------------------------------------------------------------------------

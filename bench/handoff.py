@@ -81,6 +81,34 @@ SCRIPT_INNER = {
 RUN_SECONDS = 600  # no run may take longer; its contenders are stopped and the script fails
 
 
+def stop_group(proc, grace=5):
+    """Stop a process we started in its own session, and everything in its group, by its pid:
+    SIGTERM, then SIGKILL if it has not ended within `grace` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def stop_redis(server):
+    """Stop a redis-server we started, by its pid."""
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -304,8 +332,7 @@ def main():
                         print(f"{contenders:>10} note: {contenders} contenders on {n} flock slots: "
                               "some slots have more contenders, so flock/N is a weaker reference")
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop_redis(server)
 
 
 if __name__ == "__main__":

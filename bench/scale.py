@@ -117,6 +117,7 @@ ROOT = os.path.dirname(BENCH)
 RLOCK = os.path.join(ROOT, "target", "release", "rlock")
 sys.path.insert(0, BENCH)
 import handoff  # noqa: E402  (run_contenders, free_port; its main() runs only as a script)
+from handoff import stop_group, stop_redis  # noqa: E402
 
 SCRIPT_COMMANDS = ("evalsha", "evalsha_ro", "eval", "eval_ro", "fcall", "fcall_ro")
 ADMIN = ("config", "info", "monitor", "ping", "dbsize", "scan", "memory", "pttl", "flushall",
@@ -269,19 +270,6 @@ class Monitor:
 
 # --- processes -----------------------------------------------------------------------------
 
-def stop_group(proc, grace=5):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-
 
 def start_redis(workdir, maxclients, nofile):
     """A redis-server of our own; returns (Popen, port). The caller stops it by pid."""
@@ -297,17 +285,6 @@ def start_redis(workdir, maxclients, nofile):
          "--appendonly", "no", "--dir", workdir, "--maxclients", str(maxclients)],
         stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=raise_nofile)
     return server, port
-
-
-def stop_redis(server):
-    if server.poll() is not None:
-        return
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
 
 
 def read_fields(path):
